@@ -1,0 +1,76 @@
+# The two commands of the README:
+#   make site   build the website, executing every notebook fresh
+#   make test   run every test (unit tests, notebook regression tests, browser test)
+# Both create the virtual environment in .venv when it is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+VENDOR := book/_static/vendor
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Browsers the browser test can drive, in order of preference.
+BROWSERS := chromium chromium-browser google-chrome
+
+.PHONY: site test unit gpu-test bench execute sync-colab venv assets browser clean
+
+site: venv assets
+	$(PY) -m tools.site
+
+test: venv assets browser
+	$(PY) -m pytest tests book --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
+
+# Unit tests only: quick, no notebooks, no browser.
+unit: venv
+	$(PY) -m pytest tests -m "not site"
+
+# The GPU workflow: notebooks in lax mode and the tests marked gpu, with
+# LRLIB_DEVICE=cuda and LRLIB_REQUIRE_CUDA=1 set by the caller.
+gpu-test: venv
+	$(PY) -m pytest book --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+	$(PY) -m pytest tests -m gpu
+
+bench: venv
+	$(PY) benchmarks/bench_notebooks.py
+
+# After editing a chapter: run it top to bottom and store its outputs.
+execute: venv
+	$(PY) -m tools.notebooks execute $(NOTEBOOKS)
+
+# After changing repository.url or repository.branch in _config.yml.
+sync-colab: venv
+	$(PY) -m tools.colab sync
+
+venv: $(STAMP)
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/lock.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+# The widget manager and MathJax, served by the site itself so pages render offline.
+assets: $(VENDOR)/.copied
+
+$(VENDOR)/.copied: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/html-manager
+	cp node_modules/requirejs/require.js $(VENDOR)/
+	cp node_modules/requirejs/LICENSE* $(VENDOR)/ 2>/dev/null || true
+	find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
+		-exec cp {} $(VENDOR)/html-manager/ \;
+	mkdir -p $(VENDOR)/mathjax/output/chtml/fonts
+	cp node_modules/mathjax/es5/tex-mml-chtml.js $(VENDOR)/mathjax/
+	cp -r node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
+	@touch $@
+
+# Install Debian's Chromium when no usable browser is on the machine.
+browser:
+	@for b in $(BROWSERS); do command -v $$b >/dev/null && exit 0; done; \
+	echo "no Chromium found: installing Debian's chromium with apt"; \
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
+
+clean:
+	rm -rf _build $(VENDOR)

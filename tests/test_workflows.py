@@ -1,0 +1,101 @@
+"""The GitHub workflows call commands that exist, and say what they promise."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.bookconfig import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+MAKEFILE = (ROOT / "Makefile").read_text()
+
+
+def load(name: str) -> dict:
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    # YAML 1.1 reads the key `on` as True.
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def make_targets() -> set[str]:
+    targets = set()
+    for line in MAKEFILE.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-/$() ]+?)\s*:(?!=)", line)
+        if match and not line.startswith("\t"):
+            targets.update(match.group(1).split())
+    return targets
+
+
+def run_lines(workflow: dict) -> list[str]:
+    lines = []
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            lines.extend(l.strip() for l in step.get("run", "").splitlines() if l.strip())
+    return lines
+
+
+def check_command(line: str) -> None:
+    words = shlex.split(line)
+    if words[0] == "make":
+        missing = [w for w in words[1:] if not w.startswith("-") and "=" not in w and w not in make_targets()]
+        assert not missing, f"{line!r}: no such make target(s) {missing}"
+    elif words[0] == "bash":
+        assert (ROOT / words[1]).is_file(), f"{line!r}: {words[1]} does not exist"
+    elif words[0].startswith(".venv/bin/"):
+        tool = words[0].removeprefix(".venv/bin/")
+        assert tool == "python" or f"$(VENV)/bin/{tool}" in MAKEFILE, f"{line!r}: unexpected tool {tool}"
+    else:
+        pytest.fail(f"{line!r}: the workflow test does not know how to check this command")
+
+
+def test_there_are_three_workflows():
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "gpu.yml", "pages.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_every_command_exists(path):
+    workflow = load(path.name)
+    lines = run_lines(workflow)
+    assert lines, f"{path.name} runs nothing"
+    for line in lines:
+        check_command(line)
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), step["uses"]
+
+
+def test_ci_runs_the_readme_test_command():
+    assert run_lines(load("ci.yml")) == ["bash .ci/run"]
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    assert [l for l in ci_run.splitlines() if l and not l.startswith("#") and not l.startswith(("set ", "cd "))] == ["make test"]
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make site" in readme
+
+
+def test_gpu_workflow_is_opt_in_and_requires_cuda():
+    workflow = load("gpu.yml")
+    job = workflow["jobs"]["gpu"]
+    assert job["if"].startswith("vars.")
+    assert {"self-hosted", "gpu"} <= set(job["runs-on"])
+    assert job["env"]["LRLIB_DEVICE"] == "cuda"
+    assert job["env"]["LRLIB_REQUIRE_CUDA"] == "1"
+    assert "make gpu-test" in run_lines(workflow)
+    recipe = MAKEFILE.split("gpu-test:", 1)[1].split("\n\n", 1)[0]
+    assert "--nbval-lax" in recipe and "-m gpu" in recipe
+
+
+def test_pages_builds_on_main_with_real_data_and_deploys():
+    workflow = load("pages.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    build = workflow["jobs"]["build"]
+    assert build["env"]["LRBOOK_DATA_SOURCE"] == "real"
+    assert "make site" in run_lines(workflow)
+    uses = [s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    assert any(u.startswith("actions/deploy-pages@") for u in uses)

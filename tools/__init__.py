@@ -1,0 +1,1 @@
+"""Maintenance tools of the lrbook repository (not part of lrlib)."""
