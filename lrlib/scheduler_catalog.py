@@ -1,0 +1,503 @@
+"""Every learning-rate scheduler PyTorch ships, described in one place.
+
+Chapter 6 of the book walks through all of PyTorch's schedulers. This module
+is the list it walks through: one :class:`SchedulerEntry` per scheduler, with
+what the scheduler steps on, its formula, a one-line description and a
+demonstration configuration that :func:`lrlib.schedulers.trace` can run.
+
+The list is checked against the installed PyTorch: :func:`discover_schedulers`
+finds the scheduler classes PyTorch exposes, and :func:`check_coverage`
+compares them with :data:`CATALOG`. The test suite fails when a new PyTorch
+release adds a scheduler the book does not show, or drops one it does.
+
+Notation used in the formulas: :math:`t` counts ``scheduler.step()`` calls
+(0 before the first call), :math:`\\eta_0` is a parameter group's learning
+rate when the scheduler was created, and :math:`\\eta_t` the learning rate
+after :math:`t` calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Literal
+
+from torch.optim import Optimizer, lr_scheduler, swa_utils
+
+SCHEDULER_MODULES: tuple[ModuleType, ...] = (lr_scheduler, swa_utils)
+"""The modules searched by :func:`discover_schedulers`."""
+
+StepsOn = Literal["epoch", "batch", "metric"]
+STEPS_ON: tuple[str, ...] = ("epoch", "batch", "metric")
+"""What a scheduler's ``step()`` is called after: an epoch, a mini-batch, or a
+new value of a monitored metric (which ``step(metric)`` receives)."""
+
+_BASE_CLASSES = frozenset({"LRScheduler", "_LRScheduler"})
+
+
+@dataclass(frozen=True)
+class SchedulerEntry:
+    """One learning-rate scheduler, as the book presents it.
+
+    Attributes:
+        cls: the scheduler class, e.g. :class:`torch.optim.lr_scheduler.StepLR`.
+        steps_on: ``"epoch"``, ``"batch"`` or ``"metric"``: what each
+            ``step()`` call should follow in a training loop.
+        demo_kwargs: ``demo_kwargs(optimizer, steps)`` returns the keyword
+            arguments of a demonstration scheduler for ``optimizer`` that is
+            meant to be stepped ``steps`` times. It is a function rather than a
+            dict because some arguments need the optimizer (sub-schedulers of
+            :class:`~torch.optim.lr_scheduler.SequentialLR`, per-group
+            learning rates) or the length of the run (``total_steps`` of
+            :class:`~torch.optim.lr_scheduler.OneCycleLR`). No demo goes above
+            the optimizer's own learning rate, and most reach it.
+        description: one line saying what the scheduler does.
+        formula: the learning rate as a LaTeX formula (math mode, without the
+            surrounding ``$``), in the notation of this module's docstring.
+        cycles_momentum: whether the demo configuration also changes the
+            optimizer's momentum (SGD) or first beta (Adam).
+        demo_metrics: for ``steps_on == "metric"`` only: ``demo_metrics(steps)``
+            returns a made-up validation loss, one value per step, to feed
+            ``step(metric)`` when tracing the demo.
+
+    Raises:
+        ValueError: ``steps_on`` is not one of :data:`STEPS_ON`, or
+            ``demo_metrics`` is given for a scheduler that does not step on a
+            metric (or missing for one that does).
+    """
+
+    cls: type
+    steps_on: StepsOn
+    demo_kwargs: Callable[[Optimizer, int], dict[str, Any]]
+    description: str
+    formula: str
+    cycles_momentum: bool = False
+    demo_metrics: Callable[[int], Sequence[float]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps_on not in STEPS_ON:
+            raise ValueError(
+                f"{self.name}: steps_on must be one of {STEPS_ON}, got {self.steps_on!r}"
+            )
+        if (self.steps_on == "metric") != (self.demo_metrics is not None):
+            raise ValueError(
+                f"{self.name}: demo_metrics must be given exactly when steps_on is "
+                f"'metric'; got steps_on={self.steps_on!r} and "
+                f"demo_metrics={self.demo_metrics!r}"
+            )
+
+    @property
+    def name(self) -> str:
+        """The class name, e.g. ``"StepLR"``."""
+        return self.cls.__name__
+
+    @property
+    def qualified_name(self) -> str:
+        """The public import path, e.g. ``"torch.optim.lr_scheduler.StepLR"``."""
+        for module in SCHEDULER_MODULES:
+            if getattr(module, self.name, None) is self.cls:
+                return f"{module.__name__}.{self.name}"
+        return f"{self.cls.__module__}.{self.cls.__qualname__}"
+
+    def build(self, optimizer: Optimizer, steps: int) -> lr_scheduler.LRScheduler:
+        """Create the demonstration scheduler for ``optimizer``.
+
+        Args:
+            optimizer: the optimizer to schedule; it is modified the way any
+                scheduler modifies it (its learning rates, maybe its momentum).
+            steps: how many times the scheduler will be stepped.
+
+        Returns:
+            A new scheduler instance.
+
+        Raises:
+            ValueError: ``steps`` is not a positive integer.
+        """
+        _check_steps(steps)
+        # By keyword: ChainedScheduler takes the schedulers first and the
+        # optimizer second, every other scheduler takes the optimizer first.
+        return self.cls(optimizer=optimizer, **self.demo_kwargs(optimizer, steps))
+
+
+def _check_steps(steps: int) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+
+
+def _group_lrs(optimizer: Optimizer) -> list[float]:
+    return [float(group["lr"]) for group in optimizer.param_groups]
+
+
+def _part(steps: int, fraction: float) -> int:
+    """``fraction`` of ``steps``, rounded down but at least 1."""
+    return max(1, int(steps * fraction))
+
+
+# ---------------------------------------------------------------------------
+# Demonstration configurations. Each takes (optimizer, steps) and scales its
+# periods with `steps`, so a demo looks the same traced over 50 or 5,000 steps.
+# ---------------------------------------------------------------------------
+
+
+def _lambda_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    # Linear warmup to the full LR, then inverse-square-root decay.
+    warmup = _part(steps, 0.1)
+    return {"lr_lambda": lambda t: min((t + 1) / warmup, math.sqrt(warmup / (t + 1)))}
+
+
+def _multiplicative_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    # Factors (c + t - 1) / (c + t) multiply up to c / (c + t): a 1/t decay.
+    c = _part(steps, 0.1)
+    return {"lr_lambda": lambda t: (c + t - 1) / (c + t)}
+
+
+def _step_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {"step_size": _part(steps, 0.25), "gamma": 0.5}
+
+
+def _multistep_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {"milestones": [_part(steps, 0.5), _part(steps, 0.75)], "gamma": 0.1}
+
+
+def _constant_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    # Explicit total_iters: the default (5) is over before most plots begin.
+    return {"factor": 0.5, "total_iters": _part(steps, 0.3)}
+
+
+def _linear_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {"start_factor": 0.1, "end_factor": 1.0, "total_iters": _part(steps, 0.2)}
+
+
+def _exponential_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {"gamma": 0.01 ** (1 / steps)}  # down to 1% of the initial LR
+
+
+def _polynomial_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {"total_iters": steps, "power": 2.0}
+
+
+def _cosine_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {"T_max": steps, "eta_min": 0.0}
+
+
+def _chained_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=_part(steps, 0.1))
+    decay = lr_scheduler.ExponentialLR(optimizer, gamma=0.05 ** (1 / steps))
+    return {"schedulers": [warmup, decay]}
+
+
+def _sequential_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    warmup_steps = _part(steps, 0.1)
+    warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup_steps)
+    cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps - warmup_steps))
+    return {"schedulers": [warmup, cosine], "milestones": [warmup_steps]}
+
+
+def _plateau_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {
+        "mode": "min",
+        "factor": 0.5,
+        "patience": _part(steps, 0.1),
+        "min_lr": [lr / 100 for lr in _group_lrs(optimizer)],
+    }
+
+
+def _plateau_demo_metrics(steps: int) -> list[float]:
+    """A validation loss that falls like 1/t for a quarter of the run, then stalls.
+
+    Each fall is a relative improvement of 1/(t + 1), above the scheduler's
+    default threshold (1e-4) as long as ``steps`` stays below 40,000.
+    """
+    stall = _part(steps, 0.25)
+    return [1.0 / (1 + min(t, stall)) for t in range(steps)]
+
+
+def _cyclic_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    lrs = _group_lrs(optimizer)
+    return {
+        "base_lr": [lr / 10 for lr in lrs],
+        "max_lr": lrs,
+        "step_size_up": _part(steps, 0.125),  # four cycles
+        "mode": "triangular",
+        "cycle_momentum": True,  # needs an optimizer with momentum (or betas)
+        "base_momentum": 0.8,
+        "max_momentum": 0.9,
+    }
+
+
+def _one_cycle_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    # total_steps must match the number of steps taken: one more raises.
+    return {"max_lr": _group_lrs(optimizer), "total_steps": steps, "pct_start": 0.3}
+
+
+def _warm_restarts_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    # Periods T_0, 2 T_0, 4 T_0: three cycles fill the run.
+    return {"T_0": max(1, math.ceil(steps / 7)), "T_mult": 2, "eta_min": 0.0}
+
+
+def _swa_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
+    return {
+        "swa_lr": [lr / 4 for lr in _group_lrs(optimizer)],
+        "anneal_epochs": _part(steps, 0.25),
+        "anneal_strategy": "cos",
+    }
+
+
+# The catalog, in the order chapter 6 presents the schedulers.
+CATALOG: tuple[SchedulerEntry, ...] = (
+    SchedulerEntry(
+        cls=lr_scheduler.LambdaLR,
+        steps_on="epoch",
+        demo_kwargs=_lambda_demo,
+        description="The initial learning rate times any function of t you supply.",
+        formula=r"\eta_t = \eta_0 \, \lambda(t)",
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.MultiplicativeLR,
+        steps_on="epoch",
+        demo_kwargs=_multiplicative_demo,
+        description="Multiplies the current rate by whatever your function returns at t.",
+        formula=r"\eta_t = \eta_{t-1} \, \lambda(t) = \eta_0 \prod_{s=1}^{t} \lambda(s)",
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.StepLR,
+        steps_on="epoch",
+        demo_kwargs=_step_demo,
+        description="A staircase: multiplies the rate by gamma every step_size epochs.",
+        formula=r"\eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}",
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.MultiStepLR,
+        steps_on="epoch",
+        demo_kwargs=_multistep_demo,
+        description="Multiplies the rate by gamma at each milestone epoch of a list.",
+        formula=r"\eta_t = \eta_0 \, \gamma^{\left|\{m \in M \,:\, m \le t\}\right|}",
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.ConstantLR,
+        steps_on="epoch",
+        demo_kwargs=_constant_demo,
+        description="Scales the rate by factor for total_iters steps, then restores it.",
+        formula=r"\eta_t = \begin{cases} f \, \eta_0 & t < T \\ \eta_0 & t \ge T \end{cases}",
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.LinearLR,
+        steps_on="epoch",
+        demo_kwargs=_linear_demo,
+        description="Moves the multiplier linearly from start_factor to end_factor (warmup).",
+        formula=(
+            r"\eta_t = \eta_0 \left( f_{\mathrm{start}} + "
+            r"(f_{\mathrm{end}} - f_{\mathrm{start}}) \frac{\min(t, T)}{T} \right)"
+        ),
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.ExponentialLR,
+        steps_on="epoch",
+        demo_kwargs=_exponential_demo,
+        description="Multiplies the learning rate by gamma after every epoch.",
+        formula=r"\eta_t = \eta_0 \, \gamma^{t}",
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.PolynomialLR,
+        steps_on="epoch",
+        demo_kwargs=_polynomial_demo,
+        description="Decays to zero as a power of the fraction of total_iters still to go.",
+        formula=r"\eta_t = \eta_0 \left( 1 - \frac{\min(t, T)}{T} \right)^{p}",
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.CosineAnnealingLR,
+        steps_on="epoch",
+        demo_kwargs=_cosine_demo,
+        description="Lowers the rate to eta_min along half a cosine wave over T_max steps.",
+        formula=(
+            r"\eta_t = \eta_{\min} + \frac{1}{2} (\eta_0 - \eta_{\min}) "
+            r"\left( 1 + \cos \frac{\pi t}{T_{\max}} \right)"
+        ),
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.ChainedScheduler,
+        steps_on="epoch",
+        demo_kwargs=_chained_demo,
+        description="Steps several schedulers at once, so that their factors multiply.",
+        formula=(
+            r"\eta_t = \eta_0 \prod_{k} f_k(t)"
+            r"\quad (f_k \text{: the factor scheduler } k \text{ applies alone})"
+        ),
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.SequentialLR,
+        steps_on="epoch",
+        demo_kwargs=_sequential_demo,
+        description="Hands over from one scheduler to the next at milestones: warmup, then decay.",
+        formula=(r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"),
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.ReduceLROnPlateau,
+        steps_on="metric",
+        demo_kwargs=_plateau_demo,
+        demo_metrics=_plateau_demo_metrics,
+        description="Multiplies the rate by factor once a metric stalls for patience epochs.",
+        formula=(
+            r"\eta_{t+1} = \begin{cases} \max(f \, \eta_t,\ \eta_{\min}) & "
+            r"\text{if } b_t > \text{patience} \\ \eta_t & \text{otherwise} \end{cases}"
+            r"\quad (b_t \text{: steps since the metric last improved})"
+        ),
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.CyclicLR,
+        steps_on="batch",
+        demo_kwargs=_cyclic_demo,
+        cycles_momentum=True,
+        description="Sweeps the rate from base_lr to max_lr and back; momentum goes the other way.",
+        formula=(
+            r"c = \left\lfloor 1 + \frac{t}{2s} \right\rfloor,\ "
+            r"x = \left| \frac{t}{s} - 2c + 1 \right|,\ "
+            r"\eta_t = \eta_{\mathrm{base}} + (\eta_{\max} - \eta_{\mathrm{base}}) "
+            r"\max(0, 1 - x) \, g,\ "
+            r"g \in \{1,\ 2^{1-c},\ \gamma^{t}\}"
+        ),
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.OneCycleLR,
+        steps_on="batch",
+        demo_kwargs=_one_cycle_demo,
+        cycles_momentum=True,
+        description="A climb to max_lr, then a long fall far below the start; momentum mirrors it.",
+        formula=(
+            r"\eta_t = \begin{cases} "
+            r"A\left(\frac{\eta_{\max}}{d},\ \eta_{\max},\ \frac{t}{T_1}\right)"
+            r" & t \le T_1 \\ A\left(\eta_{\max},\ \frac{\eta_{\max}}{d \, d_f},\ "
+            r"\frac{t - T_1}{T - 1 - T_1}\right) & t > T_1 \end{cases},\ "
+            r"T_1 = pT - 1,\ A(a, b, u) = b + \frac{a - b}{2} (1 + \cos \pi u)"
+        ),
+    ),
+    SchedulerEntry(
+        cls=lr_scheduler.CosineAnnealingWarmRestarts,
+        steps_on="epoch",
+        demo_kwargs=_warm_restarts_demo,
+        description="Cosine annealing restarted from the top, each period T_mult times the last.",
+        formula=(
+            r"\eta_t = \eta_{\min} + \frac{1}{2} (\eta_0 - \eta_{\min}) "
+            r"\left( 1 + \cos \frac{\pi T_{\mathrm{cur}}}{T_i} \right),\ "
+            r"T_i = T_0 \, T_{\mathrm{mult}}^{\,i}"
+        ),
+    ),
+    SchedulerEntry(
+        cls=swa_utils.SWALR,
+        steps_on="epoch",
+        demo_kwargs=_swa_demo,
+        description="Anneals each group's rate to a constant swa_lr, for weight averaging.",
+        formula=(
+            r"\eta_t = \eta_0 + (\eta_{\mathrm{swa}} - \eta_0) \, "
+            r"\alpha\!\left(\min\left(1, \frac{t}{E}\right)\right),\ "
+            r"\alpha(u) = \frac{1 - \cos \pi u}{2} \text{ or } u"
+        ),
+    ),
+)
+"""Every scheduler of the installed PyTorch, in the order the book shows them."""
+
+
+def discover_schedulers(
+    modules: Iterable[ModuleType] = SCHEDULER_MODULES,
+) -> tuple[type, ...]:
+    """Find the learning-rate scheduler classes that PyTorch exposes.
+
+    A scheduler is a public class of one of ``modules`` that subclasses
+    :class:`~torch.optim.lr_scheduler.LRScheduler`, other than the base classes
+    ``LRScheduler`` and ``_LRScheduler``. ``ReduceLROnPlateau`` is included
+    explicitly, because older PyTorch releases did not derive it from
+    ``LRScheduler``.
+
+    Args:
+        modules: the modules to search; by default
+            ``torch.optim.lr_scheduler`` and ``torch.optim.swa_utils``.
+
+    Returns:
+        The scheduler classes, each once, sorted by name.
+
+    Example:
+        >>> names = [cls.__name__ for cls in discover_schedulers()]
+        >>> "StepLR" in names and "SWALR" in names and "LRScheduler" not in names
+        True
+    """
+    found: set[type] = set()
+    for module in modules:
+        for name, obj in vars(module).items():
+            if name.startswith("_") or name in _BASE_CLASSES or not inspect.isclass(obj):
+                continue
+            if issubclass(obj, lr_scheduler.LRScheduler) or name == "ReduceLROnPlateau":
+                found.add(obj)
+    return tuple(sorted(found, key=lambda cls: cls.__name__))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How a catalog compares with the schedulers PyTorch exposes.
+
+    Attributes:
+        missing: names of schedulers PyTorch has and the catalog lacks.
+        unknown: names of catalog entries PyTorch does not expose (any more).
+        duplicated: names listed more than once in the catalog.
+    """
+
+    missing: tuple[str, ...]
+    unknown: tuple[str, ...]
+    duplicated: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        """True when the catalog lists every scheduler exactly once and nothing else."""
+        return not (self.missing or self.unknown or self.duplicated)
+
+
+def check_coverage(
+    catalog: Sequence[SchedulerEntry] = CATALOG,
+    discovered: Sequence[type] | None = None,
+) -> Coverage:
+    """Compare a catalog with the schedulers found in PyTorch.
+
+    Args:
+        catalog: the entries to check; :data:`CATALOG` by default.
+        discovered: the scheduler classes to compare with; by default
+            :func:`discover_schedulers` of the installed PyTorch.
+
+    Returns:
+        A :class:`Coverage` naming what is missing, unknown or duplicated.
+
+    Example:
+        >>> check_coverage().complete
+        True
+    """
+    if discovered is None:
+        discovered = discover_schedulers()
+    listed = [entry.cls for entry in catalog]
+    missing = sorted(cls.__name__ for cls in discovered if cls not in listed)
+    unknown = sorted(cls.__name__ for cls in listed if cls not in discovered)
+    duplicated = sorted({cls.__name__ for cls in listed if listed.count(cls) > 1})
+    return Coverage(tuple(missing), tuple(unknown), tuple(duplicated))
+
+
+def find_entry(name: str, catalog: Sequence[SchedulerEntry] = CATALOG) -> SchedulerEntry:
+    """Return the catalog entry of the scheduler called ``name``.
+
+    Args:
+        name: a class name such as ``"OneCycleLR"`` (case-sensitive).
+        catalog: the entries to search; :data:`CATALOG` by default.
+
+    Returns:
+        The matching :class:`SchedulerEntry`.
+
+    Raises:
+        KeyError: no entry has that name; the message lists the names there are.
+
+    Example:
+        >>> find_entry("StepLR").steps_on
+        'epoch'
+    """
+    for entry in catalog:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"no scheduler named {name!r}; expected one of {[e.name for e in catalog]}")

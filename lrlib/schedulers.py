@@ -1,0 +1,408 @@
+"""Changing the learning rate during training: by hand, and with PyTorch's schedulers.
+
+Chapter 6 starts with :func:`manual_step_decay`, which edits the optimizer's
+parameter groups directly, then shows every built-in scheduler (listed in
+:mod:`lrlib.scheduler_catalog`) by *tracing* it: :func:`trace` steps a
+scheduler on a throwaway optimizer, without any model or data, and records the
+learning rate (and the momentum, where the scheduler cycles it) at each step.
+:func:`plot_trace` and :func:`gallery` draw the result; they compute nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts, LRScheduler, ReduceLROnPlateau
+
+from lrlib.scheduler_catalog import SchedulerEntry
+
+TRACE_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+"""Optimizers :func:`trace` can build: SGD with momentum 0.9, or Adam."""
+
+SchedulerFactory = Callable[[Optimizer], LRScheduler]
+"""A function that builds a scheduler on the optimizer it is given."""
+
+
+def manual_step_decay(
+    optimizer: Optimizer, epoch: int, *, every: int, gamma: float = 0.1
+) -> list[float]:
+    """Decay the learning rate of every parameter group by ``gamma`` every ``every`` epochs.
+
+    This is the learning-rate schedule written by hand: a parameter group is a
+    plain dict, and its ``"lr"`` entry is read afresh by each
+    ``optimizer.step()``. Call this function at the start of each epoch, with
+    the epoch's 0-based number. It multiplies every group's learning rate by
+    ``gamma`` when ``epoch`` is a positive multiple of ``every``, so during
+    epoch :math:`e` a group trains at :math:`\\eta_0 \\gamma^{\\lfloor e / k
+    \\rfloor}`, exactly like :class:`~torch.optim.lr_scheduler.StepLR` stepped
+    at the end of each epoch. Call it once per epoch: each call at a multiple
+    of ``every`` decays again.
+
+    Args:
+        optimizer: the optimizer whose parameter groups are changed in place.
+        epoch: the number of the epoch about to start, counting from 0.
+        every: the number of epochs between two decays.
+        gamma: the factor applied at each decay (0.1 divides the learning
+            rate by ten).
+
+    Returns:
+        The learning rate of each parameter group for this epoch.
+
+    Raises:
+        TypeError: ``optimizer`` is not a :class:`torch.optim.Optimizer`.
+        ValueError: ``epoch`` is negative, ``every`` is not a positive
+            integer, or ``gamma`` is not positive.
+
+    Example:
+        >>> model = torch.nn.Linear(2, 1)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> [manual_step_decay(optimizer, epoch, every=2, gamma=0.5)[0] for epoch in range(5)]
+        [0.1, 0.1, 0.05, 0.05, 0.025]
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive int, got {every!r}")
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive, got {gamma!r}")
+
+    if epoch > 0 and epoch % every == 0:
+        for group in optimizer.param_groups:
+            group["lr"] *= gamma
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleTrace:
+    """The learning rates (and momenta) a scheduler produces, step by step.
+
+    Row ``t`` of :attr:`lr` is the learning rate used by the ``t``-th
+    ``optimizer.step()``: row 0 holds the learning rate right after the
+    scheduler was created, *before* any ``scheduler.step()``; row ``t`` holds
+    it after ``t`` calls of ``scheduler.step()``.
+
+    Attributes:
+        name: the scheduler's class name.
+        lr: array of shape ``(steps, groups)``, one column per parameter group.
+        momentum: array of the same shape with the optimizer's momentum (SGD)
+            or first beta (Adam) at each step, when the scheduler cycles it;
+            otherwise ``None``.
+        momentum_name: ``"momentum"``, ``"beta1"``, or ``None`` with
+            :attr:`momentum`.
+        steps_on: ``"epoch"``, ``"batch"`` or ``"metric"`` when traced from a
+            catalog entry; ``None`` when traced from a bare factory.
+        steps_per_epoch: the number of steps per epoch when the scheduler was
+            stepped with fractional epochs, else ``None``.
+    """
+
+    name: str
+    lr: np.ndarray
+    momentum: np.ndarray | None = None
+    momentum_name: str | None = None
+    steps_on: str | None = None
+    steps_per_epoch: int | None = None
+
+    @property
+    def steps(self) -> int:
+        """The number of steps traced."""
+        return self.lr.shape[0]
+
+    @property
+    def groups(self) -> int:
+        """The number of parameter groups traced."""
+        return self.lr.shape[1]
+
+    @property
+    def x(self) -> np.ndarray:
+        """The step numbers ``0, 1, ...``, or the epochs ``t / steps_per_epoch``."""
+        t = np.arange(self.steps, dtype=float)
+        return t if self.steps_per_epoch is None else t / self.steps_per_epoch
+
+
+def trace(
+    source: SchedulerEntry | SchedulerFactory,
+    steps: int,
+    *,
+    lr: float | Sequence[float] = 0.1,
+    optimizer: Literal["sgd", "adam"] = "sgd",
+    metrics: Sequence[float] | None = None,
+    steps_per_epoch: int | None = None,
+) -> ScheduleTrace:
+    """Record the learning rate a scheduler sets over ``steps`` steps, without training.
+
+    The scheduler runs on a throwaway optimizer holding one dummy parameter per
+    parameter group. The parameters have no gradient, so ``optimizer.step()``
+    changes nothing; it is called once, before the first ``scheduler.step()``,
+    which is the call PyTorch checks when it warns about stepping the scheduler
+    before the optimizer. (Calling it at every step would change no number
+    and make tracing about three times slower.) No warning is silenced: a correct
+    scheduler traces without any.
+
+    Each step records the learning rate in effect, then advances the scheduler
+    by one of:
+
+    * ``scheduler.step(metrics[t])`` for a scheduler that steps on a metric
+      (:class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`);
+    * ``scheduler.step((t + 1) / steps_per_epoch)`` when ``steps_per_epoch``
+      is given (fractional epochs, for
+      :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`), so that
+      the learning rate of step ``t`` is the schedule at epoch
+      ``t / steps_per_epoch``. (PyTorch's documented loop passes
+      ``epoch + i / iters`` after batch ``i``, one batch behind this.)
+    * ``scheduler.step()`` otherwise.
+
+    Args:
+        source: a :class:`~lrlib.scheduler_catalog.SchedulerEntry`, whose demo
+            configuration is built for ``steps`` steps, or a function that
+            builds a scheduler on the optimizer it receives, e.g.
+            ``lambda opt: StepLR(opt, step_size=10)``.
+        steps: the number of steps to record.
+        lr: the optimizer's learning rate; a sequence makes one parameter
+            group per value.
+        optimizer: ``"sgd"`` (SGD with momentum 0.9) or ``"adam"``, to see a
+            scheduler cycle Adam's first beta instead of SGD's momentum.
+        metrics: one metric value per step, for a scheduler that steps on a
+            metric. An entry's demo metric is used when this is ``None``.
+        steps_per_epoch: step with fractional epochs, this many steps per
+            epoch (only CosineAnnealingWarmRestarts accepts them).
+
+    Returns:
+        A :class:`ScheduleTrace` with ``steps`` rows; row 0 is the learning
+        rate before any ``scheduler.step()``, row ``t`` the one after ``t``.
+
+    Raises:
+        TypeError: ``source`` is neither an entry nor callable.
+        ValueError: a bad ``steps``, ``lr``, ``optimizer`` or
+            ``steps_per_epoch``; ``metrics`` missing for a metric-driven
+            scheduler, given for another one, or of the wrong length; a
+            factory that builds its scheduler on another optimizer.
+
+    Example:
+        >>> from torch.optim.lr_scheduler import StepLR
+        >>> result = trace(lambda opt: StepLR(opt, step_size=2, gamma=0.5), steps=5, lr=1.0)
+        >>> result.lr[:, 0].tolist()
+        [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if steps_per_epoch is not None and (
+        isinstance(steps_per_epoch, bool)
+        or not isinstance(steps_per_epoch, int)
+        or steps_per_epoch < 1
+    ):
+        raise ValueError(f"steps_per_epoch must be a positive int or None, got {steps_per_epoch!r}")
+    opt = _throwaway_optimizer(optimizer, lr)
+    scheduler = _build_scheduler(source, opt, steps)
+    name = type(scheduler).__name__
+    steps_on = source.steps_on if isinstance(source, SchedulerEntry) else None
+    if metrics is None and isinstance(source, SchedulerEntry) and source.demo_metrics is not None:
+        metrics = source.demo_metrics(steps)
+    metrics = _check_metrics(name, isinstance(scheduler, ReduceLROnPlateau), metrics, steps)
+    if steps_per_epoch is not None and not isinstance(scheduler, CosineAnnealingWarmRestarts):
+        raise ValueError(
+            f"steps_per_epoch (fractional epochs) needs CosineAnnealingWarmRestarts, "
+            f"whose step() takes a float epoch; got {name}"
+        )
+
+    momentum_name = None
+    if getattr(scheduler, "cycle_momentum", False):
+        momentum_name = "beta1" if "betas" in opt.defaults else "momentum"
+
+    groups = opt.param_groups
+    lrs = np.empty((steps, len(groups)))
+    momenta = np.empty((steps, len(groups))) if momentum_name else None
+    opt.step()  # a no-op update that marks the optimizer as stepped first
+    for t in range(steps):
+        for g, group in enumerate(groups):
+            lrs[t, g] = group["lr"]
+            if momenta is not None:
+                momenta[t, g] = group["betas"][0] if momentum_name == "beta1" else group["momentum"]
+        if metrics is not None:
+            scheduler.step(metrics[t])
+        elif steps_per_epoch is not None:
+            scheduler.step((t + 1) / steps_per_epoch)
+        else:
+            scheduler.step()
+
+    return ScheduleTrace(
+        name=name,
+        lr=lrs,
+        momentum=momenta,
+        momentum_name=momentum_name,
+        steps_on=steps_on,
+        steps_per_epoch=steps_per_epoch,
+    )
+
+
+def _build_scheduler(
+    source: SchedulerEntry | SchedulerFactory, opt: Optimizer, steps: int
+) -> LRScheduler:
+    """Build the entry's demo scheduler, or call the factory, on ``opt``."""
+    if isinstance(source, SchedulerEntry):
+        return source.build(opt, steps)
+    if not callable(source):
+        raise TypeError(
+            f"source must be a SchedulerEntry or a function optimizer -> scheduler, "
+            f"got {type(source).__name__}"
+        )
+    scheduler = source(opt)
+    if getattr(scheduler, "optimizer", None) is not opt:
+        raise ValueError(
+            f"the factory must build its scheduler on the optimizer it receives; it returned "
+            f"{type(scheduler).__name__} on {getattr(scheduler, 'optimizer', None)!r}"
+        )
+    return scheduler
+
+
+def _throwaway_optimizer(kind: str, lr: float | Sequence[float]) -> Optimizer:
+    """An optimizer over dummy parameters, one parameter group per learning rate."""
+    lrs = [lr] if isinstance(lr, (int, float)) else list(lr)
+    if not lrs or not all(
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value > 0
+        and math.isfinite(value)
+        for value in lrs
+    ):
+        raise ValueError(
+            f"lr must be a positive number or a non-empty sequence of them, got {lr!r}"
+        )
+    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": float(value)} for value in lrs]
+    if kind == "sgd":
+        return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9)
+    if kind == "adam":
+        return torch.optim.Adam(groups, lr=lrs[0], betas=(0.9, 0.999))
+    raise ValueError(f"optimizer must be one of {TRACE_OPTIMIZERS}, got {kind!r}")
+
+
+def _check_metrics(
+    name: str, needs_metric: bool, metrics: Sequence[float] | None, steps: int
+) -> Sequence[float] | None:
+    if needs_metric and metrics is None:
+        raise ValueError(f"{name} steps on a metric: pass metrics=, one value per step")
+    if not needs_metric and metrics is not None:
+        raise ValueError(f"{name} does not step on a metric, but metrics were given")
+    if metrics is not None and len(metrics) != steps:
+        raise ValueError(f"metrics must hold one value per step ({steps}), got {len(metrics)}")
+    return metrics
+
+
+_X_LABELS = {
+    "epoch": "epoch",
+    "batch": "batch (iteration)",
+    "metric": "epoch (one metric value each)",
+    None: "scheduler step",
+}
+
+
+def plot_trace(
+    result: ScheduleTrace,
+    ax: Axes | None = None,
+    *,
+    log_lr: bool = False,
+    title: str | None = None,
+) -> Axes:
+    """Plot a traced learning rate, with the momentum on a twin axis when it cycles.
+
+    Args:
+        result: what :func:`trace` returned.
+        ax: the axes to draw on; a new figure's axes when ``None``.
+        log_lr: use a logarithmic learning-rate axis.
+        title: the axes title; the scheduler's name when ``None``.
+
+    Returns:
+        The axes holding the learning rate. The momentum, when there is one,
+        goes on a twin made by ``ax.twinx()``, sharing the x axis.
+
+    Example:
+        >>> from lrlib.scheduler_catalog import find_entry
+        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # doctest: +SKIP
+    """
+    if ax is None:
+        _, ax = plt.subplots()
+    x = result.x
+    lr_color = "tab:blue"
+    many = result.groups > 1
+    lines = []
+    for g in range(result.groups):
+        label = f"lr (group {g})" if many else "lr"
+        lines += ax.plot(
+            x, result.lr[:, g], color=lr_color, alpha=1.0 - 0.5 * g / result.groups, label=label
+        )
+    ax.set_xlabel("epoch" if result.steps_per_epoch else _X_LABELS.get(result.steps_on, "step"))
+    ax.set_ylabel("learning rate", color=lr_color)
+    if log_lr:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)  # so that a halving looks like one
+    ax.set_title(result.name if title is None else title)
+
+    if result.momentum is not None:
+        twin = ax.twinx()
+        for g in range(result.groups):
+            label = f"{result.momentum_name} (group {g})" if many else result.momentum_name
+            lines += twin.plot(
+                x, result.momentum[:, g], color="tab:orange", linestyle="--", label=label
+            )
+        twin.set_ylabel(result.momentum_name, color="tab:orange")
+    if many:  # with one group, the coloured axis labels say which line is which
+        ax.legend(lines, [line.get_label() for line in lines], loc="best", fontsize="small")
+    return ax
+
+
+def gallery(
+    results: Sequence[ScheduleTrace],
+    *,
+    ncols: int = 4,
+    log_lr: bool = False,
+    panel_size: tuple[float, float] = (3.2, 2.4),
+) -> Figure:
+    """Draw several traces side by side, one panel each.
+
+    The website shows this figure where the notebook has its interactive
+    scheduler explorer.
+
+    Args:
+        results: the traces to draw, e.g.
+            ``[trace(entry, steps=200) for entry in CATALOG]``.
+        ncols: panels per row.
+        log_lr: use logarithmic learning-rate axes.
+        panel_size: width and height of one panel, in inches.
+
+    Returns:
+        A new :class:`~matplotlib.figure.Figure`.
+
+    Raises:
+        ValueError: ``results`` is empty or ``ncols`` is not a positive int.
+    """
+    if not results:
+        raise ValueError("results must hold at least one ScheduleTrace, got none")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = min(ncols, len(results))
+    nrows = math.ceil(len(results) / ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax, result in zip(axes.flat, results):
+        plot_trace(result, ax, log_lr=log_lr)
+    for ax in axes.flat[len(results) :]:
+        ax.set_visible(False)
+    return fig
