@@ -18,7 +18,7 @@ site: venv assets
 	$(PY) -m tools.site
 
 test: venv assets browser
-	$(PY) -m pytest tests book --nbval --nbval-current-env \
+	$(PY) -m pytest book tests --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
 # Unit tests only: quick, no notebooks, no browser.
