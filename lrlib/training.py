@@ -1,0 +1,761 @@
+"""Training a model: the loop every chapter uses.
+
+A training loop does the same few things in the same order, epoch after epoch::
+
+    for each epoch:
+        record the learning rates of the optimizer's parameter groups
+        for each mini-batch of the training set:
+            forward, loss, zero the gradients, backward, optimizer step
+            (a mini-batch scheduler steps here, after the optimizer)
+        measure the loss on the validation set, without gradients
+        (an epoch scheduler steps here; ReduceLROnPlateau with the validation loss)
+
+:class:`Trainer` runs exactly that and keeps a ``history``: a plain dictionary
+of lists, ready to plot and to save in a checkpoint. The helpers it uses to
+evaluate a model, :func:`evaluate`, :func:`accuracy` and :func:`predict`, work
+on their own with any model and loader; they switch the model to evaluation
+mode and put back the mode it was in.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import (
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    LRScheduler,
+    OneCycleLR,
+    ReduceLROnPlateau,
+)
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from lrlib.checkpoint import capture_rng_state, loader_generators, restore_rng_state
+from lrlib.device import get_device
+
+__all__ = [
+    "Accuracy",
+    "HISTORY_KEYS",
+    "MONITORS",
+    "SchedulerStep",
+    "Trainer",
+    "accuracy",
+    "evaluate",
+    "learning_rates",
+    "model_device",
+    "model_mode",
+    "predict",
+    "predict_classes",
+    "scheduler_step_kind",
+]
+
+SchedulerStep = Literal["epoch", "batch", "metric"]
+"""Where a scheduler's ``step()`` goes: once per epoch, after every optimizer
+step, or once per epoch with a measured metric (``ReduceLROnPlateau``)."""
+
+LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Scheduler = LRScheduler | ReduceLROnPlateau
+
+HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr")
+"""The lists in :attr:`Trainer.history`."""
+
+MONITORS = ("val_loss", "val_accuracy", "train_loss")
+"""The history entries a metric-driven scheduler can be stepped with."""
+
+_BATCH_SCHEDULERS = (CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts)
+
+
+# --------------------------------------------------------------------------
+# Small building blocks
+# --------------------------------------------------------------------------
+
+
+def learning_rates(optimizer: Optimizer) -> list[float]:
+    """Return the current learning rate of every parameter group, in order.
+
+    Example:
+        >>> w = torch.zeros(1, requires_grad=True)
+        >>> learning_rates(torch.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1))
+        [0.5]
+    """
+    return [float(group["lr"]) for group in optimizer.param_groups]
+
+
+def scheduler_step_kind(scheduler: Scheduler) -> SchedulerStep:
+    """Where ``scheduler.step()`` belongs in a training loop, judged by its type.
+
+    * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
+      once per epoch with a measured quantity (``scheduler.step(val_loss)``);
+    * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
+      :class:`~torch.optim.lr_scheduler.OneCycleLR` and
+      :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
+      every optimizer step (the last one with the fractional epoch
+      ``epoch + i / batches_per_epoch``, so its periods still count epochs);
+    * ``"epoch"``: every other scheduler, stepped once per epoch.
+
+    Args:
+        scheduler: a learning-rate scheduler.
+
+    Returns:
+        ``"epoch"``, ``"batch"`` or ``"metric"``.
+
+    Example:
+        >>> w = torch.zeros(1, requires_grad=True)
+        >>> opt = torch.optim.SGD([w], lr=0.1)
+        >>> scheduler_step_kind(torch.optim.lr_scheduler.StepLR(opt, step_size=10))
+        'epoch'
+    """
+    if isinstance(scheduler, ReduceLROnPlateau):
+        return "metric"
+    if isinstance(scheduler, _BATCH_SCHEDULERS):
+        return "batch"
+    return "epoch"
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Return the device holding the model's parameters and buffers.
+
+    A model without parameters or buffers is taken to be on the CPU.
+
+    Raises:
+        RuntimeError: the parameters are spread over several devices.
+    """
+    devices = {t.device for t in itertools.chain(model.parameters(), model.buffers())}
+    if len(devices) > 1:
+        found = sorted(str(d) for d in devices)
+        raise RuntimeError(
+            f"the model's parameters and buffers are on several devices {found}; "
+            "move the whole model to one device with model.to(device)"
+        )
+    return devices.pop() if devices else torch.device("cpu")
+
+
+@contextmanager
+def model_mode(model: nn.Module, *, training: bool) -> Iterator[nn.Module]:
+    """Put ``model`` in training or evaluation mode for a ``with`` block.
+
+    On leaving the block, even through an exception, every submodule gets back
+    the mode it had before, so a model that was in evaluation mode (or had a
+    frozen, evaluating part) is left exactly as it was found.
+
+    Args:
+        model: the model.
+        training: ``True`` for ``model.train()``, ``False`` for ``model.eval()``.
+
+    Example:
+        >>> model = nn.Sequential(nn.Dropout(0.5))
+        >>> with model_mode(model, training=False):
+        ...     model.training
+        False
+        >>> model.training
+        True
+    """
+    saved = [(module, module.training) for module in model.modules()]
+    model.train(training)
+    try:
+        yield model
+    finally:
+        for module, was_training in saved:
+            module.training = was_training
+
+
+def _split_batch(batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unpack an ``(inputs, targets)`` batch and move both to ``device``."""
+    try:
+        inputs, targets = batch
+    except (TypeError, ValueError):
+        raise TypeError(
+            "expected each batch to be a pair (inputs, targets), as a DataLoader over a "
+            f"TensorDataset(inputs, targets) yields, got {type(batch).__name__}"
+        ) from None
+    return inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+
+
+def _inputs_of(batch: Any, device: torch.device) -> torch.Tensor:
+    """The inputs of a batch that is either a tensor or ``(inputs, ...)``."""
+    inputs = batch if isinstance(batch, torch.Tensor) else batch[0]
+    return inputs.to(device, non_blocking=True)
+
+
+def _name(function: Callable) -> str:
+    return getattr(function, "__name__", type(function).__name__)
+
+
+def _compute_loss(
+    loss_fn: LossFunction, outputs: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit."""
+    try:
+        loss = loss_fn(outputs, targets)
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ValueError(
+            f"the loss function {_name(loss_fn)} does not accept these model outputs and "
+            f"targets: outputs have shape {tuple(outputs.shape)} ({outputs.dtype}), targets "
+            f"have shape {tuple(targets.shape)} ({targets.dtype}). (CrossEntropyLoss, for "
+            "example, expects logits (N, C) and int64 class ids (N,).) "
+            f"The loss function said: {exc}"
+        ) from exc
+    if loss.ndim != 0:
+        raise ValueError(
+            f"the loss function {_name(loss_fn)} must return a single number (a 0-d "
+            f"tensor, e.g. with reduction='mean'), got shape {tuple(loss.shape)}"
+        )
+    return loss
+
+
+def _check_loader(loader: object, name: str) -> None:
+    if loader is None:
+        raise ValueError(f"{name} is required, got None")
+    try:
+        size = len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return  # an iterable-style loader: its length is unknown until it runs
+    if size == 0:
+        raise ValueError(f"{name} is empty (len(loader) == 0): it has no batches to use")
+
+
+# --------------------------------------------------------------------------
+# Evaluating a model
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Correct predictions counted per true class.
+
+    Attributes:
+        correct: ``(C,)`` int64 tensor, the correctly predicted samples of each class.
+        total: ``(C,)`` int64 tensor, the samples of each class.
+    """
+
+    correct: torch.Tensor
+    total: torch.Tensor
+
+    @property
+    def overall(self) -> float:
+        """The fraction of all samples predicted correctly."""
+        return self.correct.sum().item() / self.total.sum().item()
+
+    @property
+    def per_class(self) -> torch.Tensor:
+        """The fraction of each class predicted correctly (NaN for a class with no samples)."""
+        return self.correct / self.total
+
+
+def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
+    """Return the mean loss per sample of ``model`` over ``loader``.
+
+    Runs in evaluation mode (dropout off) under :func:`torch.no_grad`, on the
+    device of the model's parameters, and restores the model's mode afterwards.
+
+    Args:
+        model: the model.
+        loader: yields ``(inputs, targets)`` batches.
+        loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
+
+    Returns:
+        The loss averaged over all samples (each batch weighted by its size).
+
+    Raises:
+        ValueError: the loader yields no batches, or ``loss_fn`` rejects the
+            model's outputs and the targets.
+
+    Example:
+        >>> model = nn.Linear(2, 3)
+        >>> _ = nn.init.zeros_(model.weight), nn.init.zeros_(model.bias)
+        >>> data = [(torch.randn(4, 2), torch.tensor([0, 1, 2, 2]))]
+        >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)  # log 3: equal logits
+        1.0986
+    """
+    device = model_device(model)
+    total_loss, count = torch.zeros((), device=device), 0
+    with model_mode(model, training=False), torch.no_grad():
+        for batch in loader:
+            inputs, targets = _split_batch(batch, device)
+            total_loss += _compute_loss(loss_fn, model(inputs), targets) * len(targets)
+            count += len(targets)
+    if count == 0:
+        raise ValueError("the loader yielded no batches, so there is no loss to report")
+    return total_loss.item() / count
+
+
+def accuracy(model: nn.Module, loader: Any) -> Accuracy:
+    """Count the correct predictions of a classifier over ``loader``, per class.
+
+    The predicted class is the index of the largest output (logit). Runs like
+    :func:`evaluate`: evaluation mode, no gradients, mode restored.
+
+    Args:
+        model: a classifier returning ``(N, C)`` logits.
+        loader: yields ``(inputs, targets)`` batches with integer class ids in ``[0, C)``.
+
+    Returns:
+        An :class:`Accuracy` with the counts per class; ``.overall`` and
+        ``.per_class`` give the fractions.
+
+    Raises:
+        ValueError: the outputs are not ``(N, C)``, the targets are not integer
+            class ids below ``C``, or the loader yields no batches.
+
+    Example:
+        >>> model = nn.Linear(2, 3)
+        >>> data = [(torch.zeros(4, 2), torch.tensor([0, 1, 2, 2]))]
+        >>> acc = accuracy(model, data)
+        >>> acc.total.tolist()
+        [1, 1, 2]
+    """
+    device = model_device(model)
+    per_batch = []
+    with model_mode(model, training=False), torch.no_grad():
+        for batch in loader:
+            inputs, targets = _split_batch(batch, device)
+            per_batch.append(_class_counts(model(inputs), targets))
+    if not per_batch:
+        raise ValueError("the loader yielded no batches, so there is no accuracy to report")
+    correct, total = torch.stack(per_batch).sum(dim=0).cpu()
+    return Accuracy(correct=correct, total=total)
+
+
+def _class_counts(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Stack of two ``(C,)`` counts: correct predictions and samples, per true class."""
+    if outputs.ndim != 2 or targets.ndim != 1 or targets.dtype.is_floating_point:
+        raise ValueError(
+            "accuracy needs logits of shape (N, C) and integer class ids of shape (N,), got "
+            f"outputs of shape {tuple(outputs.shape)} and targets of shape "
+            f"{tuple(targets.shape)} ({targets.dtype})"
+        )
+    n_classes = outputs.shape[1]
+    total = torch.bincount(targets, minlength=n_classes)
+    if len(total) != n_classes:
+        raise ValueError(
+            f"a target class id is {len(total) - 1}, but the model has only "
+            f"{n_classes} outputs (class ids 0 to {n_classes - 1})"
+        )
+    hits = targets[outputs.argmax(dim=1) == targets]
+    return torch.stack([torch.bincount(hits, minlength=n_classes), total])
+
+
+def predict(model: nn.Module, loader: Any) -> torch.Tensor:
+    """Return the model's outputs (e.g. logits) for every sample of ``loader``.
+
+    Runs like :func:`evaluate`: evaluation mode, no gradients, mode restored.
+
+    Args:
+        model: the model.
+        loader: yields batches that are either input tensors or ``(inputs, ...)``
+            tuples (targets, if present, are ignored).
+
+    Returns:
+        The outputs of all batches concatenated along the first dimension, on the CPU.
+
+    Raises:
+        ValueError: the loader yields no batches.
+    """
+    device = model_device(model)
+    outputs = []
+    with model_mode(model, training=False), torch.no_grad():
+        for batch in loader:
+            outputs.append(model(_inputs_of(batch, device)).cpu())
+    if not outputs:
+        raise ValueError("the loader yielded no batches, so there is nothing to predict")
+    return torch.cat(outputs)
+
+
+def predict_classes(model: nn.Module, loader: Any) -> torch.Tensor:
+    """Return the predicted class id (the index of the largest logit) of every sample.
+
+    Returns:
+        An int64 tensor of shape ``(N,)``, on the CPU.
+    """
+    return predict(model, loader).argmax(dim=1)
+
+
+# --------------------------------------------------------------------------
+# The trainer
+# --------------------------------------------------------------------------
+
+
+class Trainer:
+    """Train a model on mini-batches, validate it, and step a learning-rate scheduler.
+
+    The model is moved to the device once, here; every batch is moved there as
+    it is used. :meth:`fit` can be called again and again: epochs accumulate,
+    and the result is the same as one longer call.
+
+    Args:
+        model: the model to train.
+        loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
+        optimizer: an optimizer over (some of) the model's parameters.
+        train_loader: yields ``(inputs, targets)`` training batches; must not be empty.
+        val_loader: optional, yields validation batches. Default: ``None``.
+        scheduler: optional learning-rate scheduler built on ``optimizer``.
+        scheduler_step: where ``scheduler.step()`` goes: ``"epoch"``, ``"batch"`` or
+            ``"metric"``. Default: chosen from the scheduler's type by
+            :func:`scheduler_step_kind`.
+        monitor: what a ``"metric"`` scheduler is stepped with: ``"val_loss"``
+            (default), ``"val_accuracy"`` (needs ``mode='max'``) or ``"train_loss"``.
+        track_accuracy: also record the validation accuracy every epoch. Default:
+            ``False``, and ``True`` whenever ``monitor="val_accuracy"``.
+        device: where to train. Default: :func:`lrlib.device.get_device`.
+        progress: show a progress bar over the epochs (``tqdm.auto``: a widget in
+            a notebook, text in a terminal). Default: ``True``.
+
+    Attributes:
+        history: a dict of plain lists (see :data:`HISTORY_KEYS`), one entry per epoch
+            unless said otherwise:
+
+            * ``"train_loss"``: mean training loss, measured while the weights change;
+            * ``"val_loss"``, ``"val_accuracy"``: measured after the epoch (empty when
+              there is no validation loader, or accuracy is not tracked);
+            * ``"lr"``: the learning rate of every parameter group at the start of
+              the epoch, a list per epoch (the rates used during the epoch, unless a
+              mini-batch scheduler changes them);
+            * ``"batch_lr"``: the learning rate of every parameter group used by
+              each optimizer step, a list per step.
+        epoch: the number of epochs trained so far.
+
+    Raises:
+        TypeError: an argument has the wrong type.
+        ValueError: the training loader is missing or empty; the optimizer holds
+            tensors that are not parameters of the model; the scheduler was built
+            on another optimizer; ``scheduler_step`` or ``monitor`` is unknown; a
+            metric scheduler has no metric to use (no validation loader) or its
+            ``mode`` contradicts the monitored quantity.
+
+    Example:
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> data = TensorDataset(torch.randn(64, 4), torch.randint(0, 3, (64,)))
+        >>> model = nn.Linear(4, 3)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer,
+        ...                   DataLoader(data, batch_size=16, shuffle=True),
+        ...                   val_loader=DataLoader(data, batch_size=32),
+        ...                   scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 2, 0.1),
+        ...                   progress=False)
+        >>> history = trainer.fit(3)
+        >>> [round(lr, 3) for [lr] in history["lr"]]
+        [0.1, 0.1, 0.01]
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: LossFunction,
+        optimizer: Optimizer,
+        train_loader: DataLoader | Any,
+        val_loader: DataLoader | Any | None = None,
+        *,
+        scheduler: Scheduler | None = None,
+        scheduler_step: SchedulerStep | None = None,
+        monitor: str = "val_loss",
+        track_accuracy: bool = False,
+        device: str | torch.device | None = None,
+        progress: bool = True,
+    ) -> None:
+        _check_type("model", model, nn.Module)
+        _check_type("optimizer", optimizer, Optimizer)
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        _check_loader(train_loader, "train_loader")
+        if val_loader is not None:
+            _check_loader(val_loader, "val_loader")
+        _check_optimizer_owns(model, optimizer)
+
+        self.model = model
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+        self.scheduler = scheduler
+        self.scheduler_step = _resolve_scheduler_step(scheduler, scheduler_step, optimizer)
+        self.monitor = monitor
+        self.track_accuracy = track_accuracy or monitor == "val_accuracy"
+        self.progress = progress
+        metric_scheduler = scheduler if self.scheduler_step == "metric" else None
+        _check_monitor(monitor, self.track_accuracy, val_loader, metric_scheduler)
+
+        self.device = get_device(device)
+        self.model.to(self.device)
+        self.epoch = 0
+        self.history: dict[str, list] = {key: [] for key in HISTORY_KEYS}
+
+    # -- the loop ----------------------------------------------------------
+
+    def fit(self, epochs: int) -> dict[str, list]:
+        """Train for ``epochs`` more epochs, validating and scheduling after each.
+
+        Each epoch records the learning rates, runs :meth:`train_one_epoch`,
+        then :meth:`validate` (when there is a validation loader), then steps an
+        epoch or metric scheduler. A mini-batch scheduler is stepped inside
+        :meth:`train_one_epoch`, after every optimizer step.
+
+        Args:
+            epochs: the number of epochs to add, a positive integer.
+
+        Returns:
+            :attr:`history`, the same dict object, with the new epochs appended.
+
+        Raises:
+            ValueError: ``epochs`` is not a positive integer, or a batch fails
+                (see :meth:`train_one_epoch`).
+            RuntimeError: the model was moved off the trainer's device.
+
+        Example:
+            >>> history = trainer.fit(10)  # doctest: +SKIP
+            >>> history["train_loss"][-1], history["val_loss"][-1]  # doctest: +SKIP
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not self.progress)
+        for _ in bar:
+            lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
+            train_loss = self.train_one_epoch()
+            metrics = self.validate() if self.val_loader is not None else {}
+            self._record(lr=lrs, train_loss=train_loss, **metrics)
+            self._step_scheduler_after_epoch()
+            self.epoch += 1
+            bar.set_postfix(self._last_losses(), refresh=False)
+        return self.history
+
+    def train_one_epoch(self) -> float:
+        """Make one pass over the training loader, updating the model after every batch.
+
+        Per batch: forward, loss, ``zero_grad``, backward, optimizer step, then a
+        mini-batch scheduler's step. The loss is summed on the device and read
+        once, at the end, so the loop never waits for the device.
+
+        :meth:`fit` calls this; called directly, it trains one epoch but does not
+        count it, record its learning rate, or step an epoch scheduler.
+
+        Returns:
+            The mean training loss per sample over the epoch.
+
+        Raises:
+            ValueError: the loss function rejects the outputs and targets (the
+                message shows their shapes and dtypes), or the loader is empty.
+            RuntimeError: the model is no longer on the trainer's device.
+
+        Example:
+            >>> trainer.train_one_epoch()  # one more pass, outside the history  # doctest: +SKIP
+            0.8421
+        """
+        self._check_model_on_device()
+        total_loss, count = torch.zeros((), device=self.device), 0
+        with model_mode(self.model, training=True):
+            for i, batch in enumerate(self.train_loader):
+                inputs, targets = _split_batch(batch, self.device)
+                loss = _compute_loss(self.loss_fn, self.model(inputs), targets)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                self.history["batch_lr"].append(learning_rates(self.optimizer))
+                if self.scheduler_step == "batch":
+                    self._step_batch_scheduler(i)
+                total_loss += loss.detach() * len(targets)
+                count += len(targets)
+        if count == 0:
+            raise ValueError("train_loader yielded no batches: there is nothing to train on")
+        return total_loss.item() / count
+
+    def validate(self) -> dict[str, float]:
+        """Measure the model on the validation loader.
+
+        The loss comes from :func:`evaluate`; the accuracy, when tracked, from
+        :func:`accuracy`, in a second pass over the loader.
+
+        Returns:
+            ``{"val_loss": ...}``, plus ``"val_accuracy"`` when accuracy is tracked.
+
+        Raises:
+            ValueError: the trainer has no validation loader.
+
+        Example:
+            >>> trainer.validate()  # doctest: +SKIP
+            {'val_loss': 0.6931, 'val_accuracy': 0.75}
+        """
+        if self.val_loader is None:
+            raise ValueError("this Trainer has no val_loader to validate on")
+        metrics = {"val_loss": evaluate(self.model, self.val_loader, self.loss_fn)}
+        if self.track_accuracy:
+            metrics["val_accuracy"] = accuracy(self.model, self.val_loader).overall
+        return metrics
+
+    def _step_batch_scheduler(self, i: int) -> None:
+        if isinstance(self.scheduler, CosineAnnealingWarmRestarts):
+            # The fractional epoch of PyTorch's documented per-batch loop, so
+            # that T_0 and T_mult keep counting epochs.
+            self.scheduler.step(self.epoch + i / len(self.train_loader))
+        else:
+            self.scheduler.step()
+
+    def _step_scheduler_after_epoch(self) -> None:
+        if self.scheduler_step == "epoch":
+            self.scheduler.step()
+        elif self.scheduler_step == "metric":
+            self.scheduler.step(self.history[self.monitor][-1])
+
+    def _check_model_on_device(self) -> None:
+        found = model_device(self.model)
+        if not _same_device(found, self.device):
+            raise RuntimeError(
+                f"the model is on {str(found)!r}, but the trainer sends every batch to "
+                f"{str(self.device)!r}: the model was moved after the Trainer was created. "
+                f"Move it back with model.to({str(self.device)!r}), or create a new "
+                "Trainer with the device you want."
+            )
+
+    def _record(self, **entries: Any) -> None:
+        for key, value in entries.items():
+            self.history[key].append(value)
+
+    def _last_losses(self) -> dict[str, float]:
+        losses = ("train_loss", "val_loss")
+        return {key: self.history[key][-1] for key in losses if self.history[key]}
+
+    # -- saving and resuming -------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume training exactly where it stopped.
+
+        The model, optimizer and scheduler states, the epoch counter, a copy of
+        the history, and the state of every random number generator (PyTorch's,
+        NumPy's, Python's, and the generators of the trainer's data loaders).
+        It holds only tensors, numbers, strings and plain containers, so
+        ``torch.load(..., weights_only=True)`` reads it back.
+
+        Like :meth:`torch.nn.Module.state_dict`, the tensors are the live ones,
+        not copies: save the result (:func:`lrlib.checkpoint.save_checkpoint`)
+        before training on.
+        """
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "scheduler_class": None if self.scheduler is None else type(self.scheduler).__name__,
+            "epoch": self.epoch,
+            "history": copy.deepcopy(self.history),
+            "rng": capture_rng_state(self._generators()),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a state made by :meth:`state_dict`, random number generators included.
+
+        Build the trainer the same way as the one that was saved (same model,
+        optimizer, scheduler type, loaders), then load: training continues as if
+        it had never stopped.
+
+        Raises:
+            ValueError: the state has a scheduler and this trainer has none (or
+                the other way round), a scheduler of another type, or another
+                number of data-loader generators (see
+                :func:`lrlib.checkpoint.loader_generators`).
+        """
+        saved_class = state["scheduler_class"]
+        own_class = None if self.scheduler is None else type(self.scheduler).__name__
+        if saved_class != own_class:
+            raise ValueError(
+                f"the state was saved with scheduler {saved_class}, but this trainer has "
+                f"{own_class}: build the trainer with the same kind of scheduler"
+            )
+        restore_rng_state(state["rng"], self._generators())  # checks the loaders first
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch = state["epoch"]
+        self.history = copy.deepcopy(state["history"])
+
+    def _generators(self) -> list[torch.Generator]:
+        return loader_generators(self.train_loader, self.val_loader)
+
+
+# --------------------------------------------------------------------------
+# Checks run when a Trainer is created
+# --------------------------------------------------------------------------
+
+
+def _check_type(name: str, value: object, expected: type) -> None:
+    if not isinstance(value, expected):
+        raise TypeError(f"{name} must be a {expected.__name__}, got {type(value).__name__}")
+
+
+def _check_optimizer_owns(model: nn.Module, optimizer: Optimizer) -> None:
+    in_model = {id(p) for p in model.parameters()}
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    foreign = [p for p in held if id(p) not in in_model]
+    if foreign:
+        raise ValueError(
+            f"the optimizer holds {len(foreign)} tensor(s) that are not parameters of the "
+            "model, so training would not change the model: was the optimizer created for "
+            "another model (for example, before the model was re-created)?"
+        )
+
+
+def _resolve_scheduler_step(
+    scheduler: Scheduler | None, scheduler_step: str | None, optimizer: Optimizer
+) -> SchedulerStep | None:
+    if scheduler is None:
+        if scheduler_step is not None:
+            raise ValueError(f"scheduler_step={scheduler_step!r} was given, but no scheduler")
+        return None
+    if not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
+        raise TypeError(
+            "scheduler must be a torch.optim.lr_scheduler scheduler, "
+            f"got {type(scheduler).__name__}"
+        )
+    if getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise ValueError(
+            f"the scheduler {type(scheduler).__name__} was built on another optimizer than "
+            "the trainer's: it would change learning rates the trainer never uses. Build it "
+            "on the same optimizer object, e.g. StepLR(optimizer, ...)"
+        )
+    if scheduler_step is None:
+        return scheduler_step_kind(scheduler)
+    if scheduler_step not in ("epoch", "batch", "metric"):
+        raise ValueError(
+            f"scheduler_step must be 'epoch', 'batch' or 'metric', got {scheduler_step!r}"
+        )
+    if isinstance(scheduler, ReduceLROnPlateau) and scheduler_step != "metric":
+        raise ValueError(
+            "ReduceLROnPlateau is stepped with a measured metric, so scheduler_step must be "
+            f"'metric', got {scheduler_step!r}"
+        )
+    return scheduler_step
+
+
+def _check_monitor(
+    monitor: str, track_accuracy: bool, val_loader: object, metric_scheduler: Scheduler | None
+) -> None:
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {list(MONITORS)}, got {monitor!r}")
+    if track_accuracy and val_loader is None:
+        raise ValueError("track_accuracy=True needs a val_loader to measure the accuracy on")
+    if metric_scheduler is None:
+        return
+    name = type(metric_scheduler).__name__
+    if monitor.startswith("val_") and val_loader is None:
+        raise ValueError(
+            f"the scheduler {name} is stepped with {monitor!r}, which needs a val_loader; "
+            "pass one, or use monitor='train_loss'"
+        )
+    mode = getattr(metric_scheduler, "mode", None)
+    wanted = "max" if monitor == "val_accuracy" else "min"
+    if mode is not None and mode != wanted:
+        raise ValueError(
+            f"monitor={monitor!r} should go {'up' if wanted == 'max' else 'down'}, so the "
+            f"scheduler {name} needs mode={wanted!r}, got mode={mode!r}"
+        )
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """``cuda`` and ``cuda:0`` are the same device (index ``None`` means the current one)."""
+    return a.type == b.type and (a.index or 0) == (b.index or 0)

@@ -1,0 +1,582 @@
+"""Tests for lrlib.training.
+
+The trainer is checked against independent references: closed forms for the
+learning-rate schedules, plain hand-written PyTorch loops that follow the
+documented placement of ``optimizer.step()`` and ``scheduler.step()`` (for
+CosineAnnealingWarmRestarts, the loop of its own docstring), and losses and
+accuracies computed over the whole data set at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim import lr_scheduler
+from torch.utils.data import DataLoader, TensorDataset
+
+from lrlib.device import get_device
+from lrlib.training import (
+    Accuracy,
+    Trainer,
+    accuracy,
+    evaluate,
+    learning_rates,
+    model_device,
+    model_mode,
+    predict,
+    predict_classes,
+    scheduler_step_kind,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_cpu_thread():
+    """These models are tiny: a single CPU thread is fastest, and on a busy shared
+    machine several threads mostly wait for each other. The setting is put back."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+N_TRAIN, N_VAL, BATCH = 48, 20, 8
+BATCHES = N_TRAIN // BATCH
+
+
+def make_data() -> tuple[TensorDataset, TensorDataset]:
+    g = torch.Generator().manual_seed(1234)
+    x = torch.randn(N_TRAIN + N_VAL, 4, generator=g)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()  # 3 classes, learnable
+    return TensorDataset(x[:N_TRAIN], y[:N_TRAIN]), TensorDataset(x[N_TRAIN:], y[N_TRAIN:])
+
+
+def make_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+
+
+def make_loaders(
+    *, generator: bool = True, shuffle_seed: int = 7
+) -> tuple[DataLoader, DataLoader]:
+    train, val = make_data()
+    kwargs = {"generator": torch.Generator().manual_seed(shuffle_seed)} if generator else {}
+    return (
+        DataLoader(train, batch_size=BATCH, shuffle=True, **kwargs),
+        DataLoader(val, batch_size=6, **({"generator": torch.Generator()} if generator else {})),
+    )
+
+
+def make_trainer(model=None, optimizer=None, scheduler=None, **kwargs) -> Trainer:
+    model = make_model() if model is None else model
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1) if optimizer is None else optimizer
+    train_loader, val_loader = make_loaders()
+    kwargs.setdefault("val_loader", val_loader)
+    return Trainer(
+        model, nn.CrossEntropyLoss(), optimizer, train_loader,
+        scheduler=scheduler, progress=False, **kwargs,
+    )
+
+
+def assert_same_history(a: dict[str, list], b: dict[str, list]) -> None:
+    """Bit for bit on the CPU; within 1e-7 on an accelerator, whose kernels may round
+    differently from one run to the next."""
+    if get_device().type == "cpu":
+        assert a == b
+        return
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(
+            torch.tensor(a[key], dtype=torch.float64),
+            torch.tensor(b[key], dtype=torch.float64),
+            rtol=0, atol=1e-7,
+        )
+
+
+def assert_same_parameters(a: nn.Module, b: nn.Module) -> None:
+    exact = get_device().type == "cpu"
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0 if exact else 1e-7)
+
+
+# ---------------------------------------------------------------------------
+# History and learning rates
+# ---------------------------------------------------------------------------
+
+
+def test_history_records_the_lr_of_every_group_at_the_start_of_each_epoch():
+    model = make_model()
+    optimizer = torch.optim.SGD(
+        [
+            {"params": model[0].parameters(), "lr": 0.1},
+            {"params": model[3].parameters(), "lr": 0.01},
+        ],
+        lr=0.5,
+    )
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    trainer = make_trainer(model, optimizer, scheduler)
+    history = trainer.fit(5)
+
+    expected = [[0.1 * 0.5 ** (e // 2), 0.01 * 0.5 ** (e // 2)] for e in range(5)]
+    assert len(history["lr"]) == 5
+    for recorded, wanted in zip(history["lr"], expected):
+        assert recorded == pytest.approx(wanted, rel=1e-12)
+    assert len(history["train_loss"]) == len(history["val_loss"]) == 5
+    assert history["val_accuracy"] == []  # not tracked unless asked
+    assert len(history["batch_lr"]) == 5 * BATCHES
+    assert trainer.epoch == 5
+
+
+def reference_loop(model, optimizer, train_loader, val_loader, epochs, scheduler=None, how=None):
+    """A plain PyTorch loop, with scheduler.step() where PyTorch's docs put it."""
+    history = {"lr": [], "batch_lr": [], "train_loss": [], "val_loss": [], "val_accuracy": []}
+    iters, device = len(train_loader), get_device()
+    for epoch in range(epochs):
+        history["lr"].append([g["lr"] for g in optimizer.param_groups])
+        model.train()
+        loss_sum, n = 0.0, 0
+        for i, (x, y) in enumerate(train_loader):
+            x, y = x.to(device), y.to(device)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            history["batch_lr"].append([g["lr"] for g in optimizer.param_groups])
+            if how == "documented-cosine-restarts":
+                scheduler.step(epoch + i / iters)
+            elif how == "batch":
+                scheduler.step()
+            loss_sum += loss.item() * len(y)
+            n += len(y)
+        history["train_loss"].append(loss_sum / n)
+        model.eval()
+        with torch.no_grad():
+            x, y = (t.to(device) for t in val_loader.dataset.tensors)
+            out = model(x)
+            history["val_loss"].append(F.cross_entropy(out, y).item())
+            history["val_accuracy"].append((out.argmax(1) == y).sum().item() / len(y))
+        if how == "epoch":
+            scheduler.step()
+        elif how == "val_loss":
+            scheduler.step(history["val_loss"][-1])
+        elif how == "val_accuracy":
+            scheduler.step(history["val_accuracy"][-1])
+    return history
+
+
+SCHEDULERS = {
+    "none": (lambda opt: None, None, {}),
+    "step": (lambda opt: lr_scheduler.StepLR(opt, step_size=1, gamma=0.7), "epoch", {}),
+    "exponential": (lambda opt: lr_scheduler.ExponentialLR(opt, gamma=0.9), "epoch", {}),
+    "plateau-loss": (
+        lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0),
+        "val_loss",
+        {},
+    ),
+    "plateau-accuracy": (
+        lambda opt: lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=0),
+        "val_accuracy",
+        {"monitor": "val_accuracy"},
+    ),
+    "one-cycle": (
+        lambda opt: lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=5 * BATCHES),
+        "batch",
+        {},
+    ),
+    "cyclic": (
+        lambda opt: lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.3, step_size_up=4),
+        "batch",
+        {},
+    ),
+    "cosine-restarts": (
+        lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001),
+        "documented-cosine-restarts",
+        {},
+    ),
+}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_trainer_matches_a_hand_written_loop(name):
+    make_scheduler, how, kwargs = SCHEDULERS[name]
+
+    model = make_model(seed=3).to(get_device())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    train_loader, val_loader = make_loaders()
+    reference = reference_loop(
+        model, optimizer, train_loader, val_loader, 5, make_scheduler(optimizer), how
+    )
+
+    model = make_model(seed=3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    trainer = make_trainer(model, optimizer, make_scheduler(optimizer), **kwargs)
+    history = trainer.fit(5)
+
+    assert history["lr"] == reference["lr"]
+    assert history["batch_lr"] == reference["batch_lr"]
+    assert history["train_loss"] == pytest.approx(reference["train_loss"], rel=1e-5)
+    assert history["val_loss"] == pytest.approx(reference["val_loss"], rel=1e-5)
+    if kwargs.get("monitor") == "val_accuracy":
+        assert history["val_accuracy"] == pytest.approx(reference["val_accuracy"], abs=1e-9)
+    if how is not None:  # the schedule really moved, so the comparison means something
+        assert len({tuple(lrs) for lrs in history["batch_lr"]}) > 1
+
+
+def test_cosine_warm_restarts_follows_its_documented_fractional_epochs():
+    """Two fits of 2 and 3 epochs reproduce the docstring loop of CosineAnnealingWarmRestarts."""
+    def lrs_by_documented_loop():
+        w = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([w], lr=0.2)
+        scheduler = lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2)
+        lrs = []
+        for epoch in range(5):
+            for i in range(BATCHES):
+                opt.step()
+                lrs.append(opt.param_groups[0]["lr"])
+                scheduler.step(epoch + i / BATCHES)
+        return lrs
+
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1, T_mult=2)
+    trainer = make_trainer(model, optimizer, scheduler, val_loader=None)
+    assert trainer.scheduler_step == "batch"
+    trainer.fit(2)
+    trainer.fit(3)
+    assert [lr for [lr] in trainer.history["batch_lr"]] == lrs_by_documented_loop()
+
+
+def test_cosine_warm_restarts_stepped_per_epoch_when_asked():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=3, eta_min=0.02)
+    trainer = make_trainer(model, optimizer, scheduler, scheduler_step="epoch")
+    trainer.fit(7)
+    # Closed form: T_cur = epoch mod 3, T_i = 3.
+    expected = [0.02 + (0.2 - 0.02) * (1 + math.cos(math.pi * (e % 3) / 3)) / 2 for e in range(7)]
+    assert [lr for [lr] in trainer.history["lr"]] == pytest.approx(expected, rel=1e-12)
+    # constant within each epoch
+    assert [lr for [lr] in trainer.history["batch_lr"]] == pytest.approx(
+        [lr for lr in expected for _ in range(BATCHES)], rel=1e-12
+    )
+
+
+def test_plateau_scheduler_sees_the_validation_metric():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", threshold=0.0, patience=5)
+    trainer = make_trainer(model, optimizer, scheduler, monitor="val_accuracy")
+    trainer.fit(4)
+    assert len(trainer.history["val_accuracy"]) == 4
+    assert scheduler.best == max(trainer.history["val_accuracy"])  # threshold 0: best is the max
+
+
+def test_scheduler_step_kind_by_type():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    assert scheduler_step_kind(lr_scheduler.StepLR(opt, 1)) == "epoch"
+    assert scheduler_step_kind(lr_scheduler.ReduceLROnPlateau(opt)) == "metric"
+    assert scheduler_step_kind(lr_scheduler.OneCycleLR(opt, max_lr=1, total_steps=10)) == "batch"
+    assert scheduler_step_kind(lr_scheduler.CyclicLR(opt, 0.01, 0.1)) == "batch"
+    assert scheduler_step_kind(lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2)) == "batch"
+
+
+def test_learning_rates_lists_every_group():
+    w, b = torch.zeros(2, requires_grad=True), torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=3e-4)
+    assert learning_rates(opt) == [3e-4, 0.5]
+
+
+# ---------------------------------------------------------------------------
+# Reproducibility and repeated fits
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("loader_generator", [True, False], ids=["loader-generator", "global-rng"])
+def test_two_fits_of_five_equal_one_fit_of_ten(loader_generator):
+    def run(splits):
+        torch.manual_seed(99)
+        model = make_model(seed=5)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        scheduler = lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+        train_loader, val_loader = make_loaders(generator=loader_generator)
+        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader, val_loader,
+                          scheduler=scheduler, progress=False)
+        for epochs in splits:
+            trainer.fit(epochs)
+        return trainer
+
+    a, b = run([5, 5]), run([10])
+    assert a.epoch == b.epoch == 10
+    assert_same_history(a.history, b.history)  # losses and learning rates
+    assert_same_parameters(a.model, b.model)
+
+
+def test_fit_uses_dropout_and_restores_the_mode():
+    trainer = make_trainer()
+    trainer.model.eval()
+    trainer.fit(1)
+    assert not trainer.model.training  # the mode it had before fit
+    # Dropout was active while training: the training loss of one epoch with
+    # lr = 0 differs from the evaluation-mode loss of the same weights.
+    for group in trainer.optimizer.param_groups:
+        group["lr"] = 0.0
+    train_loss = trainer.train_one_epoch()
+    eval_loss = evaluate(trainer.model, trainer.train_loader, nn.CrossEntropyLoss())
+    assert train_loss != pytest.approx(eval_loss)
+
+
+def test_training_loss_is_the_sample_weighted_mean_of_the_batches():
+    """With lr = 0 and no dropout, the epoch loss is the full-data loss, despite uneven batches."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    train, _ = make_data()
+    loader = DataLoader(train, batch_size=7)  # 48 = 6 * 7 + 6
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, progress=False)
+    history = trainer.fit(1)
+    x, y = train.tensors
+    expected = F.cross_entropy(model.cpu()(x), y).item()
+    assert history["train_loss"][0] == pytest.approx(expected, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Evaluation helpers
+# ---------------------------------------------------------------------------
+
+
+def fixed_classifier() -> nn.Module:
+    """Predicts the index of the largest input (3 inputs, identity weights)."""
+    model = nn.Linear(3, 3)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(3))
+        model.bias.zero_()
+    return model.to(get_device())
+
+
+@pytest.mark.gpu
+def test_accuracy_counts_per_class():
+    inputs = torch.tensor(
+        [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1], [1, 0, 0.0]]
+    )
+    predicted = inputs.argmax(1)  # 0 0 1 2 2 2 0
+    targets = torch.tensor([0, 1, 1, 2, 2, 0, 0])
+    loader = DataLoader(TensorDataset(inputs, targets), batch_size=3)
+    result = accuracy(fixed_classifier(), loader)
+    # Class 0: samples 0, 5, 6 -> correct 0, 6. Class 1: samples 1, 2 -> correct 2.
+    # Class 2: samples 3, 4 -> both correct.
+    assert isinstance(result, Accuracy)
+    assert result.total.tolist() == [3, 2, 2]
+    assert result.correct.tolist() == [2, 1, 2]
+    assert result.overall == pytest.approx((predicted == targets).float().mean().item())
+    assert result.per_class.tolist() == pytest.approx([2 / 3, 1 / 2, 1.0])
+
+
+def test_accuracy_of_an_absent_class_is_nan():
+    inputs, targets = torch.eye(3)[:2], torch.tensor([0, 1])
+    result = accuracy(fixed_classifier(), [(inputs, targets)])
+    assert result.total.tolist() == [1, 1, 0]
+    assert math.isnan(result.per_class[2].item())
+
+
+def test_accuracy_rejects_targets_that_are_not_class_ids():
+    with pytest.raises(ValueError, match="integer class ids"):
+        accuracy(fixed_classifier(), [(torch.eye(3), torch.rand(3))])
+    with pytest.raises(ValueError, match="only 3 outputs"):
+        accuracy(fixed_classifier(), [(torch.eye(3), torch.tensor([0, 1, 5]))])
+
+
+@pytest.mark.gpu
+def test_evaluate_is_the_mean_loss_over_all_samples():
+    model = make_model().to(get_device())
+    _, val = make_data()
+    loader = DataLoader(val, batch_size=6)  # 20 = 3 * 6 + 2: uneven batches
+    model.eval()
+    x, y = (t.to(get_device()) for t in val.tensors)
+    with torch.no_grad():
+        expected = F.cross_entropy(model(x), y).item()
+    model.train()
+    assert evaluate(model, loader, nn.CrossEntropyLoss()) == pytest.approx(expected, rel=1e-6)
+    assert model.training
+
+
+@pytest.mark.parametrize("helper", ["evaluate", "accuracy", "predict"])
+def test_evaluation_helpers_restore_every_modules_mode(helper):
+    model = make_model().to(get_device())
+    model[2].eval()  # a frozen part in evaluation mode inside a training model
+    modes = [m.training for m in model.modules()]
+    _, loader = make_loaders()
+    run = {
+        "evaluate": lambda: evaluate(model, loader, nn.CrossEntropyLoss()),
+        "accuracy": lambda: accuracy(model, loader),
+        "predict": lambda: predict(model, loader),
+    }[helper]
+    run()
+    assert [m.training for m in model.modules()] == modes
+
+
+def test_mode_is_restored_when_evaluation_fails():
+    model = make_model().to(get_device())
+    with pytest.raises(ValueError):
+        evaluate(model, [(torch.randn(4, 4), torch.rand(4))], nn.CrossEntropyLoss())
+    assert model.training
+    assert torch.is_grad_enabled()
+
+
+@pytest.mark.gpu
+def test_predict_returns_eval_mode_logits_without_gradients():
+    model = make_model().to(get_device())
+    _, val = make_data()
+    x = val.tensors[0]
+    logits = predict(model, DataLoader(TensorDataset(x), batch_size=6))  # inputs-only batches
+    model.eval()
+    with torch.no_grad():
+        expected = model(x.to(get_device())).cpu()
+    assert not logits.requires_grad
+    assert torch.allclose(logits, expected, atol=1e-6)
+    assert torch.equal(predict_classes(model, DataLoader(val, batch_size=6)), expected.argmax(1))
+
+
+def test_model_mode_restores_on_exception():
+    model = make_model()
+    with pytest.raises(KeyError), model_mode(model, training=False):
+        assert not model[2].training
+        raise KeyError("boom")
+    assert all(m.training for m in model.modules())
+
+
+# ---------------------------------------------------------------------------
+# Devices and progress
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.gpu
+def test_model_is_moved_to_the_trainers_device():
+    trainer = make_trainer()
+    assert trainer.device == get_device()
+    assert model_device(trainer.model).type == trainer.device.type
+
+
+def test_model_moved_after_construction_is_explained():
+    trainer = make_trainer()
+    trainer.model.to("meta")
+    with pytest.raises(RuntimeError, match=r"model is on 'meta'.*moved after the Trainer"):
+        trainer.fit(1)
+
+
+def test_model_on_several_devices_is_explained():
+    model = make_model()
+    model[3].to("meta")
+    with pytest.raises(RuntimeError, match="several devices"):
+        model_device(model)
+
+
+def test_progress_bar_can_be_shown(capsys):
+    trainer = make_trainer()
+    trainer.progress = True
+    trainer.fit(2)
+    assert "epochs" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Clear errors
+# ---------------------------------------------------------------------------
+
+
+def test_missing_or_empty_training_loader():
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="train_loader is required"):
+        Trainer(model, nn.CrossEntropyLoss(), opt, None)
+    empty = DataLoader(TensorDataset(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long)))
+    with pytest.raises(ValueError, match="train_loader is empty"):
+        Trainer(model, nn.CrossEntropyLoss(), opt, empty)
+
+
+def test_loss_that_does_not_fit_the_targets_names_both_shapes():
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    g = torch.Generator().manual_seed(0)
+    inputs, float_targets = torch.randn(16, 4, generator=g), torch.rand(16, 2, generator=g)
+    bad = DataLoader(TensorDataset(inputs, float_targets), batch_size=8)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, bad, progress=False)
+    with pytest.raises(ValueError) as info:
+        trainer.fit(1)
+    message = str(info.value)
+    assert "CrossEntropyLoss" in message
+    assert "(8, 3)" in message and "(8, 2)" in message and "torch.float32" in message
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_loss_without_reduction_is_rejected():
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.CrossEntropyLoss(reduction="none")
+    trainer = Trainer(model, loss_fn, opt, make_loaders()[0], progress=False)
+    with pytest.raises(ValueError, match="single number"):
+        trainer.fit(1)
+
+
+def test_batches_must_be_pairs():
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(TensorDataset(torch.randn(8, 4)), batch_size=4)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, loader, progress=False)
+    with pytest.raises(TypeError, match=r"pair \(inputs, targets\)"):
+        trainer.fit(1)
+
+
+def test_scheduler_of_another_optimizer_is_rejected():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    other = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="another optimizer"):
+        make_trainer(model, optimizer, lr_scheduler.StepLR(other, step_size=1))
+
+
+def test_optimizer_of_another_model_is_rejected():
+    old = make_model()
+    optimizer = torch.optim.SGD(old.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="not parameters of the model"):
+        make_trainer(make_model(), optimizer)
+
+
+def test_metric_scheduler_needs_a_metric():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    plateau = lr_scheduler.ReduceLROnPlateau(optimizer)
+    with pytest.raises(ValueError, match="needs a val_loader"):
+        make_trainer(model, optimizer, plateau, val_loader=None)
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        make_trainer(model, optimizer, plateau, monitor="val_f1")
+    with pytest.raises(ValueError, match="mode='max'"):
+        make_trainer(model, optimizer, plateau, monitor="val_accuracy")
+    with pytest.raises(ValueError, match="must be 'metric'"):
+        make_trainer(model, optimizer, plateau, scheduler_step="epoch")
+    # Without a validation loader the training loss is a valid metric.
+    trainer = make_trainer(model, optimizer, plateau, val_loader=None, monitor="train_loss")
+    trainer.fit(2)
+    assert plateau.last_epoch == 2
+
+
+def test_bad_arguments():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="scheduler_step must be"):
+        make_trainer(
+            model, optimizer, lr_scheduler.StepLR(optimizer, 1), scheduler_step="iteration"
+        )
+    with pytest.raises(ValueError, match="no scheduler"):
+        make_trainer(model, optimizer, scheduler_step="epoch")
+    with pytest.raises(ValueError, match="track_accuracy=True needs a val_loader"):
+        make_trainer(model, optimizer, val_loader=None, track_accuracy=True)
+    with pytest.raises(TypeError, match="optimizer must be"):
+        make_trainer(model, optimizer=lambda: None)
+    trainer = make_trainer(model, optimizer)
+    for epochs in (0, 2.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            trainer.fit(epochs)
