@@ -4,16 +4,25 @@ Each function draws on the ``ax`` it is given (or on a new figure's axes) and
 returns that ``ax``, so a notebook can place several figures side by side and
 restyle them afterwards. The functions only plot: the numbers come from
 :mod:`lrlib.moving_averages`, :mod:`lrlib.optim_math` and :mod:`lrlib.linreg`.
+
+:func:`animate_paths` makes an animation of optimizers' paths, and
+:func:`animation_html` turns it into HTML that plays on a static website: self-contained
+(no stylesheet or font fetched from the internet) and identical from one run to
+the next, so a notebook's committed output can be compared with a fresh one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.animation import FuncAnimation
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from torch import Tensor
 
@@ -248,3 +257,152 @@ def plot_update_terms(terms: Mapping[str, ArrayLike], *, ax: Axes | None = None)
     ax.set_ylabel("update term")
     ax.legend()
     return ax
+
+
+# --------------------------------------------------------------------------- #
+# Animation
+# --------------------------------------------------------------------------- #
+
+
+def animate_paths(
+    surface: LossSurface,
+    paths: Mapping[str, BiasWeightPath],
+    *,
+    steps: Sequence[int] | None = None,
+    levels: int | ArrayLike = 20,
+    figsize: tuple[float, float] = (4.4, 3.4),
+    dpi: float = 72,
+    interval_ms: int = 200,
+    legend_loc: str = "upper right",
+    fig: Figure | None = None,
+) -> FuncAnimation:
+    """Animate optimizers' paths over a loss surface.
+
+    The frame for step ``k`` shows every path from its start up to the point
+    reached after ``k`` steps, with a larger marker on that point. The
+    background is :func:`plot_loss_surface`'s figure, with its contour lines
+    drawn without antialiasing: every frame is stored as a PNG, and smooth
+    contour lines would make each one about three times larger.
+
+    A new figure is made with :class:`matplotlib.figure.Figure`, not with
+    pyplot, so a notebook does not also display it as a static image. Its
+    layout is fixed once, before the first frame, rather than at every frame.
+
+    Args:
+        surface: from :func:`lrlib.linreg.loss_surface`.
+        paths: label -> a path with ``biases`` and ``weights``, each starting
+            before the first step (e.g. :class:`lrlib.linreg.PathResult`).
+        steps: the step each frame shows, e.g. ``range(0, 60, 2)``; default:
+            every step of the shortest path (``0`` is the start).
+        levels: contour levels, as in :func:`plot_loss_surface`.
+        figsize, dpi: the size of the new figure, in inches and dots per inch.
+        interval_ms: the delay between frames when the animation plays.
+        legend_loc: where the legend goes, as in ``ax.legend(loc=...)``. It is
+            fixed: ``"best"`` would move the legend from frame to frame.
+        fig: an empty figure to draw on instead of a new one.
+
+    Returns:
+        A :class:`matplotlib.animation.FuncAnimation`; show it in a notebook
+        with ``IPython.display.HTML(animation_html(animation, "some_id"))``.
+
+    Raises:
+        ValueError: no path is given, or ``steps`` is empty or names a step
+            that the shortest path does not have.
+
+    Example:
+        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # doctest: +SKIP
+    """
+    if not paths:
+        raise ValueError("paths must hold at least one path to animate")
+    shortest = min(len(path.biases) for path in paths.values())
+    steps = list(range(shortest) if steps is None else steps)
+    if not steps or not all(
+        isinstance(k, (int, np.integer)) and 0 <= k < shortest for k in steps
+    ):
+        raise ValueError(
+            f"steps must be a non-empty list of ints in [0, {shortest - 1}] (the shortest path "
+            f"has {shortest} points), got {steps!r}"
+        )
+
+    if fig is None:
+        fig = Figure(figsize=figsize, dpi=dpi)
+    ax = plot_loss_surface(surface, paths, levels=levels, ax=fig.subplots())
+    for contours in ax.collections:
+        contours.set_antialiased(False)
+    ax.legend(loc=legend_loc)
+    trails = ax.lines[1:]  # plot_loss_surface draws the minimum first, then one line per path
+    heads = [
+        ax.plot([], [], marker="o", markersize=6, color=trail.get_color())[0] for trail in trails
+    ]
+    title = ax.set_title(f"after {max(steps)} steps")  # the longest title, to fix the layout
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+
+    def draw_frame(step: int) -> list[Artist]:
+        for path, trail, head in zip(paths.values(), trails, heads):
+            trail.set_data(path.biases[: step + 1], path.weights[: step + 1])
+            head.set_data([path.biases[step]], [path.weights[step]])
+        title.set_text(f"after {step} steps")
+        return [*trails, *heads, title]
+
+    return FuncAnimation(fig, draw_frame, frames=steps, interval=interval_ms, blit=False)
+
+
+# The buttons of matplotlib's player use Font Awesome icons, which its HTML
+# loads from a CDN. Plain characters need no font download and work offline.
+_BUTTON_SYMBOLS = {
+    "fa fa-minus": "\u2212",  # slower
+    "fa fa-fast-backward": "\u21e4",  # first frame
+    "fa fa-step-backward": "\u25c1",  # previous frame
+    "fa fa-play fa-flip-horizontal": "\u25c0",  # play backwards
+    "fa fa-pause": "\u275a\u275a",  # pause
+    "fa fa-play": "\u25b6",  # play
+    "fa fa-step-forward": "\u25b7",  # next frame
+    "fa fa-fast-forward": "\u21e5",  # last frame
+    "fa fa-plus": "+",  # faster
+}
+_ELEMENT_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def animation_html(animation: FuncAnimation, element_id: str) -> str:
+    """HTML with a JavaScript player for ``animation``, offline and reproducible.
+
+    ``animation.to_jshtml()`` embeds every frame as a PNG and adds a player.
+    Its output has two problems for a book whose pages must work offline and
+    whose notebooks are compared with a fresh run: it fetches the player's
+    icons from a CDN, and it names its HTML elements with a random id. This
+    function drops the stylesheet link, draws the buttons with plain
+    characters, and uses ``element_id`` instead of the random id (so use a
+    different id for each animation on a page).
+
+    Args:
+        animation: any matplotlib animation, e.g. from :func:`animate_paths`.
+        element_id: a JavaScript identifier (letters, digits, ``_``; not
+            starting with a digit), unique on the page.
+
+    Returns:
+        The HTML, ready for ``IPython.display.HTML``.
+
+    Raises:
+        ValueError: ``element_id`` is not a valid identifier.
+        RuntimeError: matplotlib's HTML no longer has the expected shape.
+
+    Example:
+        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # doctest: +SKIP
+    """
+    if not isinstance(element_id, str) or not _ELEMENT_ID.fullmatch(element_id):
+        raise ValueError(
+            f"element_id must be letters, digits and '_', not starting with a digit, "
+            f"got {element_id!r}"
+        )
+    html = animation.to_jshtml()
+    random_ids = set(re.findall(r'id="_anim_img(\w+)"', html))
+    if len(random_ids) != 1:
+        raise RuntimeError(f"expected one animation id in matplotlib's HTML, found {len(random_ids)}")
+    html = html.replace(random_ids.pop(), element_id)
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
+    for icon, symbol in _BUTTON_SYMBOLS.items():
+        html = html.replace(f'<i class="{icon}"></i>', symbol)
+    if "<i class=\"fa" in html or "https://" in html:
+        raise RuntimeError("matplotlib's HTML still refers to web fonts or other sites")
+    return html
