@@ -2,39 +2,63 @@
 
 Importing ``lrlib`` has no side effects: it does not seed anything, pick a
 device, or touch matplotlib's style. Each helper lives in a small module named
-after the concept it holds; the most used ones are re-exported here.
+after the concept it holds (``lrlib.stats``, ``lrlib.training``, ...); the most
+used ones are re-exported here and imported on first use, so that
+``import lrlib`` stays cheap.
 """
 
-from lrlib.device import DEVICE_ENV, REQUIRE_CUDA_ENV, get_device
-from lrlib.glue import glue
-from lrlib.models import TwoBlockCNN, count_parameters
-from lrlib.preload import Preloaded
-from lrlib.stats import (
-    ChannelStats,
-    batch_stats,
-    denormalize,
-    fit_normalizer,
-    loader_stats,
-    to_displayable,
-)
-from lrlib.seeding import seed_everything
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DEVICE_ENV",
-    "REQUIRE_CUDA_ENV",
-    "ChannelStats",
-    "Preloaded",
-    "TwoBlockCNN",
-    "__version__",
-    "batch_stats",
-    "count_parameters",
-    "denormalize",
-    "fit_normalizer",
-    "get_device",
-    "glue",
-    "loader_stats",
-    "seed_everything",
-    "to_displayable",
-]
+# name -> module that defines it
+_EXPORTS = {
+    "DEVICE_ENV": "lrlib.device",
+    "REQUIRE_CUDA_ENV": "lrlib.device",
+    "get_device": "lrlib.device",
+    "seed_everything": "lrlib.seeding",
+    "glue": "lrlib.glue",
+    "TwoBlockCNN": "lrlib.models",
+    "count_parameters": "lrlib.models",
+    "Preloaded": "lrlib.preload",
+    "ChannelStats": "lrlib.stats",
+    "batch_stats": "lrlib.stats",
+    "denormalize": "lrlib.stats",
+    "fit_normalizer": "lrlib.stats",
+    "loader_stats": "lrlib.stats",
+    "to_displayable": "lrlib.stats",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lrlib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from lrlib.device import DEVICE_ENV, REQUIRE_CUDA_ENV, get_device
+    from lrlib.glue import glue
+    from lrlib.models import TwoBlockCNN, count_parameters
+    from lrlib.preload import Preloaded
+    from lrlib.seeding import seed_everything
+    from lrlib.stats import (
+        ChannelStats,
+        batch_stats,
+        denormalize,
+        fit_normalizer,
+        loader_stats,
+        to_displayable,
+    )

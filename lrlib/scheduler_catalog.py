@@ -5,6 +5,10 @@ is the list it walks through: one :class:`SchedulerEntry` per scheduler, with
 what the scheduler steps on, its formula, a one-line description and a
 demonstration configuration that :func:`lrlib.schedulers.trace` can run.
 
+Each entry also names the settings (:class:`Knob`) that the chapter's
+interactive explorer lets a reader move, and :meth:`SchedulerEntry.explore`
+builds the scheduler for any values of them.
+
 The list is checked against the installed PyTorch: :func:`discover_schedulers`
 finds the scheduler classes PyTorch exposes, and :func:`check_coverage`
 compares them with :data:`CATALOG`. The test suite fails when a new PyTorch
@@ -37,6 +41,99 @@ new value of a monitored metric (which ``step(metric)`` receives)."""
 
 _BASE_CLASSES = frozenset({"LRScheduler", "_LRScheduler"})
 
+EXPLORE_STEPS: tuple[int, int] = (20, 300)
+"""The run lengths, in steps, for which the knobs' ranges are chosen: every
+setting of every knob gives a valid scheduler for runs this long."""
+
+
+Number = int | float
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One setting of a scheduler that the chapter's explorer lets the reader move.
+
+    A knob is either numeric, with a range and a resolution (drawn as a
+    slider), or a choice among a few ``options`` (drawn as a drop-down list).
+
+    Attributes:
+        name: the keyword under which the value reaches the entry's
+            ``explore_kwargs``; usually the scheduler argument of that name.
+        default: the value the explorer starts from.
+        low: the smallest value of a numeric knob.
+        high: the largest value of a numeric knob.
+        step: the resolution of a numeric knob. When ``default``, ``low``,
+            ``high`` and ``step`` are all ints, the knob takes ints only.
+        options: the values of a choice knob; empty for a numeric knob.
+
+    Raises:
+        ValueError: a numeric knob without ``low < high`` and a positive
+            ``step``, or a default outside the range or the options.
+
+    Example:
+        >>> Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05).check(0.25)
+        0.25
+        >>> Knob("step_size", 25, low=1, high=100, step=1).integer
+        True
+    """
+
+    name: str
+    default: Any
+    low: Number | None = None
+    high: Number | None = None
+    step: Number | None = None
+    options: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.options:
+            if self.default not in self.options:
+                raise ValueError(
+                    f"knob {self.name!r}: default {self.default!r} is not one of {self.options}"
+                )
+            return
+        numbers = (self.default, self.low, self.high, self.step)
+        if not all(_is_number(value) for value in numbers):
+            raise ValueError(
+                f"knob {self.name!r}: a numeric knob needs numbers default, low, high and step; "
+                f"got {numbers}"
+            )
+        if not (self.low < self.high and self.step > 0 and self.low <= self.default <= self.high):
+            raise ValueError(
+                f"knob {self.name!r}: expected low < high, step > 0 and low <= default <= high; "
+                f"got low={self.low}, high={self.high}, step={self.step}, default={self.default}"
+            )
+
+    @property
+    def integer(self) -> bool:
+        """True for a numeric knob that takes ints only."""
+        numbers = (self.default, self.low, self.high, self.step)
+        return not self.options and all(isinstance(value, int) for value in numbers)
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` if this knob can take it (an int for an integer knob).
+
+        Raises:
+            ValueError: ``value`` is not one of the options, not a number, out
+                of range, or not a whole number for an integer knob.
+        """
+        if self.options:
+            if value not in self.options:
+                raise ValueError(f"{self.name} must be one of {self.options}, got {value!r}")
+            return value
+        if not _is_number(value) or not self.low <= value <= self.high:
+            raise ValueError(
+                f"{self.name} must be a number in [{self.low}, {self.high}], got {value!r}"
+            )
+        if self.integer:
+            if value != int(value):
+                raise ValueError(f"{self.name} must be a whole number, got {value!r}")
+            return int(value)
+        return float(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
 
 @dataclass(frozen=True)
 class SchedulerEntry:
@@ -61,12 +158,18 @@ class SchedulerEntry:
             optimizer's momentum (SGD) or first beta (Adam).
         demo_metrics: for ``steps_on == "metric"`` only: ``demo_metrics(steps)``
             returns a made-up validation loss, one value per step, to feed
-            ``step(metric)`` when tracing the demo.
+            ``step(metric)`` when tracing the demo (or the explorer's
+            configuration).
+        knobs: the settings the explorer lets a reader move.
+        explore_kwargs: ``explore_kwargs(optimizer, steps, **settings)``
+            returns the keyword arguments of the scheduler for one value of
+            each knob (passed by the knob's name).
 
     Raises:
-        ValueError: ``steps_on`` is not one of :data:`STEPS_ON`, or
+        ValueError: ``steps_on`` is not one of :data:`STEPS_ON`;
             ``demo_metrics`` is given for a scheduler that does not step on a
-            metric (or missing for one that does).
+            metric (or missing for one that does); ``knobs`` are given without
+            ``explore_kwargs`` (or the reverse), or two knobs share a name.
     """
 
     cls: type
@@ -76,6 +179,8 @@ class SchedulerEntry:
     formula: str
     cycles_momentum: bool = False
     demo_metrics: Callable[[int], Sequence[float]] | None = None
+    knobs: tuple[Knob, ...] = ()
+    explore_kwargs: Callable[..., dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.steps_on not in STEPS_ON:
@@ -88,6 +193,14 @@ class SchedulerEntry:
                 f"'metric'; got steps_on={self.steps_on!r} and "
                 f"demo_metrics={self.demo_metrics!r}"
             )
+        if bool(self.knobs) != (self.explore_kwargs is not None):
+            raise ValueError(
+                f"{self.name}: knobs and explore_kwargs go together; got {len(self.knobs)} "
+                f"knob(s) and explore_kwargs={self.explore_kwargs!r}"
+            )
+        names = [knob.name for knob in self.knobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: knob names must differ, got {names}")
 
     @property
     def name(self) -> str:
@@ -120,6 +233,46 @@ class SchedulerEntry:
         # By keyword: ChainedScheduler takes the schedulers first and the
         # optimizer second, every other scheduler takes the optimizer first.
         return self.cls(optimizer=optimizer, **self.demo_kwargs(optimizer, steps))
+
+    def explore(
+        self, optimizer: Optimizer, steps: int, **settings: Any
+    ) -> lr_scheduler.LRScheduler:
+        """Create the scheduler the explorer shows for the given knob values.
+
+        Args:
+            optimizer: the optimizer to schedule, modified as by any scheduler.
+            steps: how many times the scheduler will be stepped.
+            **settings: a value for some of the :attr:`knobs`, by name; the
+                others keep their default.
+
+        Returns:
+            A new scheduler instance.
+
+        Raises:
+            ValueError: ``steps`` outside :data:`EXPLORE_STEPS`, a name that
+                is not a knob of this entry, or a value the knob cannot take.
+
+        Example:
+            >>> import torch
+            >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+            >>> find_entry("StepLR").explore(opt, 100, gamma=0.25).gamma
+            0.25
+        """
+        low, high = EXPLORE_STEPS
+        if isinstance(steps, bool) or not isinstance(steps, int) or not low <= steps <= high:
+            raise ValueError(f"steps must be an int from {low} to {high}, got {steps!r}")
+        if self.explore_kwargs is None:
+            raise ValueError(f"{self.name} has no knobs to explore")
+        unknown = sorted(set(settings) - {knob.name for knob in self.knobs})
+        if unknown:
+            raise ValueError(
+                f"{self.name} has no knob(s) {unknown}; its knobs are "
+                f"{[knob.name for knob in self.knobs]}"
+            )
+        values = {
+            knob.name: knob.check(settings.get(knob.name, knob.default)) for knob in self.knobs
+        }
+        return self.cls(optimizer=optimizer, **self.explore_kwargs(optimizer, steps, **values))
 
 
 def _check_steps(steps: int) -> None:
@@ -246,6 +399,71 @@ def _swa_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------
+# Explorer configurations: (optimizer, steps, **knob values) -> keyword
+# arguments. Where the knobs are the scheduler's own arguments, they are
+# passed on as they are; the others say what each knob means.
+# ---------------------------------------------------------------------------
+
+
+def _as_given(optimizer: Optimizer, steps: int, **settings: Any) -> dict[str, Any]:
+    """The knobs are the scheduler's own arguments."""
+    return settings
+
+
+def _lambda_explore(
+    optimizer: Optimizer, steps: int, *, warmup: int, power: float
+) -> dict[str, Any]:
+    # Linear warmup over `warmup` steps, then a decay like 1 / t**power.
+    return {"lr_lambda": lambda t: min((t + 1) / warmup, (warmup / (t + 1)) ** power)}
+
+
+def _multiplicative_explore(
+    optimizer: Optimizer, steps: int, *, factor: float, every: int
+) -> dict[str, Any]:
+    # Multiply by `factor` at every `every`-th step, by 1 otherwise.
+    return {"lr_lambda": lambda t: factor if t % every == 0 else 1.0}
+
+
+def _multistep_explore(
+    optimizer: Optimizer, steps: int, *, first: int, second: int, gamma: float
+) -> dict[str, Any]:
+    return {"milestones": sorted([first, second]), "gamma": gamma}
+
+
+def _chained_explore(
+    optimizer: Optimizer, steps: int, *, warmup: int, gamma: float
+) -> dict[str, Any]:
+    linear = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup)
+    return {"schedulers": [linear, lr_scheduler.ExponentialLR(optimizer, gamma=gamma)]}
+
+
+def _sequential_explore(
+    optimizer: Optimizer, steps: int, *, warmup: int, start_factor: float
+) -> dict[str, Any]:
+    linear = lr_scheduler.LinearLR(optimizer, start_factor=start_factor, total_iters=warmup)
+    cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps - warmup))
+    return {"schedulers": [linear, cosine], "milestones": [warmup]}
+
+
+def _cyclic_explore(
+    optimizer: Optimizer, steps: int, *, mode: str, step_size_up: int, base_lr: float, gamma: float
+) -> dict[str, Any]:
+    # The optimizer's learning rate is the top of the cycle.
+    return {
+        "base_lr": base_lr,
+        "max_lr": _group_lrs(optimizer),
+        "step_size_up": step_size_up,
+        "mode": mode,
+        "gamma": gamma,
+    }
+
+
+def _one_cycle_explore(optimizer: Optimizer, steps: int, **settings: Any) -> dict[str, Any]:
+    # The optimizer's learning rate is max_lr; the cycle fills the run.
+    return {"max_lr": _group_lrs(optimizer), "total_steps": steps, **settings}
+
+
 # The catalog, in the order chapter 6 presents the schedulers.
 CATALOG: tuple[SchedulerEntry, ...] = (
     SchedulerEntry(
@@ -254,6 +472,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_lambda_demo,
         description="The initial learning rate times any function of t you supply.",
         formula=r"\eta_t = \eta_0 \, \lambda(t)",
+        knobs=(
+            Knob("warmup", 10, low=1, high=100, step=1),
+            Knob("power", 0.5, low=0.0, high=2.0, step=0.1),
+        ),
+        explore_kwargs=_lambda_explore,
     ),
     SchedulerEntry(
         cls=lr_scheduler.MultiplicativeLR,
@@ -261,6 +484,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_multiplicative_demo,
         description="Multiplies the current rate by whatever your function returns at t.",
         formula=r"\eta_t = \eta_{t-1} \, \lambda(t) = \eta_0 \prod_{s=1}^{t} \lambda(s)",
+        knobs=(
+            Knob("factor", 0.8, low=0.5, high=1.0, step=0.01),
+            Knob("every", 10, low=1, high=50, step=1),
+        ),
+        explore_kwargs=_multiplicative_explore,
     ),
     SchedulerEntry(
         cls=lr_scheduler.StepLR,
@@ -268,6 +496,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_step_demo,
         description="A staircase: multiplies the rate by gamma every step_size epochs.",
         formula=r"\eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}",
+        knobs=(
+            Knob("step_size", 25, low=1, high=100, step=1),
+            Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05),
+        ),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=lr_scheduler.MultiStepLR,
@@ -275,6 +508,12 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_multistep_demo,
         description="Multiplies the rate by gamma at each milestone epoch of a list.",
         formula=r"\eta_t = \eta_0 \, \gamma^{\left|\{m \in M \,:\, m \le t\}\right|}",
+        knobs=(
+            Knob("first", 50, low=1, high=300, step=1),
+            Knob("second", 75, low=1, high=300, step=1),
+            Knob("gamma", 0.1, low=0.05, high=1.0, step=0.05),
+        ),
+        explore_kwargs=_multistep_explore,
     ),
     SchedulerEntry(
         cls=lr_scheduler.ConstantLR,
@@ -282,6 +521,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_constant_demo,
         description="Scales the rate by factor for total_iters steps, then restores it.",
         formula=r"\eta_t = \begin{cases} f \, \eta_0 & t < T \\ \eta_0 & t \ge T \end{cases}",
+        knobs=(
+            Knob("factor", 0.5, low=0.05, high=1.0, step=0.05),
+            Knob("total_iters", 30, low=1, high=300, step=1),
+        ),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=lr_scheduler.LinearLR,
@@ -292,6 +536,12 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"\eta_t = \eta_0 \left( f_{\mathrm{start}} + "
             r"(f_{\mathrm{end}} - f_{\mathrm{start}}) \frac{\min(t, T)}{T} \right)"
         ),
+        knobs=(
+            Knob("start_factor", 0.1, low=0.05, high=1.0, step=0.05),
+            Knob("end_factor", 1.0, low=0.0, high=1.0, step=0.05),
+            Knob("total_iters", 20, low=1, high=300, step=1),
+        ),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=lr_scheduler.ExponentialLR,
@@ -299,6 +549,8 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_exponential_demo,
         description="Multiplies the learning rate by gamma after every epoch.",
         formula=r"\eta_t = \eta_0 \, \gamma^{t}",
+        knobs=(Knob("gamma", 0.97, low=0.8, high=1.0, step=0.005),),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=lr_scheduler.PolynomialLR,
@@ -306,6 +558,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_polynomial_demo,
         description="Decays to zero as a power of the fraction of total_iters still to go.",
         formula=r"\eta_t = \eta_0 \left( 1 - \frac{\min(t, T)}{T} \right)^{p}",
+        knobs=(
+            Knob("total_iters", 100, low=1, high=300, step=1),
+            Knob("power", 2.0, low=0.1, high=5.0, step=0.1),
+        ),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=lr_scheduler.CosineAnnealingLR,
@@ -316,6 +573,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"\eta_t = \eta_{\min} + \frac{1}{2} (\eta_0 - \eta_{\min}) "
             r"\left( 1 + \cos \frac{\pi t}{T_{\max}} \right)"
         ),
+        knobs=(
+            Knob("T_max", 100, low=1, high=300, step=1),
+            Knob("eta_min", 0.0, low=0.0, high=0.05, step=0.005),
+        ),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=lr_scheduler.ChainedScheduler,
@@ -326,6 +588,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"\eta_t = \eta_0 \prod_{k} f_k(t)"
             r"\quad (f_k \text{: the factor scheduler } k \text{ applies alone})"
         ),
+        knobs=(
+            Knob("warmup", 10, low=1, high=100, step=1),
+            Knob("gamma", 0.98, low=0.9, high=1.0, step=0.005),
+        ),
+        explore_kwargs=_chained_explore,
     ),
     SchedulerEntry(
         cls=lr_scheduler.SequentialLR,
@@ -333,6 +600,11 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_sequential_demo,
         description="Hands over from one scheduler to the next at milestones: warmup, then decay.",
         formula=(r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"),
+        knobs=(
+            Knob("warmup", 10, low=1, high=100, step=1),
+            Knob("start_factor", 0.1, low=0.05, high=1.0, step=0.05),
+        ),
+        explore_kwargs=_sequential_explore,
     ),
     SchedulerEntry(
         cls=lr_scheduler.ReduceLROnPlateau,
@@ -341,10 +613,17 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_metrics=_plateau_demo_metrics,
         description="Multiplies the rate by factor once a metric stalls for patience epochs.",
         formula=(
-            r"\eta_{t+1} = \begin{cases} \max(f \, \eta_t,\ \eta_{\min}) & "
-            r"\text{if } b_t > \text{patience} \\ \eta_t & \text{otherwise} \end{cases}"
-            r"\quad (b_t \text{: steps since the metric last improved})"
+            r"\begin{gathered} \eta_{t+1} = \begin{cases} \max(f \, \eta_t,\ \eta_{\min}) & "
+            r"\text{if } b_t > \text{patience} \\ \eta_t & \text{otherwise} \end{cases} \\ "
+            r"b_t \text{: steps since the metric last improved, or since the last cut}"
+            r" \end{gathered}"
         ),
+        knobs=(
+            Knob("patience", 10, low=0, high=50, step=1),
+            Knob("factor", 0.5, low=0.05, high=0.95, step=0.05),
+            Knob("cooldown", 0, low=0, high=50, step=1),
+        ),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=lr_scheduler.CyclicLR,
@@ -353,12 +632,19 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cycles_momentum=True,
         description="Sweeps the rate from base_lr to max_lr and back; momentum goes the other way.",
         formula=(
-            r"c = \left\lfloor 1 + \frac{t}{2s} \right\rfloor,\ "
-            r"x = \left| \frac{t}{s} - 2c + 1 \right|,\ "
-            r"\eta_t = \eta_{\mathrm{base}} + (\eta_{\max} - \eta_{\mathrm{base}}) "
-            r"\max(0, 1 - x) \, g,\ "
-            r"g \in \{1,\ 2^{1-c},\ \gamma^{t}\}"
+            r"\begin{gathered} \eta_t = \eta_{\mathrm{base}} + (\eta_{\max} - \eta_{\mathrm{base}}) "
+            r"\max(0, 1 - x) \, g \\ "
+            r"c = \left\lfloor 1 + \frac{t}{2s} \right\rfloor,\quad "
+            r"x = \left| \frac{t}{s} - 2c + 1 \right|,\quad "
+            r"g \in \{1,\ 2^{1-c},\ \gamma^{t}\} \end{gathered}"
         ),
+        knobs=(
+            Knob("mode", "triangular", options=("triangular", "triangular2", "exp_range")),
+            Knob("step_size_up", 12, low=1, high=100, step=1),
+            Knob("base_lr", 0.01, low=0.0, high=0.1, step=0.005),
+            Knob("gamma", 0.99, low=0.9, high=1.0, step=0.001),
+        ),
+        explore_kwargs=_cyclic_explore,
     ),
     SchedulerEntry(
         cls=lr_scheduler.OneCycleLR,
@@ -367,12 +653,21 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cycles_momentum=True,
         description="A climb to max_lr, then a long fall far below the start; momentum mirrors it.",
         formula=(
-            r"\eta_t = \begin{cases} "
+            r"\begin{gathered} \eta_t = \begin{cases} "
             r"A\left(\frac{\eta_{\max}}{d},\ \eta_{\max},\ \frac{t}{T_1}\right)"
             r" & t \le T_1 \\ A\left(\eta_{\max},\ \frac{\eta_{\max}}{d \, d_f},\ "
-            r"\frac{t - T_1}{T - 1 - T_1}\right) & t > T_1 \end{cases},\ "
-            r"T_1 = pT - 1,\ A(a, b, u) = b + \frac{a - b}{2} (1 + \cos \pi u)"
+            r"\frac{t - T_1}{T - 1 - T_1}\right) & t > T_1 \end{cases} \\ "
+            r"T_1 = pT - 1,\quad A(a, b, u) = b + \frac{a - b}{2} (1 + \cos \pi u)"
+            r" \end{gathered}"
         ),
+        knobs=(
+            Knob("pct_start", 0.3, low=0.1, high=0.5, step=0.05),
+            Knob("div_factor", 25.0, low=1.0, high=100.0, step=1.0),
+            Knob("final_div_factor", 1e4, options=(1.0, 10.0, 100.0, 1e3, 1e4)),
+            Knob("anneal_strategy", "cos", options=("cos", "linear")),
+            Knob("three_phase", False, options=(False, True)),
+        ),
+        explore_kwargs=_one_cycle_explore,
     ),
     SchedulerEntry(
         cls=lr_scheduler.CosineAnnealingWarmRestarts,
@@ -384,6 +679,12 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"\left( 1 + \cos \frac{\pi T_{\mathrm{cur}}}{T_i} \right),\ "
             r"T_i = T_0 \, T_{\mathrm{mult}}^{\,i}"
         ),
+        knobs=(
+            Knob("T_0", 15, low=1, high=100, step=1),
+            Knob("T_mult", 2, low=1, high=3, step=1),
+            Knob("eta_min", 0.0, low=0.0, high=0.05, step=0.005),
+        ),
+        explore_kwargs=_as_given,
     ),
     SchedulerEntry(
         cls=swa_utils.SWALR,
@@ -395,6 +696,12 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"\alpha\!\left(\min\left(1, \frac{t}{E}\right)\right),\ "
             r"\alpha(u) = \frac{1 - \cos \pi u}{2} \text{ or } u"
         ),
+        knobs=(
+            Knob("swa_lr", 0.025, low=0.005, high=0.1, step=0.005),
+            Knob("anneal_epochs", 25, low=0, high=100, step=1),
+            Knob("anneal_strategy", "cos", options=("cos", "linear")),
+        ),
+        explore_kwargs=_as_given,
     ),
 )
 """Every scheduler of the installed PyTorch, in the order the book shows them."""

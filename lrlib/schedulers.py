@@ -6,14 +6,15 @@ parameter groups directly, then shows every built-in scheduler (listed in
 scheduler on a throwaway optimizer, without any model or data, and records the
 learning rate (and the momentum, where the scheduler cycles it) at each step.
 :func:`plot_trace` and :func:`gallery` draw the result; they compute nothing.
+:func:`cycle_from_loader` sizes a ``CyclicLR`` cycle from the loader length.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -85,6 +86,92 @@ def manual_step_decay(
     return [group["lr"] for group in optimizer.param_groups]
 
 
+CYCLE_EPOCHS: tuple[int, int] = (2, 10)
+"""The book's rule of thumb for a :class:`~torch.optim.lr_scheduler.CyclicLR`
+cycle: from two to ten epochs, rising for half of it and falling for the other
+half. (Smith's rule is stated for the half cycle, see :func:`cycle_from_loader`.)"""
+
+
+@dataclass(frozen=True)
+class CycleLength:
+    """A :class:`~torch.optim.lr_scheduler.CyclicLR` cycle, counted in mini-batches.
+
+    Attributes:
+        step_size_up: batches during which the learning rate rises (half a cycle).
+        step_size_down: batches during which it falls back (the other half).
+    """
+
+    step_size_up: int
+    step_size_down: int
+
+    @property
+    def batches(self) -> int:
+        """The length of a whole cycle, in batches."""
+        return self.step_size_up + self.step_size_down
+
+    def kwargs(self) -> dict[str, int]:
+        """``step_size_up`` and ``step_size_down``, to pass on to ``CyclicLR``."""
+        return {"step_size_up": self.step_size_up, "step_size_down": self.step_size_down}
+
+
+def cycle_from_loader(batches_per_epoch: int, epochs_per_cycle: float = 2) -> CycleLength:
+    """Size a CyclicLR cycle in batches from the length of the training loader.
+
+    ``CyclicLR`` counts ``scheduler.step()`` calls, one per mini-batch, and
+    its ``step_size_up`` is *half* a cycle: the learning rate rises for
+    ``step_size_up`` batches and falls for ``step_size_down`` more (by
+    default as many). A cycle of ``epochs_per_cycle`` epochs is therefore
+    ``batches_per_epoch * epochs_per_cycle`` batches, split into two halves;
+    when that number is odd, the falling half gets the extra batch, so that
+    every cycle ends exactly on the epoch it should.
+
+    Smith (2017, "Cyclical Learning Rates for Training Neural Networks")
+    calls the half cycle the *stepsize* and found a stepsize of two to ten
+    epochs' worth of iterations to work well, that is cycles of four to twenty
+    epochs. The book's short runs use shorter cycles, two to ten epochs
+    (:data:`CYCLE_EPOCHS`), and this function accepts only those.
+
+    Args:
+        batches_per_epoch: mini-batches per epoch, ``len(train_loader)``.
+        epochs_per_cycle: epochs in one whole cycle (up and down), from
+            ``CYCLE_EPOCHS[0]`` to ``CYCLE_EPOCHS[1]``; fractions are allowed.
+
+    Returns:
+        A :class:`CycleLength`; ``CyclicLR(optimizer, base_lr, max_lr,
+        **cycle.kwargs())`` uses it.
+
+    Raises:
+        ValueError: ``batches_per_epoch`` is not a positive int, or
+            ``epochs_per_cycle`` is not a number from two to ten.
+
+    Example:
+        >>> cycle = cycle_from_loader(batches_per_epoch=158, epochs_per_cycle=2)
+        >>> cycle.step_size_up, cycle.step_size_down, cycle.batches
+        (158, 158, 316)
+        >>> cycle_from_loader(15, 3).kwargs()
+        {'step_size_up': 22, 'step_size_down': 23}
+    """
+    if (
+        isinstance(batches_per_epoch, bool)
+        or not isinstance(batches_per_epoch, int)
+        or batches_per_epoch < 1
+    ):
+        raise ValueError(f"batches_per_epoch must be a positive int, got {batches_per_epoch!r}")
+    low, high = CYCLE_EPOCHS
+    if (
+        isinstance(epochs_per_cycle, bool)
+        or not isinstance(epochs_per_cycle, (int, float))
+        or not low <= epochs_per_cycle <= high
+    ):
+        raise ValueError(
+            f"epochs_per_cycle must be a number from {low} to {high} (a whole cycle, up and "
+            f"down), got {epochs_per_cycle!r}"
+        )
+    batches = round(batches_per_epoch * epochs_per_cycle)
+    up = batches // 2
+    return CycleLength(step_size_up=up, step_size_down=batches - up)
+
+
 @dataclass(frozen=True, eq=False)
 class ScheduleTrace:
     """The learning rates (and momenta) a scheduler produces, step by step.
@@ -140,6 +227,7 @@ def trace(
     optimizer: Literal["sgd", "adam"] = "sgd",
     metrics: Sequence[float] | None = None,
     steps_per_epoch: int | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> ScheduleTrace:
     """Record the learning rate a scheduler sets over ``steps`` steps, without training.
 
@@ -178,6 +266,10 @@ def trace(
             metric. An entry's demo metric is used when this is ``None``.
         steps_per_epoch: step with fractional epochs, this many steps per
             epoch (only CosineAnnealingWarmRestarts accepts them).
+        settings: knob values for an entry: build the scheduler with
+            :meth:`~lrlib.scheduler_catalog.SchedulerEntry.explore` (the
+            explorer's configuration) instead of the entry's demo; ``{}``
+            means every knob at its default.
 
     Returns:
         A :class:`ScheduleTrace` with ``steps`` rows; row 0 is the learning
@@ -185,10 +277,11 @@ def trace(
 
     Raises:
         TypeError: ``source`` is neither an entry nor callable.
-        ValueError: a bad ``steps``, ``lr``, ``optimizer`` or
-            ``steps_per_epoch``; ``metrics`` missing for a metric-driven
-            scheduler, given for another one, or of the wrong length; a
-            factory that builds its scheduler on another optimizer.
+        ValueError: a bad ``steps``, ``lr``, ``optimizer``,
+            ``steps_per_epoch`` or ``settings``; ``metrics`` missing for a
+            metric-driven scheduler, given for another one, or of the wrong
+            length; a factory that builds its scheduler on another optimizer;
+            ``settings`` given with a factory.
 
     Example:
         >>> from torch.optim.lr_scheduler import StepLR
@@ -205,7 +298,7 @@ def trace(
     ):
         raise ValueError(f"steps_per_epoch must be a positive int or None, got {steps_per_epoch!r}")
     opt = _throwaway_optimizer(optimizer, lr)
-    scheduler = _build_scheduler(source, opt, steps)
+    scheduler = _build_scheduler(source, opt, steps, settings)
     name = type(scheduler).__name__
     steps_on = source.steps_on if isinstance(source, SchedulerEntry) else None
     if metrics is None and isinstance(source, SchedulerEntry) and source.demo_metrics is not None:
@@ -248,11 +341,18 @@ def trace(
 
 
 def _build_scheduler(
-    source: SchedulerEntry | SchedulerFactory, opt: Optimizer, steps: int
+    source: SchedulerEntry | SchedulerFactory,
+    opt: Optimizer,
+    steps: int,
+    settings: Mapping[str, Any] | None,
 ) -> LRScheduler:
-    """Build the entry's demo scheduler, or call the factory, on ``opt``."""
+    """Build the entry's demo (or explored) scheduler, or call the factory, on ``opt``."""
     if isinstance(source, SchedulerEntry):
-        return source.build(opt, steps)
+        if settings is None:
+            return source.build(opt, steps)
+        return source.explore(opt, steps, **settings)
+    if settings is not None:
+        raise ValueError("settings are knob values of a SchedulerEntry; a factory takes none")
     if not callable(source):
         raise TypeError(
             f"source must be a SchedulerEntry or a function optimizer -> scheduler, "
@@ -314,6 +414,7 @@ def plot_trace(
     *,
     log_lr: bool = False,
     title: str | None = None,
+    xlabel: str | None = None,
 ) -> Axes:
     """Plot a traced learning rate, with the momentum on a twin axis when it cycles.
 
@@ -322,6 +423,8 @@ def plot_trace(
         ax: the axes to draw on; a new figure's axes when ``None``.
         log_lr: use a logarithmic learning-rate axis.
         title: the axes title; the scheduler's name when ``None``.
+        xlabel: the x-axis label; by default it says what the scheduler steps
+            on (an entry's ``steps_on``), or ``"epoch"`` for fractional epochs.
 
     Returns:
         The axes holding the learning rate. The momentum, when there is one,
@@ -342,7 +445,9 @@ def plot_trace(
         lines += ax.plot(
             x, result.lr[:, g], color=lr_color, alpha=1.0 - 0.5 * g / result.groups, label=label
         )
-    ax.set_xlabel("epoch" if result.steps_per_epoch else _X_LABELS.get(result.steps_on, "step"))
+    if xlabel is None:
+        xlabel = "epoch" if result.steps_per_epoch else _X_LABELS.get(result.steps_on, "step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("learning rate", color=lr_color)
     if log_lr:
         ax.set_yscale("log")

@@ -28,12 +28,17 @@ import lrlib.scheduler_catalog as catalog_module  # noqa: E402
 import lrlib.schedulers as schedulers_module  # noqa: E402
 from lrlib.scheduler_catalog import (  # noqa: E402
     CATALOG,
+    EXPLORE_STEPS,
+    Knob,
     check_coverage,
     discover_schedulers,
     find_entry,
 )
 from lrlib.schedulers import (  # noqa: E402
+    CYCLE_EPOCHS,
+    CycleLength,
     ScheduleTrace,
+    cycle_from_loader,
     gallery,
     manual_step_decay,
     plot_trace,
@@ -653,6 +658,170 @@ def test_manual_step_decay_rejects_bad_arguments(args, error, match):
 
 
 # ---------------------------------------------------------------------------
+# The CyclicLR cycle from the loader length.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("batches", "epochs", "up", "down"),
+    [
+        (158, 2, 158, 158),
+        (158, 10, 790, 790),
+        (15, 3, 22, 23),
+        (7, 2.5, 9, 9),
+        (9, 2.5, 11, 11),
+        (5, 3, 7, 8),
+        (1, 2, 1, 1),
+    ],
+)
+def test_cycle_from_loader_splits_a_whole_number_of_epochs_into_two_halves(
+    batches, epochs, up, down
+):
+    cycle = cycle_from_loader(batches, epochs)
+    assert (cycle.step_size_up, cycle.step_size_down) == (up, down)
+    assert cycle.batches == round(batches * epochs)
+    assert cycle.kwargs() == {"step_size_up": up, "step_size_down": down}
+
+
+def test_cycle_from_loader_makes_cyclic_lr_cycle_once_per_cycle_of_epochs():
+    batches, epochs_per_cycle, low, high = 15, 3, 0.01, 0.1
+    cycle = cycle_from_loader(batches, epochs_per_cycle)
+    steps = 3 * cycle.batches + 1
+    result = trace(
+        lambda opt: L.CyclicLR(opt, base_lr=low, max_lr=high, **cycle.kwargs()), steps, lr=high
+    )
+    lrs = result.lr[:, 0]
+    expected = [
+        cyclic_closed_form(t, low, high, cycle.step_size_up, cycle.step_size_down, lambda c, t: 1.0)
+        for t in range(steps)
+    ]
+    assert_close(lrs, expected, rtol=1e-9)
+    # Back at base_lr exactly at the end of every cycle of 3 epochs (45 batches).
+    for k in range(4):
+        assert lrs[k * batches * epochs_per_cycle] == pytest.approx(low)
+    assert lrs[cycle.step_size_up] == pytest.approx(high)
+
+
+@pytest.mark.parametrize(
+    ("batches", "epochs", "match"),
+    [
+        (0, 2, "batches_per_epoch must be a positive int"),
+        (10.0, 2, "batches_per_epoch must be a positive int"),
+        (True, 2, "batches_per_epoch must be a positive int"),
+        (10, 1, "epochs_per_cycle must be a number from 2 to 10"),
+        (10, 10.5, "epochs_per_cycle must be a number from 2 to 10"),
+        (10, "4", "epochs_per_cycle must be a number from 2 to 10"),
+    ],
+)
+def test_cycle_from_loader_rejects_bad_arguments(batches, epochs, match):
+    with pytest.raises(ValueError, match=match):
+        cycle_from_loader(batches, epochs)
+
+
+def test_cycle_epochs_are_the_books_range_and_cycle_length_is_frozen():
+    assert CYCLE_EPOCHS == (2, 10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CycleLength(1, 1).step_size_up = 2  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------
+# Knobs and the explorer's configurations.
+# ---------------------------------------------------------------------------
+
+
+def knob_extremes(entry):
+    """Settings with every knob at its low end, at its high end, and each option alone."""
+    low = {k.name: k.options[0] if k.options else k.low for k in entry.knobs}
+    high = {k.name: k.options[-1] if k.options else k.high for k in entry.knobs}
+    options = [{k.name: option} for k in entry.knobs for option in k.options]
+    return [{}, low, high, *options]
+
+
+@pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
+def test_every_knob_setting_traces_without_warning(entry, no_warnings):
+    assert entry.knobs, f"{entry.name} has no knobs for the explorer"
+    for steps in (EXPLORE_STEPS[0], 37, EXPLORE_STEPS[1]):
+        for settings in knob_extremes(entry):
+            for optimizer in ("sgd", "adam"):
+                result = trace(entry, steps, lr=0.1, optimizer=optimizer, settings=settings)
+                assert result.lr.shape == (steps, 1)
+                assert np.isfinite(result.lr).all() and (result.lr >= 0).all()
+                assert result.lr.max() <= 0.1 * (1 + RTOL), (settings, optimizer)
+
+
+def test_explored_step_lr_follows_its_knobs():
+    entry = find_entry("StepLR")
+    traced = trace(entry, 40, lr=LR0, settings={"step_size": 7, "gamma": 0.3}).lr[:, 0]
+    assert_close(traced, [LR0 * 0.3 ** (t // 7) for t in range(40)])
+    defaults = {k.name: k.default for k in entry.knobs}
+    traced = trace(entry, 60, lr=LR0, settings={}).lr[:, 0]
+    assert_close(
+        traced, [LR0 * defaults["gamma"] ** (t // defaults["step_size"]) for t in range(60)]
+    )
+
+
+def test_explored_one_cycle_fills_the_run_and_cyclic_peaks_at_the_optimizer_lr():
+    one_cycle = trace(
+        find_entry("OneCycleLR"),
+        50,
+        lr=LR0,
+        settings={"div_factor": 10.0, "final_div_factor": 100.0},
+    )
+    assert one_cycle.lr[0, 0] == pytest.approx(LR0 / 10)
+    assert one_cycle.lr[-1, 0] == pytest.approx(LR0 / 10 / 100)
+    assert one_cycle.lr[:, 0].max() == pytest.approx(LR0)
+    cyclic = trace(
+        find_entry("CyclicLR"), 30, lr=LR0, settings={"step_size_up": 5, "base_lr": 0.05}
+    ).lr[:, 0]
+    assert cyclic[0] == pytest.approx(0.05) and cyclic[5] == pytest.approx(LR0)
+
+
+def test_explore_rejects_unknown_knobs_bad_values_and_bad_steps():
+    entry = find_entry("StepLR")
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match=r"no knob\(s\) \['step'\]"):
+        entry.explore(optimizer, 50, step=3)
+    with pytest.raises(ValueError, match=r"gamma must be a number in \[0.05, 1.0\]"):
+        entry.explore(optimizer, 50, gamma=2.0)
+    with pytest.raises(ValueError, match="step_size must be a whole number"):
+        entry.explore(optimizer, 50, step_size=2.5)
+    with pytest.raises(ValueError, match="steps must be an int from 20 to 300"):
+        entry.explore(optimizer, 10)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        find_entry("CyclicLR").explore(optimizer, 50, mode="sine")
+    with pytest.raises(ValueError, match="a factory takes none"):
+        trace(lambda opt: L.StepLR(opt, step_size=2), 5, settings={})
+    bare = dataclasses.replace(entry, knobs=(), explore_kwargs=None)
+    with pytest.raises(ValueError, match="has no knobs"):
+        bare.explore(optimizer, 50)
+
+
+def test_knob_validation_and_conversion():
+    integer = Knob("step_size", 25, low=1, high=100, step=1)
+    assert integer.integer and integer.check(3.0) == 3 and isinstance(integer.check(3.0), int)
+    real = Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05)
+    assert not real.integer and real.check(1) == 1.0 and isinstance(real.check(1), float)
+    choice = Knob("mode", "a", options=("a", "b"))
+    assert not choice.integer and choice.check("b") == "b"
+    for bad in (True, float("nan"), "0.5", 1.5):
+        with pytest.raises(ValueError, match="gamma must be a number"):
+            real.check(bad)
+    with pytest.raises(ValueError, match="default 'c' is not one of"):
+        Knob("mode", "c", options=("a", "b"))
+    with pytest.raises(ValueError, match="needs numbers"):
+        Knob("gamma", 0.5)
+    with pytest.raises(ValueError, match="low < high"):
+        Knob("gamma", 0.5, low=1.0, high=0.1, step=0.1)
+    with pytest.raises(ValueError, match="low <= default <= high"):
+        Knob("gamma", 2.0, low=0.1, high=1.0, step=0.1)
+    entry = find_entry("StepLR")
+    with pytest.raises(ValueError, match="knobs and explore_kwargs go together"):
+        dataclasses.replace(entry, explore_kwargs=None)
+    with pytest.raises(ValueError, match="knob names must differ"):
+        dataclasses.replace(entry, knobs=(real, real))
+
+
+# ---------------------------------------------------------------------------
 # Plotting.
 # ---------------------------------------------------------------------------
 
@@ -660,8 +829,8 @@ def test_manual_step_decay_rejects_bad_arguments(args, error, match):
 def test_plot_trace_draws_lr_and_twin_momentum_axis():
     fig, ax = plt.subplots()
     try:
-        returned = plot_trace(trace(find_entry("OneCycleLR"), 50), ax)
-        assert returned is ax
+        returned = plot_trace(trace(find_entry("OneCycleLR"), 50), ax, xlabel="mini-batch")
+        assert returned is ax and ax.get_xlabel() == "mini-batch"
         assert len(ax.get_lines()) == 1 and ax.get_title() == "OneCycleLR"
         assert len(fig.axes) == 2  # the momentum twin
         assert fig.axes[1].get_ylabel() == "momentum"
@@ -676,10 +845,13 @@ def test_plot_trace_without_momentum_and_with_two_groups_on_a_new_figure():
     before = plt.get_fignums()
     result = trace(find_entry("StepLR"), 20, lr=[0.1, 0.01])
     ax = plot_trace(result, log_lr=True, title="two groups")
+    other = plot_trace(result, xlabel="batch")
+    assert other.get_xlabel() == "batch" and other.figure is not ax.figure
+    plt.close(other.figure)
     try:
         assert ax.figure.number not in before and len(ax.figure.axes) == 1
         assert len(ax.get_lines()) == 2 and ax.get_yscale() == "log"
-        assert ax.get_title() == "two groups"
+        assert ax.get_title() == "two groups" and ax.get_xlabel() == "epoch"
         assert [text.get_text() for text in ax.get_legend().get_texts()] == [
             "lr (group 0)",
             "lr (group 1)",
