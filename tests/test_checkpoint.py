@@ -21,15 +21,8 @@ from lrlib.checkpoint import (
 )
 from lrlib.device import get_device
 from lrlib.training import Trainer
+from tests._compare import assert_same_history, assert_same_parameters
 
-@pytest.fixture(autouse=True, scope="module")
-def one_cpu_thread():
-    """These models are tiny: a single CPU thread is fastest, and on a busy shared
-    machine several threads mostly wait for each other. The setting is put back."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
 
 
 BATCHES = 6
@@ -62,25 +55,6 @@ def build(seed: int, scheduler: str, *, loader_generator: bool = True) -> Traine
     )
 
 
-def assert_same_history(a: dict[str, list], b: dict[str, list]) -> None:
-    """Bit for bit on the CPU; within 1e-7 on an accelerator, whose kernels may round
-    differently from one run to the next."""
-    if get_device().type == "cpu":
-        assert a == b
-        return
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(
-            torch.tensor(a[key], dtype=torch.float64),
-            torch.tensor(b[key], dtype=torch.float64),
-            rtol=0, atol=1e-7,
-        )
-
-
-def assert_same_parameters(a: nn.Module, b: nn.Module) -> None:
-    exact = get_device().type == "cpu"
-    for p, q in zip(a.parameters(), b.parameters()):
-        torch.testing.assert_close(p, q, rtol=0, atol=0 if exact else 1e-7)
 
 
 @pytest.mark.gpu

@@ -14,14 +14,6 @@ from lrlib.hooks import layer_parameters, record_gradients, record_parameters
 from lrlib.training import Trainer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_cpu_thread():
-    """These models are tiny: a single CPU thread is fastest, and on a busy shared
-    machine several threads mostly wait for each other. The setting is put back."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
 
 
 class Net(nn.Module):

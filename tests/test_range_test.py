@@ -30,13 +30,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 # ---------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread, and the test machines are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_data(n: int = 48, seed: int = 0) -> TensorDataset:
