@@ -1,0 +1,127 @@
+"""The book's data pipeline in one call, as chapter 1 builds it step by step.
+
+Chapter 1 reads the Rock-Paper-Scissors folders with ``ImageFolder``, resizes
+the images to 28x28 float tensors, learns ``Normalize`` from the training split
+only, and standardizes both splits with it. Later chapters need the same
+tensors many times over, so :func:`load_rps_data` does all of that once,
+decoding each image a single time (:class:`lrlib.preload.Preloaded`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import DataLoader
+from torchvision.datasets import ImageFolder
+from torchvision.transforms import v2
+
+from lrlib.preload import Preloaded
+from lrlib.rps import RPSFolders, get_rps
+from lrlib.stats import fit_normalizer
+
+__all__ = ["RPSData", "load_rps_data", "base_transform"]
+
+
+def base_transform(size: int = 28) -> v2.Compose:
+    """Resize to ``size`` x ``size``, make a tensor, scale to floats in [0, 1]."""
+    if size < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {size}")
+    return v2.Compose([v2.Resize((size, size)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+
+
+@dataclass(frozen=True)
+class RPSData:
+    """Standardized Rock-Paper-Scissors tensors, ready for loaders.
+
+    Attributes:
+        folders: where the images came from, and which source they are.
+        train: the training split, standardized (a view of the cached tensors).
+        val: the test split, used for validation, standardized with the
+            *training* statistics.
+        normalizer: the ``Normalize`` learned on the training split.
+        classes: the class names, in label order.
+    """
+
+    folders: RPSFolders
+    train: Preloaded
+    val: Preloaded
+    normalizer: v2.Normalize
+    classes: list[str]
+
+    def loaders(
+        self,
+        batch_size: int = 16,
+        *,
+        generator: torch.Generator | None = None,
+        train_transform: v2.Transform | None = None,
+    ) -> tuple[DataLoader, DataLoader]:
+        """A shuffled training loader and an unshuffled validation loader.
+
+        Args:
+            batch_size: the mini-batch size of both loaders.
+            generator: drives the shuffling, so that runs repeat; pass the one
+                :func:`lrlib.seeding.seed_everything` returns.
+            train_transform: an extra per-image transform for training only
+                (an augmentation), applied after standardization.
+
+        Returns:
+            ``(train_loader, val_loader)``.
+
+        Raises:
+            ValueError: ``batch_size`` is not a positive integer.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        train = self.train
+        if train_transform is not None:
+            train = train.with_transform(v2.Compose([self.normalizer, train_transform]))
+        return (
+            DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
+            DataLoader(self.val, batch_size=batch_size),
+        )
+
+
+def load_rps_data(
+    size: int = 28,
+    *,
+    source: str | None = None,
+    root: str | os.PathLike[str] | None = None,
+    num_workers: int = 2,
+) -> RPSData:
+    """Find the images, decode them once, and standardize them with training statistics.
+
+    Args:
+        size: the side of the square images the model sees.
+        source: ``"real"``, ``"synthetic"`` or ``"auto"``; ``None`` reads
+            ``LRBOOK_DATA_SOURCE`` (see :func:`lrlib.rps.get_rps`).
+        root: the data folder; ``None`` reads ``LRBOOK_DATA_DIR``.
+        num_workers: processes that decode the images.
+
+    Returns:
+        An :class:`RPSData`. Print ``data.folders`` to say which images these are.
+
+    Example:
+        >>> data = load_rps_data()  # doctest: +SKIP
+        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # doctest: +SKIP
+    """
+    folders = get_rps(source, root)
+    transform = base_transform(size)
+    train_images = ImageFolder(folders.train, transform=transform)
+    val_images = ImageFolder(folders.test, transform=transform)
+    if train_images.classes != val_images.classes:
+        raise ValueError(
+            f"the training classes {train_images.classes} differ from the test classes "
+            f"{val_images.classes} ({folders.train} vs {folders.test})"
+        )
+    train = Preloaded(train_images, num_workers=num_workers)
+    val = Preloaded(val_images, num_workers=num_workers)
+    normalizer = fit_normalizer(DataLoader(train, batch_size=256))  # training split only
+    return RPSData(
+        folders=folders,
+        train=train.with_transform(normalizer),
+        val=val.with_transform(normalizer),
+        normalizer=normalizer,
+        classes=list(train_images.classes),
+    )
