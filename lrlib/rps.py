@@ -270,8 +270,10 @@ def download_archive(
     Raises:
         DownloadError: no connection, an interrupted transfer, or bytes that
             do not match the expected size and SHA-256.
-        ValueError: the archive or an existing folder does not have the
-            expected class-per-folder layout.
+        FileNotFoundError, ValueError: the archive or an existing folder does
+            not have the expected class-per-folder layout (see
+            :func:`validate_image_folder`).
+        ValueError: ``timeout`` is not positive.
     """
     if timeout <= 0:
         raise ValueError(f"timeout must be positive seconds, got {timeout}")
@@ -284,9 +286,9 @@ def download_archive(
     for leftover in root.glob(f"{partial_prefix}*.partial"):
         _remove(leftover)
 
-    zip_path = Path(
-        tempfile.NamedTemporaryFile(dir=root, prefix=partial_prefix, suffix=".zip.partial", delete=False).name
-    )
+    handle, name = tempfile.mkstemp(dir=root, prefix=partial_prefix, suffix=".zip.partial")
+    os.close(handle)
+    zip_path = Path(name)
     unpacked = Path(tempfile.mkdtemp(dir=root, prefix=partial_prefix, suffix=".partial"))
     try:
         _fetch(archive, zip_path, timeout=timeout, chunk_size=chunk_size)
@@ -406,14 +408,18 @@ def get_rps(
         reason for it.
 
     Raises:
-        ValueError: an unknown ``source`` (argument or environment variable),
-            or a data folder without the expected layout.
+        ValueError: an unknown ``source`` (argument or environment variable).
+        FileNotFoundError, ValueError: a split folder in ``root`` exists but
+            is not a valid image folder (it is reported, never replaced).
         DownloadError: ``source="real"`` and the download failed.
 
     Example:
         >>> folders = get_rps("synthetic", "/tmp/lrbook-data")  # doctest: +SKIP
         >>> print(folders)  # doctest: +SKIP
-        Using the synthetic stand-in ... because source='synthetic' was asked for.
+        Using the synthetic stand-in for the Rock-Paper-Scissors images in
+        /tmp/lrbook-data/rps-synthetic because source='synthetic' asks for it.
+        >>> folders.train  # doctest: +SKIP
+        PosixPath('/tmp/lrbook-data/rps-synthetic/rps')
     """
     source, asked_by = _resolve_source(source)
     root = Path(root).expanduser() if root is not None else default_data_dir()

@@ -176,6 +176,31 @@ def test_test_hands_are_not_training_hands():
     assert not {s.skin for s in train} & {s.skin for s in test}
 
 
+def test_latin_hypercube_puts_one_point_in_each_slice():
+    points = handpose.latin_hypercube(np.random.default_rng(0), 7, 4)
+    assert points.shape == (7, 4)
+    assert ((points >= 0) & (points < 1)).all()
+    for axis in range(4):
+        assert sorted(np.floor(points[:, axis] * 7).astype(int)) == list(range(7))
+
+
+def test_training_hands_span_the_skin_tones():
+    # Stratified: each gesture's seven training hands range from light to dark.
+    for gesture in GESTURES:
+        brightness = [sum(series_shape(TRAIN_SPLIT, gesture, h, 0)[0].skin) for h in range(7)]
+        assert max(brightness) - min(brightness) > 0.6 * (sum(handpose._LIGHT_SKIN) - sum(handpose._DARK_SKIN))
+
+
+def test_random_streams_do_not_overlap():
+    # NumPy pads short seed keys with zeros; the streams for the strata, the
+    # first hand and its first picture must nevertheless differ.
+    draws = {
+        purpose: handpose._rng(0, TRAIN_SPLIT, "rock", purpose).uniform(size=4).tolist()
+        for purpose in (handpose._STRATA, handpose._HAND, handpose._PICTURE)
+    }
+    assert len({tuple(d) for d in draws.values()}) == 3
+
+
 def test_a_series_shows_one_hand(small_set):
     # Within a series the skin colour is the same hand's: the median colour
     # of the hand pixels of two pictures of one series is closer than that
@@ -264,9 +289,9 @@ def test_foreign_folder_is_never_overwritten(tmp_path, quick_pictures):
 # -- validation -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "3", True, None])
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "3", True, None])
 def test_bad_seed(seed, tmp_path):
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer below 2\*\*32"):
         ensure_handpose(tmp_path / "x", seed=seed)
 
 

@@ -93,6 +93,18 @@ def test_every_glue_reference_is_glued(path):
     assert referenced - glued == set(), f"{path.name}: prose quotes values the notebook never glued"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_cell_relies_on_a_trailing_semicolon(path):
+    # nbval executes cells without storing them in IPython's history, and IPython
+    # looks for the trailing ';' in that history: under nbval the value is shown
+    # anyway, and the outputs differ from the committed ones. Assign instead (_ = ...).
+    offenders = [
+        i for i, c in enumerate(read(path).cells)
+        if c.cell_type == "code" and c.source.rstrip().endswith(";")
+    ]
+    assert not offenders, f"{path.name}: cells {offenders} end with ';' (write `_ = ...` instead)"
+
+
 def test_few_cells_opt_out_of_output_comparison(record_property):
     tagged = {p.name: varying_cells(read(p)) for p in NOTEBOOKS}
     total = sum(len(code_cells(read(p))) - 1 for p in NOTEBOOKS)
