@@ -20,7 +20,7 @@ _EXPORTS = {
     "REQUIRE_CUDA_ENV": "lrlib.device",
     "get_device": "lrlib.device",
     "seed_everything": "lrlib.seeding",
-    "glue": "lrlib.glue",
+    "glue": "lrlib.prose",
     "TwoBlockCNN": "lrlib.models",
     "count_parameters": "lrlib.models",
     "Preloaded": "lrlib.preload",
@@ -50,7 +50,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from lrlib.device import DEVICE_ENV, REQUIRE_CUDA_ENV, get_device
-    from lrlib.glue import glue
+    from lrlib.prose import glue
     from lrlib.models import TwoBlockCNN, count_parameters
     from lrlib.preload import Preloaded
     from lrlib.seeding import seed_everything

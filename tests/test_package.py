@@ -34,3 +34,12 @@ def test_import_has_no_side_effects_and_loads_no_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_no_export_is_shadowed_by_a_submodule():
+    # Importing a submodule binds its name on the package: a module lrlib/glue.py
+    # would replace the function lrlib.glue as soon as anything imported it.
+    import pkgutil
+
+    submodules = {m.name for m in pkgutil.iter_modules(lrlib.__path__)}
+    assert not submodules & set(lrlib._EXPORTS)
