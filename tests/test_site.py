@@ -31,6 +31,11 @@ CHROMIUM_FLAGS = [
 ]
 BROWSER_CANDIDATES = ["chromium", "chromium-browser", "google-chrome"]
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+# What the widget manager draws in place of each view it renders.
+RENDERED_WIDGET = (
+    ".jupyter-widgets.widget-container, .jupyter-widgets.widget-inline-hbox, "
+    ".jupyter-widgets.widget-hbox"
+)
 
 
 def find_browser() -> str:
@@ -110,14 +115,10 @@ def visit(browser, url: str, screenshot: Path) -> Visit:
         result.widget_views = page.locator(WIDGET_VIEW).count()
         if result.widget_views:
             page.wait_for_function(
-                "n => document.querySelectorAll('.jupyter-widgets.widget-container, "
-                ".jupyter-widgets.widget-inline-hbox, .jupyter-widgets.widget-hbox').length >= n",
-                arg=result.widget_views, timeout=20_000,
+                "([selector, n]) => document.querySelectorAll(selector).length >= n",
+                arg=[RENDERED_WIDGET, result.widget_views], timeout=20_000,
             )
-            result.rendered_widgets = page.locator(
-                ".jupyter-widgets.widget-container, .jupyter-widgets.widget-inline-hbox, "
-                ".jupyter-widgets.widget-hbox"
-            ).count()
+            result.rendered_widgets = page.locator(RENDERED_WIDGET).count()
         page.wait_for_load_state("networkidle")
         result.broken_images = page.evaluate(
             "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
