@@ -26,8 +26,9 @@ a gesture are spread evenly over skin tones and habits (see
 training series. A few pictures catch a hand halfway between two gestures.
 So a network that memorises the training hands does worse on the test
 split -- the overfitting that the dropout chapter needs to show. (Measured
-with the chapter's CNN on the default seed: without dropout about 98%
-training and 80-83% test accuracy; with dropout p=0.3 about 89-91% test
+with chapter 2's CNN, 5 filters, Adam at 3e-4, 10 epochs, on the default
+seed and five training seeds: without dropout 97-98% training and 78-87%
+test accuracy; with dropout p=0.3 about the same training and 88-95% test
 accuracy.)
 
 Everything is deterministic: each picture has its own random generator,
@@ -49,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 GENERATOR_VERSION = "2"
 """Bumped whenever a change to this module changes the pictures; stale caches are redrawn."""
@@ -497,13 +498,17 @@ def render_hand(shape: HandShape, pose: HandPose, view: HandView, size: int = IM
         _capsule(draw, xy, radius, _rgb(skin * tint))
         _capsule(draw, xy + 0.35 * radius * light, 0.4 * radius, _rgb(skin * tint * 1.1))
 
+    picture = canvas.reduce(supersample)
     # The light gradient scales the "ink" (255 minus the colour), so the
-    # white background, which has no ink, stays exactly white.
-    ink = 255 - np.asarray(canvas.reduce(supersample))
+    # white background, which has no ink, stays exactly white; only the
+    # hand's bounding box needs the arithmetic.
+    left, top, right, bottom = ImageChops.invert(picture).getbbox()
+    ink = 255 - np.asarray(picture.crop((left, top, right, bottom)))
     across = np.linspace(-1.0, 1.0, size, dtype=np.float32)
-    ramp = 1.0 - 0.5 * view.contrast * (light[0] * across[None, :] + light[1] * across[:, None])
+    ramp = 1.0 - 0.5 * view.contrast * (light[0] * across[None, left:right] + light[1] * across[top:bottom, None])
     shaded_ink = np.minimum(ink * ramp[..., None], 255.0).astype(np.uint8)
-    return Image.fromarray(255 - shaded_ink, "RGB").convert("RGBA")
+    picture.paste(Image.fromarray(255 - shaded_ink, "RGB"), (left, top))
+    return picture.convert("RGBA")
 
 
 def _rgb(color: np.ndarray) -> tuple[int, int, int]:
