@@ -152,6 +152,52 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
             image = self.transform(image)
         return image, int(self.targets[index])
 
+    @classmethod
+    def from_tensors(
+        cls,
+        images: torch.Tensor,
+        targets: torch.Tensor,
+        transform: Transform | None = None,
+        *,
+        classes: list[str] | None = None,
+    ) -> Preloaded:
+        """Wrap images and labels that are already decoded (for example, read from a cache).
+
+        Args:
+            images: a tensor ``(N, C, H, W)``.
+            targets: integer labels, a tensor ``(N,)``.
+            transform: the per-item transform, as in the constructor.
+            classes: the class names in label order, if known.
+
+        Returns:
+            A :class:`Preloaded` that holds these tensors (not copies).
+
+        Raises:
+            TypeError: ``images`` or ``targets`` is not a tensor, or ``targets``
+                is not of an integer type.
+            ValueError: the shapes do not match or there are no images.
+        """
+        if not isinstance(images, torch.Tensor) or not isinstance(targets, torch.Tensor):
+            raise TypeError(
+                f"images and targets must be tensors, got {type(images).__name__} and "
+                f"{type(targets).__name__}"
+            )
+        if targets.is_floating_point() or targets.dtype == torch.bool:
+            raise TypeError(f"targets must be integer labels, got dtype {targets.dtype}")
+        if images.ndim < 1 or len(images) == 0 or targets.shape != (len(images),):
+            raise ValueError(
+                f"expected images (N, ...) with N >= 1 and targets (N,), got shapes "
+                f"{tuple(images.shape)} and {tuple(targets.shape)}"
+            )
+        _check_transform(transform)
+        cached = cls.__new__(cls)
+        cached.images = images
+        cached.targets = targets.to(torch.int64)
+        cached.transform = transform
+        cached._classes = list(classes) if classes is not None else None
+        cached._class_to_idx = {name: i for i, name in enumerate(classes)} if classes is not None else None
+        return cached
+
     def with_transform(self, transform: Transform | None) -> Preloaded:
         """Return a view of the same cached images with another per-item transform.
 

@@ -7,8 +7,11 @@ import pytest
 import torch
 from PIL import Image
 from torch.utils.data import RandomSampler, SequentialSampler
+from torchvision.datasets import ImageFolder
 
-from lrlib.pipeline import base_transform, load_rps_data
+from lrlib import pipeline
+from lrlib.pipeline import CACHE_FOLDER, base_transform, load_rps_data
+from lrlib.preload import Preloaded
 
 CLASSES = ("paper", "rock", "scissors")
 
@@ -84,3 +87,59 @@ def test_splits_with_different_classes_are_refused(tmp_path):
 def test_bad_size():
     with pytest.raises(ValueError, match="size must be a positive"):
         base_transform(0)
+
+
+def _all(split):
+    return torch.stack([split[i][0] for i in range(len(split))]), split.targets
+
+
+def test_second_load_reads_the_cache_and_gives_the_same_tensors(real_root, monkeypatch):
+    first = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    cached = list((real_root / CACHE_FOLDER).glob("decoded-8px-*.pt"))
+    assert len(cached) == 1
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again although the cache is valid")
+
+    monkeypatch.setattr(pipeline.Preloaded, "__init__", no_decoding)
+    second = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    for a, b in ((first.train, second.train), (first.val, second.val)):
+        images_a, targets_a = _all(a)
+        images_b, targets_b = _all(b)
+        assert torch.equal(images_a, images_b) and torch.equal(targets_a, targets_b)
+    assert second.train.classes == list(CLASSES)
+    assert second.normalizer.mean == first.normalizer.mean
+
+
+def test_a_changed_image_or_size_gets_a_new_cache_file(real_root):
+    load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    victim = sorted((real_root / "rps" / "rock").glob("*.png"))[0]
+    Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(victim)
+    changed = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    load_rps_data(size=6, source="real", root=real_root, num_workers=0)
+    assert len(list((real_root / CACHE_FOLDER).glob("*.pt"))) == 3
+    label = CLASSES.index("rock")
+    samples = ImageFolder(real_root / "rps").samples
+    index = [i for i, (path, _) in enumerate(samples) if path == str(victim)][0]
+    assert changed.train.targets[index] == label
+    assert torch.count_nonzero(changed.train.images[index]) == 0  # the new, black picture
+
+
+def test_an_unreadable_cache_is_ignored(real_root):
+    reference = load_rps_data(size=8, source="real", root=real_root, num_workers=0, cache=False)
+    assert not (real_root / CACHE_FOLDER).exists()  # cache=False writes nothing
+    load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    (cache_file,) = (real_root / CACHE_FOLDER).glob("*.pt")
+    cache_file.write_bytes(b"not a torch file")
+    again = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    assert torch.equal(_all(again.train)[0], _all(reference.train)[0])
+    assert torch.load(cache_file, weights_only=True)["format"] == pipeline.CACHE_FORMAT  # rewritten
+
+
+def test_from_tensors_validates():
+    with pytest.raises(ValueError, match="targets"):
+        Preloaded.from_tensors(torch.zeros(3, 1, 2, 2), torch.zeros(2, dtype=torch.int64))
+    with pytest.raises(TypeError, match="integer labels"):
+        Preloaded.from_tensors(torch.zeros(3, 1, 2, 2), torch.zeros(3))
+    with pytest.raises(TypeError, match="must be tensors"):
+        Preloaded.from_tensors([[0.0]], torch.zeros(1, dtype=torch.int64))
