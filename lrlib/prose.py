@@ -41,5 +41,31 @@ def glue(name: str, value: T, *, display: bool = False) -> T:
         from myst_nb import glue as myst_glue
     except ImportError:  # Colab or plain Jupyter: nothing to paste into
         return value
-    myst_glue(name, value, display=display)
+    myst_glue(name, _for_prose(value), display=display)
+    return value
+
+
+class _Verbatim:
+    """Text that myst-nb pastes as it is (its ``repr`` is the text, without quotes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _for_prose(value: Any) -> Any:
+    """What myst-nb should record for ``value`` so that the prose reads naturally.
+
+    A string would be recorded by its ``repr``, quotes included; NumPy scalars
+    and 0-d tensors as ``np.float64(0.5)`` or ``tensor(0.5)``, which a format
+    spec such as ``:.2f`` cannot format. Both become plain values; anything
+    else passes through.
+    """
+    if isinstance(value, str):
+        return _Verbatim(value)
+    kind = type(value).__module__.split(".")[0]
+    if kind in ("numpy", "torch") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
     return value

@@ -32,7 +32,7 @@ def bootstrap_source() -> str:
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "lrlib @ git+{repo.url}@{repo.branch}"'
+        f'    %pip install --quiet "lrlib[notebooks] @ git+{repo.url}@{repo.branch}"'
     )
 
 
