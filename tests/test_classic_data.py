@@ -15,7 +15,6 @@ import http.server
 import pickle
 import socket
 import struct
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,10 @@ from torchvision import datasets
 from torchvision.transforms import v2
 
 from lrlib.classic_data import CLASSIC_DATASETS, ClassicData, load_classic
+
+from tests import _http
+from tests._http import LocalServer
+
 
 N_TRAIN, N_TEST = 12, 6
 
@@ -162,7 +165,7 @@ def cifar_root(tmp_path, monkeypatch) -> Path:
     return tmp_path / "data"
 
 
-class _Server:
+class _Server(LocalServer):
     """A local HTTP server answering GET requests from a dict of canned files."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
@@ -186,24 +189,14 @@ class _Server:
             def log_message(self, *args) -> None:  # keep the test output clean
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def url(self, path: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}{path}"
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def fashion_server():
     srv = _Server({f"/fashion/{name}": payload for name, payload in _fashion_gz_files().items()})
-    srv.thread.start()
-    try:
+    with srv:
         yield srv
-    finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
-        srv.thread.join(timeout=5)
 
 
 def _patch_fashion_download(monkeypatch, mirror: str, md5s: dict[str, str]) -> None:
@@ -215,10 +208,7 @@ def _patch_fashion_download(monkeypatch, mirror: str, md5s: dict[str, str]) -> N
 @pytest.fixture
 def closed_port_url() -> str:
     """A URL on 127.0.0.1 where nothing listens: connections are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/fashion/"
+    return _http.closed_port_url("/fashion/")
 
 
 # -- Fashion-MNIST on disk -----------------------------------------------------------

@@ -12,7 +12,6 @@ import hashlib
 import http.server
 import io
 import socket
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -35,6 +34,10 @@ from lrlib.rps import (
     unreachable_reason,
     validate_image_folder,
 )
+
+from tests import _http
+from tests._http import LocalServer
+
 
 # -- helpers ------------------------------------------------------------------------
 
@@ -74,7 +77,7 @@ def _archive(server, path: str, payload: bytes, folder: str, **override) -> Remo
     return RemoteArchive(**fields)
 
 
-class _Server:
+class _Server(LocalServer):
     """A local HTTP server with canned answers, counting the requests it gets.
 
     ``routes`` maps a path to ``(payload, truncate)``: when ``truncate`` is
@@ -116,33 +119,20 @@ class _Server:
             def log_message(self, *args) -> None:  # keep the test output clean
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def url(self, path: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}{path}"
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def server():
     srv = _Server()
-    srv.thread.start()
-    try:
+    with srv:
         yield srv
-    finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
-        srv.thread.join(timeout=5)
 
 
 @pytest.fixture
 def closed_port_url() -> str:
     """A URL on 127.0.0.1 where nothing listens: connections are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/rps.zip"
+    return _http.closed_port_url("/rps.zip")
 
 
 @pytest.fixture
