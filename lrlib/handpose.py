@@ -39,12 +39,14 @@ can be drawn on its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -694,7 +696,9 @@ def ensure_handpose(
     generator version, seed and ``images_per_hand``. Otherwise the pictures
     are drawn into a temporary folder next to ``root``, which then replaces
     ``root`` in one rename: an interrupted run never leaves a half-drawn
-    folder under ``root``'s name.
+    folder under ``root``'s name. Processes that ask for the same ``root`` at
+    once take turns (a lock file ``.<root name>.lock`` beside it): the first
+    draws, the others wait and then find the finished folder.
 
     Args:
         root: the folder that holds ``rps/``, ``rps-test-set/`` and the marker.
@@ -724,17 +728,31 @@ def ensure_handpose(
         "images_per_hand": images_per_hand,
         "per_class": expected_counts(images_per_hand),
     }
-    found = _read_marker(root)
-    if found == marker:
-        return root
-    if root.exists() and found is None and any(root.iterdir()):
-        raise FileExistsError(
-            f"{root} exists but holds no {MARKER_FILE}: it is not a stand-in drawn by "
-            "this module, so it is left alone; empty it or choose another folder"
-        )
+    if _read_marker(root) == marker:
+        return root  # the common case, without waiting for a lock
     root.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in root.parent.glob(f".{root.name}.*.partial"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    with _exclusive(root.parent / f".{root.name}.lock"):
+        # Another process may have finished drawing while this one waited.
+        found = _read_marker(root)
+        if found == marker:
+            return root
+        if root.exists() and found is None and any(root.iterdir()):
+            raise FileExistsError(
+                f"{root} exists but holds no {MARKER_FILE}: it is not a stand-in drawn by "
+                "this module, so it is left alone; empty it or choose another folder"
+            )
+        # Holding the lock, no other process is drawing: any temporary folder
+        # left next to root belongs to a run that was killed.
+        for leftover in root.parent.glob(f".{root.name}.*.partial"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        _draw_into(root, marker, seed=seed, images_per_hand=images_per_hand, processes=processes)
+    return root
+
+
+def _draw_into(
+    root: Path, marker: dict, *, seed: int, images_per_hand: int | None, processes: int | None
+) -> None:
+    """Draw the stand-in into a temporary folder, then swap it in for ``root``."""
     fresh = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.", suffix=".partial"))
     try:
         write_handpose(fresh, seed=seed, images_per_hand=images_per_hand, processes=processes)
@@ -749,7 +767,40 @@ def ensure_handpose(
     finally:
         if fresh.exists():
             shutil.rmtree(fresh, ignore_errors=True)
-    return root
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if missing) for the block.
+
+    Another process (or thread) entering the block with the same path waits
+    until this one leaves it, even if this one leaves by an exception. The
+    file itself stays: deleting a lock file races with a process about to
+    lock it.
+    """
+    with open(path, "a+b") as handle:
+        if os.name == "nt":  # pragma: no cover - Windows
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for ~10 s
+                    break
+                except OSError:
+                    continue
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _read_marker(root: Path) -> dict | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -251,7 +253,7 @@ def test_stale_cache_is_redrawn(tmp_path, monkeypatch, quick_pictures):
     ensure_handpose(root, seed=7, images_per_hand=1, processes=1)
     assert json.loads((root / handpose.MARKER_FILE).read_text())["seed"] == 7
     assert _files(root) != before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]  # no temporary folders left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache.lock", "cache"]  # no temporary folders left
 
 
 def test_interrupted_drawing_leaves_nothing(tmp_path, monkeypatch, quick_pictures):
@@ -267,14 +269,53 @@ def test_interrupted_drawing_leaves_nothing(tmp_path, monkeypatch, quick_picture
     monkeypatch.setattr(handpose, "_write", crash_on_fifth)
     with pytest.raises(KeyboardInterrupt):
         ensure_handpose(tmp_path / "cache", images_per_hand=1, processes=1)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".cache.lock"]  # only the (released) lock file
 
 
 def test_leftover_temporary_folder_is_removed(tmp_path, quick_pictures):
     leftover = tmp_path / ".cache.abc123.partial"
     (leftover / "rps").mkdir(parents=True)
     ensure_handpose(tmp_path / "cache", images_per_hand=1, processes=1)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache.lock", "cache"]
+
+
+def test_concurrent_callers_take_turns_and_draw_once(tmp_path, quick_pictures, monkeypatch):
+    drawn, inside, overlaps = [], [], []
+    original = handpose.write_handpose
+
+    def slow_write(folder, **kwargs):
+        inside.append(folder)
+        if len(inside) > 1:
+            overlaps.append(list(inside))
+        time.sleep(0.3)  # long enough for the other caller to arrive while this one draws
+        original(folder, **kwargs)
+        drawn.append(folder)
+        inside.remove(folder)
+
+    monkeypatch.setattr(handpose, "write_handpose", slow_write)
+    root = tmp_path / "cache"
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda _: ensure_handpose(root, images_per_hand=1, processes=1), range(3)))
+    assert results == [root] * 3
+    assert len(drawn) == 1 and overlaps == []  # one drew; the others waited and reused it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache.lock", "cache"]
+    assert (root / handpose.MARKER_FILE).exists()
+
+
+def test_a_failed_caller_releases_the_lock(tmp_path, quick_pictures, monkeypatch):
+    original = handpose.write_handpose
+
+    def failing(folder, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(handpose, "write_handpose", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ensure_handpose(tmp_path / "cache", images_per_hand=1, processes=1)
+    monkeypatch.setattr(handpose, "write_handpose", original)
+    # a second caller does not wait forever: the lock was released on the way out
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        root = pool.submit(ensure_handpose, tmp_path / "cache", images_per_hand=1, processes=1).result(timeout=60)
+    assert (root / handpose.MARKER_FILE).exists()
 
 
 def test_foreign_folder_is_never_overwritten(tmp_path, quick_pictures):
