@@ -61,14 +61,7 @@ class FigureExplorer(widgets.VBox):
     ) -> None:
         if not callable(draw):
             raise TypeError(f"draw must be callable, got {type(draw).__name__}")
-        if not controls:
-            raise ValueError("a FigureExplorer needs at least one control, got none")
-        for name, control in controls.items():
-            if not isinstance(control, widgets.ValueWidget):
-                raise TypeError(
-                    f"control {name!r} must be an ipywidgets value widget (a slider, a "
-                    f"dropdown, ...), got {type(control).__name__}"
-                )
+        _check_controls(controls)
         self.draw = draw
         self.controls = dict(controls)
         self.dpi = dpi
@@ -79,7 +72,42 @@ class FigureExplorer(widgets.VBox):
         self.redraw()
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
-        super().__init__(children=[widgets.HBox(list(self.controls.values())), self.image])
+        super().__init__(children=[_control_row(self.controls), self.image])
+
+    def set_controls(self, controls: Mapping[str, widgets.ValueWidget]) -> None:
+        """Replace the controls, then redraw.
+
+        For explorers where one control decides which others exist (a
+        drop-down of schedulers, each with settings of its own): observe the
+        deciding control, build the new set of controls, and pass it here.
+        Controls present before and after keep their state; the others stop
+        triggering redraws.
+
+        Args:
+            controls: the new widgets, by the keyword ``draw`` receives their
+                value under.
+
+        Raises:
+            TypeError, ValueError: as for the constructor's ``controls``.
+            Exception: whatever ``draw`` raises for the new values; the old
+                controls are then put back.
+        """
+        _check_controls(controls)
+        old = self.controls
+        new = dict(controls)
+        for control in old.values():
+            if all(control is not kept for kept in new.values()):
+                control.unobserve(self._on_change, names="value")
+        for control in new.values():
+            if all(control is not known for known in old.values()):
+                control.observe(self._on_change, names="value")
+        self.controls = new
+        try:
+            self.redraw()
+        except Exception:
+            self.set_controls(old)
+            raise
+        self.children = [_control_row(self.controls), self.image]
 
     def values(self) -> dict[str, Any]:
         """The current value of every control, by name."""
@@ -87,7 +115,9 @@ class FigureExplorer(widgets.VBox):
 
     def redraw(self) -> None:
         """Draw the figure for the current values into the image."""
-        self.ax.clear()
+        # A fresh axes each time: draw may add twins or colour bars beside it.
+        self.figure.clear()
+        self.ax = self.figure.add_subplot()
         self.draw(self.ax, **self.values())
         self.figure.tight_layout()
         buffer = io.BytesIO()
@@ -96,3 +126,19 @@ class FigureExplorer(widgets.VBox):
 
     def _on_change(self, change: dict[str, Any]) -> None:
         self.redraw()
+
+
+def _check_controls(controls: Mapping[str, Any]) -> None:
+    if not controls:
+        raise ValueError("a FigureExplorer needs at least one control, got none")
+    for name, control in controls.items():
+        if not isinstance(control, widgets.ValueWidget):
+            raise TypeError(
+                f"control {name!r} must be an ipywidgets value widget (a slider, a "
+                f"dropdown, ...), got {type(control).__name__}"
+            )
+
+
+def _control_row(controls: Mapping[str, widgets.ValueWidget]) -> widgets.HBox:
+    """The controls side by side, wrapping onto more lines when they do not fit."""
+    return widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
