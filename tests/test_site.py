@@ -91,6 +91,7 @@ class Visit:
     page_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
     broken_images: list[str] = field(default_factory=list)
+    failed_responses: list[str] = field(default_factory=list)
     colab_links: list[str] = field(default_factory=list)
     widget_views: int = 0
     rendered_widgets: int = 0
@@ -108,6 +109,8 @@ def visit(browser, url: str, screenshot: Path) -> Visit:
     page.on("console", lambda m: m.type == "error" and result.console_errors.append(m.text))
     page.on("pageerror", lambda e: result.page_errors.append(str(e)))
     page.on("request", on_request)
+    # A console error says only "404"; this names the resource.
+    page.on("response", lambda r: r.status >= 400 and result.failed_responses.append(f"{r.status} {r.url}"))
     # The site must work offline: anything fetched from another host is refused.
     page.route(lambda u: not u.startswith(f"{origin[0]}//{origin[2]}"), lambda route: route.abort())
     try:
@@ -152,7 +155,7 @@ def test_every_page_in_a_browser(html_root, server, browser):
         result = visit(browser, f"{server}/{rel}", shot)
         visited += 1
         assert shot.stat().st_size > 0
-        for kind in ("console_errors", "page_errors", "foreign_requests", "broken_images"):
+        for kind in ("console_errors", "page_errors", "foreign_requests", "broken_images", "failed_responses"):
             if getattr(result, kind):
                 problems.append(f"{rel}: {kind}: {getattr(result, kind)}")
         docname = rel.removesuffix(".html")

@@ -1,12 +1,21 @@
 // Make the widgets on this site render offline and without errors.
 //
 // 1. The widget manager (embed-amd.js) loads its fonts and code chunks relative
-//    to the module path RequireJS gives it. Point that path at the copy this
-//    site serves itself, so no CDN is needed.
+//    to the path RequireJS gives each of its modules. Point every one of those
+//    paths at the copy this site serves itself, so no CDN is needed. The
+//    modules embed-amd.js defines by name (base, controls, ...) need a path
+//    too: without one RequireJS places them beside the page, and whichever of
+//    them styles the icons first sends the font requests there (a 404 that
+//    only shows up when the page loads slowly).
+const vendor = (document.documentElement.dataset.content_root || "") + "_static/vendor/html-manager";
 require.config({
   paths: {
-    "@jupyter-widgets/html-manager/dist":
-      (document.documentElement.dataset.content_root || "") + "_static/vendor/html-manager",
+    "@jupyter-widgets/html-manager/dist": vendor,
+    "@jupyter-widgets/html-manager": `${vendor}/html-manager`,
+    "@jupyter-widgets/base": `${vendor}/base`,
+    "@jupyter-widgets/base7": `${vendor}/base7`,
+    "@jupyter-widgets/controls": `${vendor}/controls`,
+    "@jupyter-widgets/controls7": `${vendor}/controls7`,
   },
 });
 
