@@ -38,6 +38,8 @@ from torchvision.datasets import VisionDataset
 from torchvision.datasets.vision import StandardTransform
 from torchvision.transforms import v2
 
+from lrlib.stats import loader_stats
+
 __all__ = ["CLASSIC_DATASETS", "ClassicData", "load_classic"]
 
 CLASSIC_DATASETS: dict[str, type[VisionDataset]] = {
@@ -46,7 +48,7 @@ CLASSIC_DATASETS: dict[str, type[VisionDataset]] = {
 }
 """The names :func:`load_classic` accepts, and the torchvision class behind each."""
 
-_STATS_CHUNK = 4096
+_STATS_CHUNK = 1024
 """Images summarized at a time when the normalizer is fitted (bounds the memory used)."""
 
 
@@ -144,8 +146,7 @@ def load_classic(name: str, root: str | os.PathLike[str] = "data", *, download: 
     # The training split is complete on disk now (downloaded if need be): no second download.
     test = _open_split(dataset_class, name, folder, train=False, download=False)
 
-    mean, std = _channel_stats(train.data)
-    normalizer = v2.Normalize(mean=mean, std=std)
+    normalizer = _fit_normalizer(train.data)
     transform = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), normalizer])
     for split in (train, test):
         _set_transform(split, transform)
@@ -214,31 +215,20 @@ def _image_shape(data: Any) -> tuple[int, int, int]:
     return (int(channels), int(height), int(width))
 
 
-def _channel_stats(data: Any) -> tuple[list[float], list[float]]:
-    """Mean and population standard deviation per channel of ``uint8`` images, scaled to [0, 1].
+def _fit_normalizer(data: Any) -> v2.Normalize:
+    """``Normalize`` with the mean and pooled standard deviation per channel of ``uint8`` images.
 
-    A ``uint8`` pixel takes one of 256 values, so the statistics are computed
-    exactly from a histogram of each channel (counted a few thousand images at
-    a time, which keeps the memory small even for CIFAR-10's 153 million
-    values), then in float64 from the 256 counts.
+    The images are scaled to [0, 1] in float64 a chunk at a time (which keeps
+    the memory small even for CIFAR-10's 153 million values) and summarized
+    by :func:`lrlib.stats.loader_stats`, the same streaming statistics that
+    chapter 1 learns the book's normalizer with.
 
     Raises:
         ValueError: there are no training images, or a channel is constant.
     """
     images = _as_nhwc(data)
-    channels = images.shape[-1]
-    counts = torch.zeros(channels, 256, dtype=torch.int64)
-    for start in range(0, images.shape[0], _STATS_CHUNK):
-        chunk = images[start : start + _STATS_CHUNK].reshape(-1, channels)
-        for c in range(channels):
-            counts[c] += torch.bincount(chunk[:, c], minlength=256)
-    total = counts.sum(dim=1, keepdim=True).double()
-    if bool((total == 0).any()):
-        raise ValueError("no training pixels to compute the normalizer from")
-    values = torch.arange(256, dtype=torch.float64) / 255.0
-    mean = (counts * values).sum(dim=1, keepdim=True) / total
-    std = ((counts * (values - mean) ** 2).sum(dim=1, keepdim=True) / total).sqrt()
-    if bool((std == 0).any()):
-        flat = [c for c, s in enumerate(std.flatten().tolist()) if s == 0]
-        raise ValueError(f"channel(s) {flat} of the training images are constant and cannot be standardized")
-    return mean.flatten().tolist(), std.flatten().tolist()
+    chunks = (
+        images[start : start + _STATS_CHUNK].permute(0, 3, 1, 2).to(torch.float64) / 255.0
+        for start in range(0, images.shape[0], _STATS_CHUNK)
+    )
+    return loader_stats(chunks).normalizer()
