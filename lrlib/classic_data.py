@@ -38,6 +38,7 @@ from torchvision.datasets import VisionDataset
 from torchvision.datasets.vision import StandardTransform
 from torchvision.transforms import v2
 
+from lrlib.pipeline import split_loaders
 from lrlib.stats import loader_stats
 
 __all__ = ["CLASSIC_DATASETS", "ClassicData", "load_classic"]
@@ -102,12 +103,7 @@ class ClassicData:
             >>> images.shape  # doctest: +SKIP
             torch.Size([64, 1, 28, 28])
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        return (
-            DataLoader(self.train, batch_size=batch_size, shuffle=True, generator=generator),
-            DataLoader(self.test, batch_size=batch_size),
-        )
+        return split_loaders(self.train, self.test, batch_size, generator=generator)
 
 
 def load_classic(name: str, root: str | os.PathLike[str] = "data", *, download: bool = False) -> ClassicData:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 import torchvision
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
@@ -32,7 +32,7 @@ from lrlib.preload import Preloaded
 from lrlib.rps import RPSFolders, get_rps
 from lrlib.stats import fit_normalizer
 
-__all__ = ["RPSData", "load_rps_data", "base_transform", "decoded_cache_path"]
+__all__ = ["RPSData", "load_rps_data", "base_transform", "decoded_cache_path", "split_loaders"]
 
 CACHE_FORMAT = 1
 """Bumped whenever the cache file's layout changes."""
@@ -88,15 +88,36 @@ class RPSData:
         Raises:
             ValueError: ``batch_size`` is not a positive integer.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         train = self.train
         if train_transform is not None:
             train = train.with_transform(v2.Compose([self.normalizer, train_transform]))
-        return (
-            DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
-            DataLoader(self.val, batch_size=batch_size),
-        )
+        return split_loaders(train, self.val, batch_size, generator=generator)
+
+
+def split_loaders(
+    train: Dataset, val: Dataset, batch_size: int, *, generator: torch.Generator | None = None
+) -> tuple[DataLoader, DataLoader]:
+    """The book's pair of loaders: only the training one shuffles.
+
+    Args:
+        train: the training data set; its loader reshuffles every epoch.
+        val: the validation (or test) data set; its loader keeps its order.
+        batch_size: the mini-batch size of both loaders, a positive integer
+            (``True`` is not accepted as ``1``).
+        generator: drives the shuffling, so that runs repeat.
+
+    Returns:
+        ``(train_loader, val_loader)``.
+
+    Raises:
+        ValueError: ``batch_size`` is not a positive integer.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return (
+        DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
+        DataLoader(val, batch_size=batch_size),
+    )
 
 
 def load_rps_data(
