@@ -39,20 +39,20 @@ can be drawn on its own.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
+
+from lrlib.filelock import exclusive
 
 GENERATOR_VERSION = "2"
 """Bumped whenever a change to this module changes the pictures; stale caches are redrawn."""
@@ -731,7 +731,7 @@ def ensure_handpose(
     if _read_marker(root) == marker:
         return root  # the common case, without waiting for a lock
     root.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(root.parent / f".{root.name}.lock"):
+    with exclusive(root.parent / f".{root.name}.lock"):
         # Another process may have finished drawing while this one waited.
         found = _read_marker(root)
         if found == marker:
@@ -767,40 +767,6 @@ def _draw_into(
     finally:
         if fresh.exists():
             shutil.rmtree(fresh, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file ``path`` (created if missing) for the block.
-
-    Another process (or thread) entering the block with the same path waits
-    until this one leaves it, even if this one leaves by an exception. The
-    file itself stays: deleting a lock file races with a process about to
-    lock it.
-    """
-    with open(path, "a+b") as handle:
-        if os.name == "nt":  # pragma: no cover - Windows
-            import msvcrt
-
-            while True:
-                try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for ~10 s
-                    break
-                except OSError:
-                    continue
-            try:
-                yield
-            finally:
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _read_marker(root: Path) -> dict | None:

@@ -40,6 +40,7 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from lrlib import handpose
+from lrlib.filelock import exclusive
 
 CLASSES = ("paper", "rock", "scissors")
 """The class folders, in the (alphabetical) order ``ImageFolder`` numbers them."""
@@ -256,7 +257,9 @@ def download_archive(
     temporary folder, its layout is checked, and the split's folder is renamed
     into place in one step. Whatever fails, the temporary files are removed,
     so ``root / archive.folder`` is either complete or absent. Leftovers of an
-    earlier, killed run are removed first.
+    earlier, killed run are removed first. Processes downloading the same
+    split into the same ``root`` take turns (:func:`lrlib.filelock.exclusive`):
+    the first downloads, the others wait and then reuse its folder.
 
     Args:
         archive: what to fetch and how to check it (tests pass a local URL).
@@ -283,23 +286,29 @@ def download_archive(
         return target
     root.mkdir(parents=True, exist_ok=True)
     partial_prefix = f".{archive.folder}."
-    for leftover in root.glob(f"{partial_prefix}*.partial"):
-        _remove(leftover)
+    with exclusive(root / f"{partial_prefix}lock"):
+        # Another process may have finished this download while this one waited.
+        if _has_split(target):
+            return target
+        # Holding the lock, no other process is downloading: any temporary
+        # file left in root belongs to a run that was killed.
+        for leftover in root.glob(f"{partial_prefix}*.partial"):
+            _remove(leftover)
 
-    handle, name = tempfile.mkstemp(dir=root, prefix=partial_prefix, suffix=".zip.partial")
-    os.close(handle)
-    zip_path = Path(name)
-    unpacked = Path(tempfile.mkdtemp(dir=root, prefix=partial_prefix, suffix=".partial"))
-    try:
-        _fetch(archive, zip_path, timeout=timeout, chunk_size=chunk_size)
-        with zipfile.ZipFile(zip_path) as bundle:
-            # Safe to unpack: the bytes are exactly the published archive.
-            bundle.extractall(unpacked)
-        validate_image_folder(unpacked / archive.folder)
-        (unpacked / archive.folder).rename(target)
-    finally:
-        _remove(zip_path)
-        _remove(unpacked)
+        handle, name = tempfile.mkstemp(dir=root, prefix=partial_prefix, suffix=".zip.partial")
+        os.close(handle)
+        zip_path = Path(name)
+        unpacked = Path(tempfile.mkdtemp(dir=root, prefix=partial_prefix, suffix=".partial"))
+        try:
+            _fetch(archive, zip_path, timeout=timeout, chunk_size=chunk_size)
+            with zipfile.ZipFile(zip_path) as bundle:
+                # Safe to unpack: the bytes are exactly the published archive.
+                bundle.extractall(unpacked)
+            validate_image_folder(unpacked / archive.folder)
+            (unpacked / archive.folder).rename(target)
+        finally:
+            _remove(zip_path)
+            _remove(unpacked)
     return target
 
 

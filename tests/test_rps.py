@@ -14,6 +14,7 @@ import io
 import socket
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -244,8 +245,19 @@ def test_download_success(server, tmp_path):
     assert folder == tmp_path / "data" / "rps"
     assert validate_image_folder(folder, check_images=True) == {"paper": 2, "rock": 2, "scissors": 2}
     assert (folder / "rock" / "rock01.png").read_bytes() == _png(40 * 1 + 1)
-    assert _left_in(tmp_path / "data") == ["rps"]  # no temporary files
+    assert _left_in(tmp_path / "data") == [".rps.lock", "rps"]  # the (released) lock, no temporary files
     assert server.requests == ["/rps.zip"]
+
+
+def test_concurrent_downloads_take_turns_and_fetch_once(server, tmp_path):
+    payload = _zip("rps")
+    server.routes["/rps.zip"] = (payload, False)
+    archive = _archive(server, "/rps.zip", payload, "rps")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        folders = list(pool.map(lambda _: download_archive(archive, tmp_path), range(3)))
+    assert folders == [tmp_path / "rps"] * 3
+    assert server.requests == ["/rps.zip"]  # one downloaded; the others waited and reused it
+    assert _left_in(tmp_path) == [".rps.lock", "rps"]
 
 
 def test_existing_folder_is_reused_without_a_request(server, tmp_path):
@@ -263,7 +275,7 @@ def test_checksum_mismatch_leaves_nothing(server, tmp_path):
     archive = _archive(server, "/rps.zip", payload, "rps", sha256="0" * 64)
     with pytest.raises(DownloadError, match="checksum mismatch .* expected SHA-256 0000"):
         download_archive(archive, tmp_path / "data")
-    assert _left_in(tmp_path / "data") == []
+    assert _left_in(tmp_path / "data") == [".rps.lock"]
 
 
 def test_interrupted_transfer_leaves_nothing(server, tmp_path):
@@ -272,7 +284,7 @@ def test_interrupted_transfer_leaves_nothing(server, tmp_path):
     archive = _archive(server, "/rps.zip", payload, "rps")
     with pytest.raises(DownloadError, match="rps.zip"):
         download_archive(archive, tmp_path / "data", timeout=5)
-    assert _left_in(tmp_path / "data") == []
+    assert _left_in(tmp_path / "data") == [".rps.lock"]
 
 
 def test_wrong_size_is_rejected(server, tmp_path):
@@ -281,21 +293,21 @@ def test_wrong_size_is_rejected(server, tmp_path):
     archive = _archive(server, "/rps.zip", payload, "rps", size=len(payload) + 1)
     with pytest.raises(DownloadError, match=f"expected {len(payload) + 1} bytes, got {len(payload)}"):
         download_archive(archive, tmp_path / "data")
-    assert _left_in(tmp_path / "data") == []
+    assert _left_in(tmp_path / "data") == [".rps.lock"]
 
 
 def test_http_error_is_a_download_error(server, tmp_path):
     archive = _archive(server, "/missing.zip", b"", "rps")
     with pytest.raises(DownloadError, match="404"):
         download_archive(archive, tmp_path)
-    assert _left_in(tmp_path) == []
+    assert _left_in(tmp_path) == [".rps.lock"]
 
 
 def test_no_connection_is_a_clear_error(closed_port_url, tmp_path):
     archive = RemoteArchive(closed_port_url, "0" * 64, 10, "rps", 6)
     with pytest.raises(DownloadError, match=r"could not download http://127\.0\.0\.1:\d+/rps\.zip"):
         download_archive(archive, tmp_path, timeout=2)
-    assert _left_in(tmp_path) == []
+    assert _left_in(tmp_path) == [".rps.lock"]
 
 
 def test_archive_with_the_wrong_layout_leaves_nothing(server, tmp_path):
@@ -304,7 +316,7 @@ def test_archive_with_the_wrong_layout_leaves_nothing(server, tmp_path):
     archive = _archive(server, "/rps.zip", payload, "rps")
     with pytest.raises(FileNotFoundError, match="scissors is missing"):
         download_archive(archive, tmp_path)
-    assert _left_in(tmp_path) == []
+    assert _left_in(tmp_path) == [".rps.lock"]
 
 
 def test_leftovers_of_a_killed_download_are_removed(server, tmp_path):
@@ -313,7 +325,7 @@ def test_leftovers_of_a_killed_download_are_removed(server, tmp_path):
     payload = _zip("rps")
     server.routes["/rps.zip"] = (payload, False)
     download_archive(_archive(server, "/rps.zip", payload, "rps"), tmp_path)
-    assert _left_in(tmp_path) == ["rps"]
+    assert _left_in(tmp_path) == [".rps.lock", "rps"]
 
 
 def test_bad_timeout(tmp_path):
@@ -390,7 +402,7 @@ def test_real_source_fails_clearly_offline(closed_port_url, tmp_path):
     )
     with pytest.raises(DownloadError, match=f"could not download .*{DATA_SOURCE_ENV}=synthetic"):
         get_rps("real", tmp_path, archives=offline, timeout=2)
-    assert _left_in(tmp_path) == []
+    assert _left_in(tmp_path) == [".rps.lock"]
 
 
 def test_auto_falls_back_to_the_stand_in_offline(closed_port_url, tmp_path, small_stand_in):
