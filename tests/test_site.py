@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests._http import LocalServer
 from tools import site
 from tools.bookconfig import ROOT, repository, toc_files
 
@@ -62,15 +62,8 @@ def html_root() -> Path:
 
 @pytest.fixture(scope="module")
 def server(html_root: Path) -> Iterator[str]:
-    handler = functools.partial(QuietHandler, directory=str(html_root))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with LocalServer(functools.partial(QuietHandler, directory=str(html_root))) as local:
+        yield local.url("")
 
 
 @pytest.fixture(scope="module")
