@@ -12,14 +12,21 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Browsers the browser test can drive, in order of preference.
 BROWSERS := chromium chromium-browser google-chrome
 
-.PHONY: site test unit gpu-test bench execute sync-colab venv assets browser clean
+# Every target that executes notebooks or tests them runs under the pinned CPU
+# numerics of lrlib/numerics.py (applied by tools/notebooks.py and conftest.py):
+# the committed outputs then reproduce bit for bit on any x86-64 machine.
+# Notebooks run in parallel, one single-threaded kernel per core.
+JOBS   ?= auto
+
+.PHONY: site test unit gpu-test bench robustness execute sync-colab venv assets browser clean
 
 site: venv assets
 	$(PY) -m tools.site
 
 test: venv assets browser
 	$(PY) -m pytest book tests --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600 \
+		-n $(JOBS) --dist loadfile
 
 # Unit tests only: quick, no notebooks, no browser.
 unit: venv
@@ -33,6 +40,11 @@ gpu-test: venv
 
 bench: venv
 	$(PY) benchmarks/bench_notebooks.py
+
+# Every asserted claim of the book over 5 training seeds x 3 stand-in data sets
+# x {pinned, native numerics}; prints a table (long: a benchmark, not a test).
+robustness: venv
+	$(PY) benchmarks/robustness.py
 
 # After editing a chapter: run it top to bottom and store its outputs.
 execute: venv

@@ -13,9 +13,10 @@ published SHA-256), and falls back to the synthetic stand-in of
 layout -- ``rps/<class>/*.png`` for training and ``rps-test-set/<class>/*.png``
 for testing -- so the rest of the notebook does not care which one it got.
 
-Two environment variables change the defaults without touching a notebook:
-``LRBOOK_DATA_SOURCE`` (``real``, ``synthetic`` or ``auto``) and
-``LRBOOK_DATA_DIR`` (where the data lives; by default a cache folder).
+Three environment variables change the defaults without touching a notebook:
+``LRBOOK_DATA_SOURCE`` (``real``, ``synthetic`` or ``auto``),
+``LRBOOK_DATA_DIR`` (where the data lives; by default a cache folder) and
+``LRBOOK_STANDIN_SEED`` (which stand-in to draw).
 
 Downloads are all-or-nothing: an archive is streamed to a temporary file,
 verified, unpacked into a temporary folder, checked, and only then renamed to
@@ -54,6 +55,9 @@ RPS_CREDIT = (
 
 DATA_SOURCE_ENV = "LRBOOK_DATA_SOURCE"
 """Environment variable choosing the source: ``real``, ``synthetic`` or ``auto``."""
+
+STANDIN_SEED_ENV = "LRBOOK_STANDIN_SEED"
+"""Environment variable choosing the stand-in's seed (the robustness benchmark draws others)."""
 
 DATA_DIR_ENV = "LRBOOK_DATA_DIR"
 """Environment variable naming the folder that holds (or receives) the data."""
@@ -383,7 +387,7 @@ def get_rps(
     source: str | None = None,
     root: str | os.PathLike[str] | None = None,
     *,
-    seed: int = handpose.DEFAULT_SEED,
+    seed: int | None = None,
     timeout: float = DOWNLOAD_TIMEOUT,
     connect_timeout: float = CONNECT_TIMEOUT,
     archives: tuple[RemoteArchive, RemoteArchive] = ARCHIVES,
@@ -407,7 +411,10 @@ def get_rps(
         source: ``"auto"``, ``"real"`` or ``"synthetic"``; None reads
             ``LRBOOK_DATA_SOURCE`` and defaults to ``"auto"``.
         root: the data folder; None means :func:`default_data_dir`.
-        seed: seed of the stand-in.
+        seed: seed of the stand-in; None reads ``LRBOOK_STANDIN_SEED`` and
+            defaults to :data:`lrlib.handpose.DEFAULT_SEED`. A stand-in of
+            another seed is drawn into its own folder,
+            ``rps-synthetic-seed<seed>``, beside the default one.
         timeout: seconds a download waits for the next bytes.
         connect_timeout: seconds ``"auto"`` waits for the server.
         archives: the training and test archives (tests pass local ones).
@@ -431,6 +438,7 @@ def get_rps(
         PosixPath('/tmp/lrbook-data/rps-synthetic/rps')
     """
     source, asked_by = _resolve_source(source)
+    seed = _resolve_seed(seed)
     root = Path(root).expanduser() if root is not None else default_data_dir()
     train_archive, test_archive = archives
 
@@ -474,8 +482,25 @@ def _resolve_source(source: str | None) -> tuple[str, str]:
     return source, f"source={source!r}"
 
 
+def _resolve_seed(seed: int | None) -> int:
+    """The stand-in's seed: the argument, else ``LRBOOK_STANDIN_SEED``, else the default."""
+    if seed is not None:
+        return seed
+    raw = os.environ.get(STANDIN_SEED_ENV, "").strip()
+    if not raw:
+        return handpose.DEFAULT_SEED
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise ValueError(f"{STANDIN_SEED_ENV} must be an integer in [0, 2**32), got {raw!r}")
+    return value
+
+
 def _synthetic(root: Path, seed: int, reason: str) -> RPSFolders:
-    folder = handpose.ensure_handpose(root / SYNTHETIC_FOLDER, seed=seed)
+    name = SYNTHETIC_FOLDER if seed == handpose.DEFAULT_SEED else f"{SYNTHETIC_FOLDER}-seed{seed}"
+    folder = handpose.ensure_handpose(root / name, seed=seed)
     return RPSFolders(
         folder / handpose.TRAIN_SPLIT.folder, folder / handpose.TEST_SPLIT.folder, "synthetic", reason
     )

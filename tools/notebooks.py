@@ -3,7 +3,13 @@
 Authors run ``python -m tools.notebooks execute [NOTEBOOK ...]`` (``make execute``)
 after editing a chapter: each notebook is run top to bottom in a fresh kernel of
 the current environment, with the same environment variables as the test
-command, and written back with its outputs and widget state.
+command, and written back with its outputs and widget state. Notebooks run in
+parallel, one kernel per core, each kernel on one thread (the pinned numerics
+of :mod:`lrlib.numerics`).
+
+This module is the one place that defines the environment of every run that
+produces or checks the book's outputs: ``make execute``, ``make test`` (through
+``conftest.py``), ``make site``, ``make bench`` and ``make robustness``.
 """
 
 from __future__ import annotations
@@ -12,14 +18,16 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import nbformat
 from nbclient import NotebookClient
 
-from tools.bookconfig import chapter_notebooks
+from lrlib.numerics import PINNED_ENV, PINS_ENV
+from tools.bookconfig import ROOT, chapter_notebooks
 
 REGRESSION_ENV = {
     # Tests and committed outputs use the offline stand-in data, always.
@@ -34,12 +42,41 @@ REGRESSION_DEFAULTS = {
 }
 CELL_TIMEOUT_S = 600
 
+# Longest first, so that a pool of workers finishes together (seconds measured
+# on a 2-core machine; a notebook not listed counts as 20 s).
+EXPECTED_SECONDS = {
+    "07_schedulers_in_training": 45,
+    "02_dropout": 38,
+    "08_all_together": 35,
+    "09_scale": 30,
+    "01_data": 24,
+    "03_lr_range_test": 22,
+    "06_schedulers": 18,
+    "00_getting_started": 16,
+    "05_momentum": 14,
+    "04_adam": 13,
+}
 
-def apply_regression_env(environ: dict[str, str] = os.environ) -> None:
-    """Set the variables that make notebook outputs reproducible."""
+
+def numerics_mode(environ: MutableMapping[str, str] = os.environ) -> str:
+    """``pinned`` (default) or ``native``, from ``LRBOOK_NUMERICS``."""
+    mode = environ.get(PINS_ENV, "").strip().lower() or "pinned"
+    if mode not in {"pinned", "native"}:
+        raise ValueError(f"{PINS_ENV} must be 'pinned' or 'native', got {mode!r}")
+    return mode
+
+
+def apply_regression_env(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Set the variables that make notebook outputs reproducible.
+
+    The pinned numerics are applied unless ``LRBOOK_NUMERICS=native`` (the
+    robustness benchmark's second setting).
+    """
     environ.update(REGRESSION_ENV)
     for key, value in REGRESSION_DEFAULTS.items():
         environ.setdefault(key, value)
+    if numerics_mode(environ) == "pinned":
+        environ.update(PINNED_ENV)
 
 
 @contextmanager
@@ -53,7 +90,7 @@ def regression_env() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def execute(path: Path, *, write: bool) -> float:
+def execute(path: Path, *, write: bool, allow_errors: bool = False) -> float:
     """Run ``path`` top to bottom in a fresh kernel; returns the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -62,6 +99,7 @@ def execute(path: Path, *, write: bool) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
+        allow_errors=allow_errors,
     )
     with regression_env():
         start = time.perf_counter()
@@ -72,14 +110,74 @@ def execute(path: Path, *, write: bool) -> float:
     return seconds
 
 
+def default_jobs() -> int:
+    """Kernels to run at once: ``LRBOOK_JOBS``, else one per core."""
+    raw = os.environ.get("LRBOOK_JOBS", "").strip()
+    if raw:
+        jobs = int(raw)
+        if jobs < 1:
+            raise ValueError(f"LRBOOK_JOBS must be a positive integer, got {raw!r}")
+        return jobs
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def longest_first(paths: Iterable[Path]) -> list[Path]:
+    return sorted(paths, key=lambda p: -EXPECTED_SECONDS.get(p.stem, 20))
+
+
+def execute_many(
+    paths: Iterable[Path],
+    *,
+    write: bool,
+    jobs: int | None = None,
+    report: Callable[[Path, float], None] | None = None,
+) -> dict[Path, float]:
+    """Execute notebooks in parallel, longest first; returns seconds per notebook.
+
+    Raises the first notebook's error after every notebook has finished.
+    """
+    paths = longest_first(paths)
+    jobs = min(jobs or default_jobs(), max(1, len(paths)))
+    seconds: dict[Path, float] = {}
+    errors: list[tuple[Path, BaseException]] = []
+    if jobs == 1:
+        for path in paths:
+            seconds[path] = execute(path, write=write)
+            if report:
+                report(path, seconds[path])
+        return seconds
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(execute, path, write=write): path for path in paths}
+        for future in as_completed(futures):
+            path = futures[future]
+            try:
+                seconds[path] = future.result()
+            except BaseException as exc:  # noqa: BLE001 - reported below, after the others
+                errors.append((path, exc))
+                continue
+            if report:
+                report(path, seconds[path])
+    if errors:
+        path, exc = errors[0]
+        raise RuntimeError(f"{path} failed to execute ({len(errors)} notebook(s) failed)") from exc
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["execute"])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml")
+    parser.add_argument("-j", "--jobs", type=int, default=None, help="kernels at once (default: one per core)")
     args = parser.parse_args(argv)
-    for path in args.notebooks or chapter_notebooks():
-        seconds = execute(path, write=True)
-        print(f"executed {path} in {seconds:.1f} s")
+    paths = [p.resolve() for p in args.notebooks] or chapter_notebooks()
+    start = time.perf_counter()
+    execute_many(
+        paths,
+        write=True,
+        jobs=args.jobs,
+        report=lambda path, s: print(f"executed {path.relative_to(ROOT)} in {s:.1f} s", flush=True),
+    )
+    print(f"{len(paths)} notebook(s) in {time.perf_counter() - start:.1f} s wall")
     return 0
 
 

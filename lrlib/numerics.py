@@ -1,0 +1,193 @@
+"""Pinned CPU numerics: the same bits on every x86-64 machine.
+
+A float32 training run is a long chain of sums, and the order of a sum decides
+its last bits. PyTorch's CPU kernels choose that order at run time from the
+processor they find: ATen's vectorized kernels by its instruction set (AVX2 or
+AVX-512), oneDNN's convolutions by its instruction set too, MKL's matrix
+products by the vendor and model (Intel and AMD take different code paths),
+and every one of them by the number of threads that share a sum. One flipped
+bit early in training grows, step by step, into a different model.
+
+The book pins all of these through environment variables, read once when the
+libraries start, so they must be set before ``import torch``:
+
+======================  ==============  ===============================================
+variable                value           why
+======================  ==============  ===============================================
+``ATEN_CPU_CAPABILITY`` ``avx2``        ATen's vectorized kernels (softmax, losses,
+                                        element-wise ops) use 256-bit code even on an
+                                        AVX-512 machine.
+``ONEDNN_MAX_CPU_ISA``  ``AVX2``        oneDNN's convolution kernels likewise: with
+                                        AVX-512 it picks other kernels and blockings.
+``MKL_CBWR``            ``COMPATIBLE``  MKL's conditional numerical reproducibility:
+                                        one code path on Intel and AMD alike (the
+                                        ``AVX2`` branch is not guaranteed on AMD).
+``OMP_NUM_THREADS``     ``1``           one intra-op thread: a sum split over threads
+``MKL_NUM_THREADS``     ``1``           is added in an order that depends on their
+``OPENBLAS_NUM_THREADS````1``           number (NumPy's OpenBLAS included).
+``MKL_DYNAMIC``         ``FALSE``       MKL may not change the thread count itself.
+======================  ==============  ===============================================
+
+Every x86-64 processor the book is checked on supports AVX2 (Intel since
+Haswell, 2013; AMD since Excavator, 2015); the pins say "use AVX2 and no more",
+which is also what most machines run anyway.
+
+Two things the variables cannot pin, and what the book does about them:
+
+* float32 ``torch.sqrt`` on the CPU is not correctly rounded on every AMD
+  processor, whatever MKL is told. Default (single-tensor) Adam takes the
+  square root of its second moment with it. ``torch.optim.Adam(...,
+  fused=True)`` computes the update in its own kernel, which gives the same
+  bits everywhere; the book's Adam runs use it (:func:`reproducible_adam`).
+* GPUs and Apple silicon run other kernels altogether. There the book's
+  claims hold, but its printed numbers differ in their last digits, and a run
+  can tip the other way where two choices are close.
+
+Example:
+    >>> import os
+    >>> env = pinned_environment({})
+    >>> env["ATEN_CPU_CAPABILITY"], env["OMP_NUM_THREADS"]
+    ('avx2', '1')
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+__all__ = [
+    "PINNED_ENV",
+    "PINS_ENV",
+    "numerics_report",
+    "pinned_environment",
+    "reproducible",
+    "reproducible_adam",
+]
+
+PINNED_ENV: dict[str, str] = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "MKL_CBWR": "COMPATIBLE",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_DYNAMIC": "FALSE",
+}
+"""The variables that make a CPU run bit-identical across x86-64 machines."""
+
+PINS_ENV = "LRBOOK_NUMERICS"
+"""``pinned`` (the default of the book's tools) or ``native``: the robustness
+benchmark runs every claim under both."""
+
+
+def pinned_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return a copy of ``environ`` (default: ``os.environ``) with the pins applied.
+
+    Args:
+        environ: the environment to start from.
+
+    Returns:
+        A new dictionary; ``environ`` is not changed.
+
+    Example:
+        >>> pinned_environment({"HOME": "/home/me"})["MKL_CBWR"]
+        'COMPATIBLE'
+    """
+    env = dict(os.environ if environ is None else environ)
+    env.update(PINNED_ENV)
+    return env
+
+
+def _torch_kernels_started() -> bool:
+    """Whether torch is imported (its kernels may then have read the variables)."""
+    return "torch" in sys.modules
+
+
+def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Opt in to the page's exact numbers: pin the CPU numerics of this process.
+
+    Call it first thing, before ``import torch``: the libraries read the
+    variables when they start. Called later, it still sets them (and limits
+    PyTorch to one thread), but kernels that already started keep their
+    choice, so it warns.
+
+    Args:
+        environ: the environment to change; default ``os.environ``.
+
+    Returns:
+        The variables it set, name to value.
+
+    Example:
+        >>> import lrlib.numerics
+        >>> env = {}
+        >>> sorted(reproducible(env)) == sorted(PINNED_ENV)
+        True
+    """
+    target = os.environ if environ is None else environ
+    if environ is None and _torch_kernels_started():
+        import torch
+
+        torch.set_num_threads(1)
+        warnings.warn(
+            "lrlib.numerics.reproducible() was called after `import torch`: the thread count "
+            "is pinned now, but the instruction-set and MKL pins take effect only in a fresh "
+            "process (restart the kernel and call it before importing torch)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    target.update(PINNED_ENV)
+    return dict(PINNED_ENV)
+
+
+def reproducible_adam(params: Any, **kwargs: Any) -> Any:
+    """``torch.optim.Adam`` with the fused CPU/GPU kernel where it exists.
+
+    The fused kernel computes each update in one pass, without the
+    ``torch.sqrt`` whose last bit differs between processors, so the same run
+    gives the same weights on every x86-64 CPU. The arithmetic is Adam's
+    (the tests compare it with the default implementation to 1e-6).
+
+    Args:
+        params: parameters or parameter groups, as for ``torch.optim.Adam``.
+        **kwargs: any other ``torch.optim.Adam`` argument; ``fused`` may not be given.
+
+    Returns:
+        A ``torch.optim.Adam``.
+
+    Raises:
+        TypeError: ``fused`` was given.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> reproducible_adam([w], lr=1e-3).defaults["fused"]
+        True
+    """
+    import torch
+
+    if "fused" in kwargs:
+        raise TypeError("reproducible_adam sets fused=True itself; do not pass `fused`")
+    return torch.optim.Adam(params, fused=True, **kwargs)
+
+
+def numerics_report(environ: Mapping[str, str] | None = None) -> str:
+    """One line saying whether this process runs with the book's pins.
+
+    Example:
+        >>> numerics_report(PINNED_ENV)
+        'CPU numerics pinned (AVX2, MKL COMPATIBLE, 1 thread): the page's numbers reproduce bit for bit'
+    """
+    env = os.environ if environ is None else environ
+    missing = [name for name, value in PINNED_ENV.items() if env.get(name) != value]
+    if not missing:
+        return (
+            "CPU numerics pinned (AVX2, MKL COMPATIBLE, 1 thread): "
+            "the page's numbers reproduce bit for bit"
+        )
+    return (
+        "CPU numerics not pinned (" + ", ".join(missing) + " differ): numbers can differ "
+        "from the page in their last digits; call lrlib.numerics.reproducible() first to pin them"
+    )
