@@ -18,19 +18,19 @@ BROWSERS := chromium chromium-browser google-chrome
 # Notebooks run in parallel, one single-threaded kernel per core.
 JOBS   ?= auto
 
-.PHONY: site test unit gpu-test bench robustness execute sync-colab venv assets browser clean
+.PHONY: site test unit gpu-test bench robustness execute sync-colab venv assets browser qemu clean
 
 site: venv assets
 	$(PY) -m tools.site
 
-test: venv assets browser
+test: venv assets browser qemu
 	$(PY) -m pytest book tests --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600 \
 		-n $(JOBS) --dist loadfile
 
 # Unit tests only: quick, no notebooks, no browser.
 unit: venv
-	$(PY) -m pytest tests -m "not site"
+	$(PY) -m pytest tests -m "not site and not emulated" -n $(JOBS)
 
 # The GPU workflow: notebooks in lax mode and the tests marked gpu, with
 # LRLIB_DEVICE=cuda and LRLIB_REQUIRE_CUDA=1 set by the caller.
@@ -83,6 +83,13 @@ browser:
 	@for b in $(BROWSERS); do command -v $$b >/dev/null && exit 0; done; \
 	echo "no Chromium found: installing Debian's chromium with apt"; \
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
+
+# QEMU's user-mode emulator: the numerics tests run the book's training on
+# emulated Intel and AMD processors to prove the pins.
+qemu:
+	@command -v qemu-x86_64 >/dev/null && exit 0; \
+	echo "no qemu-x86_64 found: installing Debian's qemu-user with apt"; \
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq qemu-user
 
 clean:
 	rm -rf _build $(VENDOR)

@@ -11,22 +11,19 @@ bit early in training grows, step by step, into a different model.
 The book pins all of these through environment variables, read once when the
 libraries start, so they must be set before ``import torch``:
 
-======================  ==============  ===============================================
-variable                value           why
-======================  ==============  ===============================================
-``ATEN_CPU_CAPABILITY`` ``avx2``        ATen's vectorized kernels (softmax, losses,
-                                        element-wise ops) use 256-bit code even on an
-                                        AVX-512 machine.
-``ONEDNN_MAX_CPU_ISA``  ``AVX2``        oneDNN's convolution kernels likewise: with
-                                        AVX-512 it picks other kernels and blockings.
-``MKL_CBWR``            ``COMPATIBLE``  MKL's conditional numerical reproducibility:
-                                        one code path on Intel and AMD alike (the
-                                        ``AVX2`` branch is not guaranteed on AMD).
-``OMP_NUM_THREADS``     ``1``           one intra-op thread: a sum split over threads
-``MKL_NUM_THREADS``     ``1``           is added in an order that depends on their
-``OPENBLAS_NUM_THREADS````1``           number (NumPy's OpenBLAS included).
-``MKL_DYNAMIC``         ``FALSE``       MKL may not change the thread count itself.
-======================  ==============  ===============================================
+* ``ATEN_CPU_CAPABILITY=avx2``: ATen's vectorized kernels (softmax, losses,
+  element-wise arithmetic) run their 256-bit code even on an AVX-512 machine.
+* ``ONEDNN_MAX_CPU_ISA=AVX2``: oneDNN's convolution kernels likewise; with
+  AVX-512 it picks other kernels and blockings.
+* ``MKL_CBWR=COMPATIBLE``: MKL's conditional numerical reproducibility, one
+  code path on Intel and AMD alike (its ``AVX2`` branch is not promised to
+  match on AMD processors).
+* ``OMP_NUM_THREADS=1``, ``MKL_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``,
+  ``MKL_DYNAMIC=FALSE``: one thread, so no sum is split in a way that depends
+  on the number of cores (NumPy's OpenBLAS included).
+* ``NPY_DISABLE_CPU_FEATURES=X86_V4 AVX512_ICL AVX512_SPR``: NumPy's own
+  AVX-512 loops (its ``sin``, ``cos`` and ``exp`` may differ in the last bit),
+  which the stand-in's drawing code uses.
 
 Every x86-64 processor the book is checked on supports AVX2 (Intel since
 Haswell, 2013; AMD since Excavator, 2015); the pins say "use AVX2 and no more",
@@ -38,7 +35,7 @@ Two things the variables cannot pin, and what the book does about them:
   processor, whatever MKL is told. Default (single-tensor) Adam takes the
   square root of its second moment with it. ``torch.optim.Adam(...,
   fused=True)`` computes the update in its own kernel, which gives the same
-  bits everywhere; the book's Adam runs use it (:func:`reproducible_adam`).
+  bits everywhere; the book's Adam runs use it.
 * GPUs and Apple silicon run other kernels altogether. There the book's
   claims hold, but its printed numbers differ in their last digits, and a run
   can tip the other way where two choices are close.
@@ -64,7 +61,6 @@ __all__ = [
     "numerics_report",
     "pinned_environment",
     "reproducible",
-    "reproducible_adam",
 ]
 
 PINNED_ENV: dict[str, str] = {
@@ -75,6 +71,7 @@ PINNED_ENV: dict[str, str] = {
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_DYNAMIC": "FALSE",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
 }
 """The variables that make a CPU run bit-identical across x86-64 machines."""
 
@@ -140,37 +137,6 @@ def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, s
         )
     target.update(PINNED_ENV)
     return dict(PINNED_ENV)
-
-
-def reproducible_adam(params: Any, **kwargs: Any) -> Any:
-    """``torch.optim.Adam`` with the fused CPU/GPU kernel where it exists.
-
-    The fused kernel computes each update in one pass, without the
-    ``torch.sqrt`` whose last bit differs between processors, so the same run
-    gives the same weights on every x86-64 CPU. The arithmetic is Adam's
-    (the tests compare it with the default implementation to 1e-6).
-
-    Args:
-        params: parameters or parameter groups, as for ``torch.optim.Adam``.
-        **kwargs: any other ``torch.optim.Adam`` argument; ``fused`` may not be given.
-
-    Returns:
-        A ``torch.optim.Adam``.
-
-    Raises:
-        TypeError: ``fused`` was given.
-
-    Example:
-        >>> import torch
-        >>> w = torch.nn.Parameter(torch.zeros(2))
-        >>> reproducible_adam([w], lr=1e-3).defaults["fused"]
-        True
-    """
-    import torch
-
-    if "fused" in kwargs:
-        raise TypeError("reproducible_adam sets fused=True itself; do not pass `fused`")
-    return torch.optim.Adam(params, fused=True, **kwargs)
 
 
 def numerics_report(environ: Mapping[str, str] | None = None) -> str:

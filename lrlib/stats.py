@@ -110,9 +110,14 @@ class ChannelStats:
     def std(self) -> Tensor:
         """Pooled population standard deviation of all pixels, per channel.
 
-        This is the number to standardize with.
+        This is the number to standardize with. The square root is NumPy's,
+        which is correctly rounded on every processor; ``Tensor.sqrt`` on
+        the CPU goes through MKL and can differ in the last bit between Intel
+        and AMD, which would change every standardized pixel and so every
+        training run downstream (see :mod:`lrlib.numerics`).
         """
-        return self.var.sqrt()
+        var = self.var
+        return torch.from_numpy(np.sqrt(var.detach().cpu().numpy())).to(var.device)
 
     @property
     def mean_of_image_stds(self) -> Tensor:
