@@ -683,6 +683,19 @@ def write_handpose(
             pass
 
 
+def _refuse_in_spawned_startup() -> None:
+    """Fail fast instead of deadlocking in a worker that is re-running ``__main__``."""
+    # multiprocessing marks a spawned child as "inheriting" while it re-imports
+    # the parent's main module, before it runs any task (its own check against
+    # starting processes at that point uses the same flag).
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "the stand-in is being drawn while a worker process starts up: the script that "
+            "calls get_rps/load_rps_data at top level needs an `if __name__ == \"__main__\":` "
+            "guard (the drawing workers re-import the main module)"
+        )
+
+
 def ensure_handpose(
     root: str | os.PathLike[str],
     *,
@@ -711,6 +724,11 @@ def ensure_handpose(
 
     Raises:
         ValueError: invalid arguments (see :func:`write_handpose`).
+        RuntimeError: called while a ``spawn``-ed worker process starts up,
+            which happens when a script that draws the stand-in at top level
+            lacks an ``if __name__ == "__main__":`` guard: the drawing
+            workers would re-run the script and wait for the lock their
+            parent holds, forever.
         FileExistsError: ``root`` is a non-empty folder without a marker
             (not drawn by this module); it is never overwritten.
 
@@ -719,6 +737,7 @@ def ensure_handpose(
         >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
         ['HANDPOSE.json', 'rps', 'rps-test-set']
     """
+    _refuse_in_spawned_startup()
     _check_arguments(seed, images_per_hand, processes)
     root = Path(root)
     marker = {

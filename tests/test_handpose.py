@@ -7,6 +7,7 @@ a few seconds; the full set is timed by benchmarks/bench_handpose.py.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -365,3 +366,20 @@ def test_bad_size():
     shape, pose, view = handpose.draw_hand_shape(rng), draw_pose("rock", rng), draw_view(draw_habit(rng), rng)
     with pytest.raises(ValueError, match="size must be at least 16 pixels, got 8"):
         render_hand(shape, pose, view, size=8)
+
+
+def test_a_script_without_a_main_guard_fails_fast_instead_of_hanging(tmp_path):
+    """Spawned drawing workers re-run an unguarded script; they must not wait for the lock."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from lrlib.handpose import ensure_handpose\n"
+        f"ensure_handpose({str(tmp_path / 'rps')!r}, images_per_hand=1, processes=2)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.returncode != 0
+    assert "__main__" in result.stderr and "guard" in result.stderr
