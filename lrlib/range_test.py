@@ -108,7 +108,9 @@ class RangeTestResult:
         step_mode: ``"exp"`` or ``"linear"``.
         suggestions: :func:`lrlib.suggestions.suggest_all` applied to the
             first group's learning rates and the smoothed losses; empty when
-            fewer than 3 points were recorded.
+            fewer than 3 points were recorded. On a curve with no usable
+            descent, each suggestion says so (``usable`` is ``False``, ``note``
+            explains).
     """
 
     lrs: np.ndarray
@@ -259,8 +261,10 @@ def plot_range_test(
     """Plot the loss against the learning rate of the first parameter group.
 
     The x-axis is logarithmic for an exponential test. The smoothed curve is
-    drawn over the raw losses, with a marker for each suggestion. The y-axis
-    stops a little above the first smoothed loss.
+    drawn over the raw losses, with a marker for each suggestion. When the
+    curve has no usable descent (see :class:`lrlib.suggestions.Suggestion`),
+    a note on the axes says so instead of markers. The y-axis stops a little
+    above the first smoothed loss.
 
     Args:
         result: what :func:`range_test` returned.
@@ -269,6 +273,10 @@ def plot_range_test(
 
     Returns:
         The axes drawn on.
+
+    Example:
+        >>> ax = plot_range_test(result)  # doctest: +SKIP
+        >>> ax.set_title("LR range test")  # doctest: +SKIP
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -280,11 +288,20 @@ def plot_range_test(
     ax.plot(lrs, result.smoothed_losses, color="tab:blue", label="smoothed loss")
     log_x = result.step_mode == "exp"
     scale = np.log10 if log_x else np.asarray
+    notes = []
     for k, suggestion in enumerate(result.suggestions.values(), start=1):
+        if not suggestion.usable:
+            if suggestion.note not in notes:
+                notes.append(suggestion.note)
+            continue
         # A suggestion may lie between recorded points (minimum/10): read its loss off the curve.
         loss = np.interp(scale(suggestion.lr), scale(lrs), result.smoothed_losses)
         label = f"{suggestion.rule}: {suggestion.lr:.2g}"
         ax.plot(suggestion.lr, loss, "o", color=f"C{k}", label=label)
+    if notes:
+        ax.text(0.5, 0.95, "No suggestion: " + "\n".join(notes), transform=ax.transAxes,
+                ha="center", va="top", wrap=True, fontsize="small",
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
     if log_x:
         ax.set_xscale("log")
     first, lowest = result.smoothed_losses[0], result.smoothed_losses.min()

@@ -614,3 +614,34 @@ def test_agrees_with_torch_lr_finder():
     assert np.all(difference <= c * spread + 1e-9)
     assert difference[-1] <= 0.006 * np.ptp(raw)
     assert difference[1] > 0  # the conventions really differ early on
+
+
+# ---------------------------------------------------------------- no usable descent
+
+
+def rising_result() -> RangeTestResult:
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    values = [1.0 + 0.1 * k for k in range(12)]  # the loss only goes up
+    return range_test(model, optimizer, ScriptedLoss(values), make_loader(), start_lr=0.1,
+                      end_lr=10.0, num_iter=12, diverge_th=None)  # fmt: skip
+
+
+def test_a_curve_without_descent_says_so_in_its_suggestions():
+    result = rising_result()
+    assert set(result.suggestions) == {"steepest", "minimum/10", "valley"}
+    assert all(not s.usable and "never falls below" in s.note for s in result.suggestions.values())
+
+
+def test_plot_of_a_curve_without_descent_shows_a_note_instead_of_markers():
+    result = rising_result()
+    fig, ax = plt.subplots()
+    try:
+        plot_range_test(result, ax=ax)
+        assert len(ax.lines) == 2  # the raw and smoothed curves, no suggestion markers
+        [note] = ax.texts
+        assert note.get_text().startswith("No suggestion: the loss never falls below")
+        labels = ax.get_legend_handles_labels()[1]
+        assert labels == ["loss", "smoothed loss"]
+    finally:
+        plt.close(fig)
