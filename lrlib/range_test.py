@@ -1,10 +1,19 @@
-"""The learning-rate range test (Smith, "Cyclical Learning Rates for Training
-Neural Networks", 2017).
+"""The learning-rate range test, in the per-batch form popularised by fastai.
 
 Train for ``num_iter`` steps, one mini-batch each, while the learning rate
 grows from ``start_lr`` to ``end_lr``, linearly or exponentially, and record
 the loss at every step. Where the loss falls fastest, the learning rate is
 large enough to learn quickly; where it shoots up, it is too large.
+
+Where it comes from: Smith ("Cyclical Learning Rates for Training Neural
+Networks", 2017) proposed a range test to choose the two bounds of a cyclical
+schedule. His version raises the rate linearly over a few epochs and watches
+the model's *accuracy*: the rate where accuracy starts to climb gives the
+lower bound, the one where it stalls or drops the upper bound. The version
+here, with the rate growing exponentially from one mini-batch to the next and
+a smoothed *training loss* read off the curve, is the one that fastai (Howard
+and Gugger) made popular as its "learning rate finder", and that
+torch-lr-finder implements for plain PyTorch.
 
 The test is a measurement, not training: :func:`range_test` puts the model,
 the optimizer and the random number generators back exactly as it found them,
