@@ -14,7 +14,9 @@ A training loop does the same few things in the same order, epoch after epoch::
 of lists, ready to plot and to save in a checkpoint. The helpers it uses to
 evaluate a model, :func:`evaluate`, :func:`accuracy` and :func:`predict`, work
 on their own with any model and loader; they switch the model to evaluation
-mode and put back the mode it was in.
+mode and put back the mode it was in. Batches are unpacked by
+:func:`lrlib.batches.split_batch`: ``(inputs, targets, ...)`` tuples or lists,
+or mappings such as ``{"inputs": ..., "targets": ...}``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ from torch.optim.lr_scheduler import (
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from lrlib.batches import (
+    batch_inputs,
+    check_loss_shapes,
+    check_materialized,
+    is_one_shot,
+    split_batch,
+)
 from lrlib.checkpoint import capture_rng_state, loader_generators, restore_rng_state
 from lrlib.device import get_device
 
@@ -168,24 +177,6 @@ def model_mode(model: nn.Module, *, training: bool) -> Iterator[nn.Module]:
             module.training = was_training
 
 
-def _split_batch(batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unpack an ``(inputs, targets)`` batch and move both to ``device``."""
-    try:
-        inputs, targets = batch
-    except (TypeError, ValueError):
-        raise TypeError(
-            "expected each batch to be a pair (inputs, targets), as a DataLoader over a "
-            f"TensorDataset(inputs, targets) yields, got {type(batch).__name__}"
-        ) from None
-    return inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-
-
-def _inputs_of(batch: Any, device: torch.device) -> torch.Tensor:
-    """The inputs of a batch that is either a tensor or ``(inputs, ...)``."""
-    inputs = batch if isinstance(batch, torch.Tensor) else batch[0]
-    return inputs.to(device, non_blocking=True)
-
-
 def _name(function: Callable) -> str:
     return getattr(function, "__name__", type(function).__name__)
 
@@ -194,6 +185,7 @@ def _compute_loss(
     loss_fn: LossFunction, outputs: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
     """``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit."""
+    check_loss_shapes(outputs, targets)  # (N, 1) against (N,) would silently give (N, N)
     try:
         loss = loss_fn(outputs, targets)
     except (RuntimeError, ValueError, IndexError) as exc:
@@ -215,6 +207,13 @@ def _compute_loss(
 def _check_loader(loader: object, name: str) -> None:
     if loader is None:
         raise ValueError(f"{name} is required, got None")
+    if is_one_shot(loader):
+        raise TypeError(
+            f"{name} is an iterator ({type(loader).__name__}), which yields its batches only "
+            "once, but the trainer goes over its loaders every epoch (and again after an "
+            "interrupted epoch): pass a DataLoader, a list of batches, or another object "
+            "that can be iterated again"
+        )
     try:
         size = len(loader)  # type: ignore[arg-type]
     except TypeError:
@@ -259,15 +258,19 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
 
     Args:
         model: the model.
-        loader: yields ``(inputs, targets)`` batches.
+        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
 
     Returns:
         The loss averaged over all samples (each batch weighted by its size).
 
     Raises:
-        ValueError: the loader yields no batches, or ``loss_fn`` rejects the
-            model's outputs and the targets.
+        ValueError: the loader yields no batches, ``loss_fn`` rejects the
+            model's outputs and the targets, their shapes broadcast to a shape
+            other than the outputs' (see :func:`lrlib.batches.check_loss_shapes`),
+            or the model is on the meta device.
+        TypeError: a batch is not ``(inputs, targets, ...)`` or a mapping with
+            known keys.
 
     Example:
         >>> model = nn.Linear(2, 3)
@@ -276,11 +279,12 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
         >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)  # log 3: equal logits
         1.0986
     """
+    check_materialized(model)
     device = model_device(model)
     total_loss, count = torch.zeros((), device=device), 0
     with model_mode(model, training=False), torch.no_grad():
         for batch in loader:
-            inputs, targets = _split_batch(batch, device)
+            inputs, targets = split_batch(batch, device)
             total_loss += _compute_loss(loss_fn, model(inputs), targets) * len(targets)
             count += len(targets)
     if count == 0:
@@ -304,7 +308,10 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
 
     Raises:
         ValueError: the outputs are not ``(N, C)``, the targets are not integer
-            class ids below ``C``, or the loader yields no batches.
+            class ids below ``C``, the loader yields no batches, or the model is
+            on the meta device.
+        TypeError: a batch is not ``(inputs, targets, ...)`` or a mapping with
+            known keys.
 
     Example:
         >>> model = nn.Linear(2, 3)
@@ -313,11 +320,12 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
         >>> acc.total.tolist()
         [1, 1, 2]
     """
+    check_materialized(model)
     device = model_device(model)
     per_batch = []
     with model_mode(model, training=False), torch.no_grad():
         for batch in loader:
-            inputs, targets = _split_batch(batch, device)
+            inputs, targets = split_batch(batch, device)
             per_batch.append(_class_counts(model(inputs), targets))
     if not per_batch:
         raise ValueError("the loader yielded no batches, so there is no accuracy to report")
@@ -351,20 +359,28 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
 
     Args:
         model: the model.
-        loader: yields batches that are either input tensors or ``(inputs, ...)``
-            tuples (targets, if present, are ignored).
+        loader: yields batches that are input tensors, ``(inputs, ...)`` tuples
+            or mappings (targets, if present, are ignored; see
+            :func:`lrlib.batches.batch_inputs`).
 
     Returns:
         The outputs of all batches concatenated along the first dimension, on the CPU.
 
     Raises:
-        ValueError: the loader yields no batches.
+        ValueError: the loader yields no batches, or the model is on the meta device.
+        TypeError: a batch holds no input tensor.
+
+    Example:
+        >>> model = nn.Linear(2, 3)
+        >>> predict(model, [torch.zeros(4, 2), (torch.zeros(1, 2), torch.tensor([1]))]).shape
+        torch.Size([5, 3])
     """
+    check_materialized(model)
     device = model_device(model)
     outputs = []
     with model_mode(model, training=False), torch.no_grad():
         for batch in loader:
-            outputs.append(model(_inputs_of(batch, device)).cpu())
+            outputs.append(model(batch_inputs(batch, device)).cpu())
     if not outputs:
         raise ValueError("the loader yielded no batches, so there is nothing to predict")
     return torch.cat(outputs)
@@ -375,6 +391,14 @@ def predict_classes(model: nn.Module, loader: Any) -> torch.Tensor:
 
     Returns:
         An int64 tensor of shape ``(N,)``, on the CPU.
+
+    Raises:
+        ValueError: as :func:`predict`.
+
+    Example:
+        >>> model = nn.Linear(2, 3)
+        >>> predict_classes(model, [torch.zeros(4, 2)]).shape
+        torch.Size([4])
     """
     return predict(model, loader).argmax(dim=1)
 
@@ -395,7 +419,10 @@ class Trainer:
         model: the model to train.
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
         optimizer: an optimizer over (some of) the model's parameters.
-        train_loader: yields ``(inputs, targets)`` training batches; must not be empty.
+        train_loader: yields training batches, ``(inputs, targets, ...)`` or
+            mappings (see :func:`lrlib.batches.split_batch`); must not be empty,
+            and must be iterable again and again (a ``DataLoader`` or a list,
+            not a generator).
         val_loader: optional, yields validation batches. Default: ``None``.
         scheduler: optional learning-rate scheduler built on ``optimizer``.
         scheduler_step: where ``scheduler.step()`` goes: ``"epoch"``, ``"batch"`` or
@@ -424,8 +451,10 @@ class Trainer:
         epoch: the number of epochs trained so far.
 
     Raises:
-        TypeError: an argument has the wrong type.
-        ValueError: the training loader is missing or empty; the optimizer holds
+        TypeError: an argument has the wrong type, or a loader is an iterator
+            that can be gone over only once.
+        ValueError: the training loader is missing or empty; the model is on the
+            meta device; the optimizer holds
             tensors that are not parameters of the model; the scheduler was built
             on another optimizer; ``scheduler_step`` or ``monitor`` is unknown; a
             metric scheduler has no metric to use (no validation loader) or its
@@ -468,6 +497,7 @@ class Trainer:
         _check_loader(train_loader, "train_loader")
         if val_loader is not None:
             _check_loader(val_loader, "val_loader")
+        check_materialized(model)
         _check_optimizer_owns(model, optimizer)
 
         self.model = model
@@ -541,7 +571,10 @@ class Trainer:
 
         Raises:
             ValueError: the loss function rejects the outputs and targets (the
-                message shows their shapes and dtypes), or the loader is empty.
+                message shows their shapes and dtypes), their shapes broadcast
+                to a shape other than the outputs', or the loader is empty.
+            TypeError: a batch is neither ``(inputs, targets, ...)`` nor a
+                mapping with known keys.
             RuntimeError: the model is no longer on the trainer's device.
 
         Example:
@@ -552,7 +585,7 @@ class Trainer:
         total_loss, count = torch.zeros((), device=self.device), 0
         with model_mode(self.model, training=True):
             for i, batch in enumerate(self.train_loader):
-                inputs, targets = _split_batch(batch, self.device)
+                inputs, targets = split_batch(batch, self.device)
                 loss = _compute_loss(self.loss_fn, self.model(inputs), targets)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()

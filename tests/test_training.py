@@ -9,6 +9,7 @@ accuracies computed over the whole data set at once.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -554,3 +555,139 @@ def test_bad_arguments():
     for epochs in (0, 2.5, True):
         with pytest.raises(ValueError, match="positive integer"):
             trainer.fit(epochs)
+
+
+# ---------------------------------------------------------------------------
+# Shapes that broadcast, batches of every kind, loaders used up, meta models
+# ---------------------------------------------------------------------------
+
+
+def regression_data(n=32):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=g)
+    return x, x @ torch.tensor([1.0, -2.0, 0.5, 3.0])  # targets of shape (N,)
+
+
+def test_outputs_and_targets_that_broadcast_are_refused():
+    x, y = regression_data()
+    model = nn.Linear(4, 1)  # outputs (N, 1) against targets (N,): a (N, N) loss
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    trainer = Trainer(model, nn.MSELoss(), optimizer, loader, progress=False)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ValueError, match=r"shape \(8, 1\) and targets of shape \(8,\) broadcast "
+                                         r"to \(8, 8\)"):
+        trainer.fit(1)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match=r"\(8, 1\) and targets of shape \(8,\)"):
+        evaluate(model, loader, nn.MSELoss())
+    # The same data with matching shapes trains.
+    fixed = DataLoader(TensorDataset(x, y.unsqueeze(1)), batch_size=8)
+    Trainer(model, nn.MSELoss(), optimizer, fixed, progress=False).fit(1)
+
+
+def test_class_ids_next_to_logits_are_not_mistaken_for_broadcasting():
+    model = nn.Linear(4, 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(9, 4), torch.tensor([0, 1, 2] * 3)
+    loader = DataLoader(TensorDataset(x, y), batch_size=3)  # logits (3, 3), class ids (3,)
+    history = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, progress=False).fit(1)
+    assert math.isfinite(history["train_loss"][0])
+
+
+class DictDataset(torch.utils.data.Dataset):
+    def __init__(self, dataset, keys=("inputs", "targets"), extra=True):
+        self.dataset, self.keys, self.extra = dataset, keys, extra
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        x, y = self.dataset[i]
+        item = {self.keys[0]: x, self.keys[1]: y}
+        if self.extra:
+            item["name"] = f"sample-{i}"  # strings ride along and are ignored
+        return item
+
+
+class TripleDataset(torch.utils.data.Dataset):
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        x, y = self.dataset[i]
+        return x, y, torch.tensor(1.0)  # (inputs, targets, weight)
+
+
+@pytest.mark.parametrize("kind", ["inputs/targets", "x/y", "triples"])
+def test_mapping_and_longer_tuple_batches_train_like_pairs(kind):
+    def run(wrap):
+        model = make_model(seed=2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        train, val = make_data()
+        torch.manual_seed(0)
+        loaders = [DataLoader(wrap(d), batch_size=8, shuffle=shuffle,
+                              generator=torch.Generator().manual_seed(1))
+                   for d, shuffle in ((train, True), (val, False))]
+        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, *loaders, progress=False,
+                          track_accuracy=True)
+        trainer.fit(2)
+        return trainer
+
+    wrap = {
+        "inputs/targets": lambda d: DictDataset(d),
+        "x/y": lambda d: DictDataset(d, ("x", "y")),
+        "triples": TripleDataset,
+    }[kind]
+    reference, other = run(lambda d: d), run(wrap)
+    assert other.history == reference.history
+    assert_same_parameters(other.model, reference.model)
+    predicted = predict(other.model, other.val_loader)
+    assert torch.equal(predicted, predict(reference.model, reference.val_loader))
+
+
+def test_batches_that_cannot_be_unpacked_are_explained():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train, _ = make_data()
+    cases = [
+        (DictDataset(train, ("image", "target")),
+         r"one of the key pairs .*its keys are \['image', 'name', 'target'\]"),
+        ([{"x": torch.zeros(2, 4), "y": torch.zeros(2, dtype=torch.long),
+           "inputs": torch.zeros(2, 4), "targets": torch.zeros(2, dtype=torch.long)}],
+         "ambiguous"),
+        ([("not a tensor", torch.zeros(2))],
+         r"batch\[0\] \(the inputs\) must be a tensor, got str"),
+    ]
+    for data, match in cases:
+        loader = data if isinstance(data, list) else DataLoader(data, batch_size=4)
+        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, progress=False)
+        with pytest.raises(TypeError, match=match):
+            trainer.fit(1)
+
+
+def test_a_one_shot_iterator_is_refused_as_a_loader():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_loader, val_loader = make_loaders()
+    with pytest.raises(TypeError, match=r"train_loader is an iterator \(generator\).*only once"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, (b for b in train_loader))
+    with pytest.raises(TypeError, match=r"val_loader is an iterator"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader, iter(val_loader))
+
+
+def test_a_model_on_the_meta_device_is_explained():
+    with torch.device("meta"):
+        model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_loader, val_loader = make_loaders()
+    with pytest.raises(ValueError, match=r"meta device \(0\.weight, 0\.bias, 3\.weight and 1 "
+                                         r"more\).*to_empty"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader)
+    for helper in (lambda: evaluate(model, val_loader, nn.CrossEntropyLoss()),
+                   lambda: accuracy(model, val_loader), lambda: predict(model, val_loader)):
+        with pytest.raises(ValueError, match="meta device"):
+            helper()
