@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from lrlib.batches import check_loss_shapes, check_materialized, is_one_shot, split_batch
+from lrlib.checkpoint import copy_state
 from lrlib.suggestions import Suggestion, suggest_all
 
 if TYPE_CHECKING:
@@ -414,8 +415,8 @@ def _restored(
 ) -> Iterator[None]:
     """Put back, on leaving, everything a training run changes."""
     # The copies live on the CPU, leaving the accelerator's memory to the test.
-    model_state = _cpu_copy(model.state_dict())
-    optimizer_state = _cpu_copy(optimizer.state_dict())
+    model_state = copy_state(model.state_dict())
+    optimizer_state = copy_state(optimizer.state_dict())
     modes = [module.training for module in model.modules()]
     # Gradients are set aside, not copied: the test starts from None, so
     # backward() allocates new tensors and never writes into these.
@@ -440,17 +441,6 @@ def _restored(
             torch.cuda.set_rng_state_all(cuda_rng)
         for generator, state in zip(generators, generator_states):
             generator.set_state(state)
-
-
-def _cpu_copy(state: Any) -> Any:
-    """Copy a (nested) state dict, tensors moved to the CPU."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().to("cpu", copy=True)
-    if isinstance(state, dict):
-        return {key: _cpu_copy(value) for key, value in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_cpu_copy(value) for value in state)
-    return state  # numbers, strings, None: immutable
 
 
 def _cycle(loader: Iterable) -> Iterator[Any]:

@@ -3,7 +3,17 @@ objects for 4 more must equal an uninterrupted 8-epoch run, bit for bit."""
 
 from __future__ import annotations
 
+import copy
+import io
+import os
 import random
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +23,9 @@ from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.checkpoint import (
+    CheckpointError,
     capture_rng_state,
+    copy_state,
     load_checkpoint,
     loader_generators,
     restore_rng_state,
@@ -123,3 +135,216 @@ def test_mismatched_trainer_is_refused(tmp_path):
         load_checkpoint(build(0, "step", loader_generator=False), path)
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_checkpoint(trainer, tmp_path / "missing.pt")
+
+
+# ---------------------------------------------------------------------------
+# Saving: a crash during a save never costs the previous checkpoint
+# ---------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A writer process. It saves a good checkpoint, then saves again with torch.save
+# replaced by one that writes the first half of the bytes, says so, and hangs:
+# the parent kills it right in the middle of the second save.
+HALF_WRITTEN_SAVE = """
+import io, os, sys, time
+import torch
+from lrlib.checkpoint import save_checkpoint
+
+class Holder:  # save_checkpoint needs only state_dict()
+    def __init__(self, value):
+        self.value = value
+    def state_dict(self):
+        return {"weights": torch.full((200_000,), float(self.value))}
+
+path = sys.argv[1]
+save_checkpoint(Holder(1), path)
+real_save = torch.save
+
+def half_then_hang(obj, f, *args, **kwargs):
+    buffer = io.BytesIO()
+    real_save(obj, buffer, *args, **kwargs)
+    data = buffer.getvalue()
+    if isinstance(f, (str, os.PathLike)):
+        f = open(f, "wb")
+    f.write(data[: len(data) // 2])
+    f.flush()
+    os.fsync(f.fileno())
+    print("half written", flush=True)
+    time.sleep(120)
+
+torch.save = half_then_hang
+save_checkpoint(Holder(2), path)
+"""
+
+# A writer process that overwrites one checkpoint again and again, each time
+# with a large state of another value, until it is killed.
+REPEATED_SAVES = """
+import sys
+import torch
+from lrlib.checkpoint import save_checkpoint
+
+class Holder:
+    def __init__(self, value):
+        self.value = value
+    def state_dict(self):
+        return {"weights": torch.full((3_000_000,), float(self.value))}
+
+path = sys.argv[1]
+save_checkpoint(Holder(0), path)
+print("first save done", flush=True)
+k = 1
+while True:
+    save_checkpoint(Holder(k), path)
+    k += 1
+"""
+
+
+def start_writer(script: str, path: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+
+
+def wait_for_line(process: subprocess.Popen, expected: str) -> None:
+    line = process.stdout.readline()
+    if line.strip() != expected:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"the writer process said {line!r}, expected {expected!r}")
+
+
+def kill(process: subprocess.Popen) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    process.stdout.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_save_killed_midway_leaves_the_previous_checkpoint(tmp_path):
+    path = tmp_path / "run" / "last.pt"
+    writer = start_writer(HALF_WRITTEN_SAVE, path)
+    wait_for_line(writer, "half written")
+    kill(writer)
+
+    state = torch.load(path, weights_only=True)  # the first save, whole
+    assert torch.equal(state["weights"], torch.full((200_000,), 1.0))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_writer_killed_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
+    path = tmp_path / "last.pt"
+    for delay in (0.1, 0.3):
+        writer = start_writer(REPEATED_SAVES, path)
+        wait_for_line(writer, "first save done")
+        time.sleep(delay)  # most of the time is spent inside a save
+        kill(writer)
+        weights = torch.load(path, weights_only=True)["weights"]
+        assert weights.shape == (3_000_000,)
+        assert torch.all(weights == weights[0])  # one complete state, not a mixture
+
+
+def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary_file(tmp_path):
+    class Unpicklable:
+        def state_dict(self):
+            return {"weights": torch.ones(1000), "hook": lambda: None}
+
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    before = path.read_bytes()
+    with pytest.raises(Exception, match="lambda|pickle"):
+        save_checkpoint(Unpicklable(), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+
+
+def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    path.chmod(0o640)
+    save_checkpoint(trainer, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+# ---------------------------------------------------------------------------
+# Helpers for the loading tests
+# ---------------------------------------------------------------------------
+
+
+def everything(trainer: Trainer) -> dict:
+    """A deep copy of all a load may change: model, optimizer, scheduler, RNGs, counters."""
+    return copy.deepcopy({
+        "model": trainer.model.state_dict(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict(),
+        "epoch": trainer.epoch,
+        "history": trainer.history,
+        "rng": capture_rng_state(loader_generators(trainer.train_loader, trainer.val_loader)),
+    })
+
+
+def assert_same(a, b, where="state"):
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert np.array_equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+# ---------------------------------------------------------------------------
+# Files that are not checkpoints: clear errors that name the path
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5, -5], ids=["empty", "10-bytes", "half", "all-but-5"])
+def test_an_empty_or_truncated_file_is_named_and_explained(tmp_path, keep):
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    data = path.read_bytes()
+    end = int(len(data) * keep) if isinstance(keep, float) else keep
+    path.write_bytes(data[:end] if end >= 0 else data[:end])
+    before = everything(trainer)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(trainer, path)
+    message = str(info.value)
+    assert str(path) in message
+    assert ("empty (0 bytes)" if end == 0 else "truncated or corrupted") in message
+    assert_same(before, everything(trainer))
+
+
+def test_a_directory_is_not_a_checkpoint_file(tmp_path):
+    trainer = build(0, "step")
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path)) + ".*is a directory"):
+        load_checkpoint(trainer, tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a directory. Give a file path"):
+        save_checkpoint(trainer, tmp_path)
+
+
+def test_copy_state_is_independent_of_the_live_tensors():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    saved = copy_state(model.state_dict())
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    assert not torch.equal(saved["0.weight"], model[0].weight)
+    assert saved._metadata == model.state_dict()._metadata  # format versions kept
+    model.load_state_dict(saved)
+    assert torch.equal(saved["0.weight"], model[0].weight)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import lrlib.checkpoint as module
+
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0
