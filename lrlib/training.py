@@ -107,8 +107,9 @@ def scheduler_step_kind(scheduler: Scheduler) -> SchedulerStep:
     * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
       :class:`~torch.optim.lr_scheduler.OneCycleLR` and
       :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
-      every optimizer step (the last one with the fractional epoch
-      ``epoch + i / batches_per_epoch``, so its periods still count epochs);
+      every optimizer step (the last one, after batch ``i`` counted from 0, with
+      the fractional epoch ``epoch + (i + 1) / batches_per_epoch``, so that its
+      periods still count epochs);
     * ``"epoch"``: every other scheduler, stepped once per epoch.
 
     Args:
@@ -458,7 +459,9 @@ class Trainer:
             tensors that are not parameters of the model; the scheduler was built
             on another optimizer; ``scheduler_step`` or ``monitor`` is unknown; a
             metric scheduler has no metric to use (no validation loader) or its
-            ``mode`` contradicts the monitored quantity.
+            ``mode`` contradicts the monitored quantity; a
+            ``CosineAnnealingWarmRestarts`` stepped per batch has a training
+            loader without a length.
 
     Example:
         >>> from torch.utils.data import DataLoader, TensorDataset
@@ -512,6 +515,7 @@ class Trainer:
         self.progress = progress
         metric_scheduler = scheduler if self.scheduler_step == "metric" else None
         _check_monitor(monitor, self.track_accuracy, val_loader, metric_scheduler)
+        _check_fractional_epochs(scheduler, self.scheduler_step, train_loader)
 
         self.device = get_device(device)
         self.model.to(self.device)
@@ -624,9 +628,10 @@ class Trainer:
 
     def _step_batch_scheduler(self, i: int) -> None:
         if isinstance(self.scheduler, CosineAnnealingWarmRestarts):
-            # The fractional epoch of PyTorch's documented per-batch loop, so
-            # that T_0 and T_mult keep counting epochs.
-            self.scheduler.step(self.epoch + i / len(self.train_loader))
+            # After batch i (from 0), the epoch reached is epoch + (i + 1) / n: the rate
+            # of the next batch is the schedule's value there, and restarts come on time.
+            # (PyTorch's docs pass epoch + i / n, which lags one batch behind.)
+            self.scheduler.step(self.epoch + (i + 1) / len(self.train_loader))
         else:
             self.scheduler.step()
 
@@ -787,6 +792,22 @@ def _check_monitor(
             f"monitor={monitor!r} should go {'up' if wanted == 'max' else 'down'}, so the "
             f"scheduler {name} needs mode={wanted!r}, got mode={mode!r}"
         )
+
+
+def _check_fractional_epochs(
+    scheduler: Scheduler | None, scheduler_step: SchedulerStep | None, train_loader: object
+) -> None:
+    if scheduler_step != "batch" or not isinstance(scheduler, CosineAnnealingWarmRestarts):
+        return
+    try:
+        len(train_loader)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(
+            "CosineAnnealingWarmRestarts stepped after every batch is given fractional "
+            "epochs, epoch + (i + 1) / len(train_loader), so the train_loader needs a "
+            f"length, but {type(train_loader).__name__} has none; pass a loader with a "
+            "length, or scheduler_step='epoch'"
+        ) from None
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:

@@ -3,8 +3,9 @@
 The trainer is checked against independent references: closed forms for the
 learning-rate schedules, plain hand-written PyTorch loops that follow the
 documented placement of ``optimizer.step()`` and ``scheduler.step()`` (for
-CosineAnnealingWarmRestarts, the loop of its own docstring), and losses and
-accuracies computed over the whole data set at once.
+CosineAnnealingWarmRestarts, the per-batch loop of chapter 6, which steps with
+``epoch + (i + 1) / len(loader)``), and losses and accuracies computed over the
+whole data set at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.device import get_device
+from lrlib.schedulers import trace
 from lrlib.training import (
     Accuracy,
     Trainer,
@@ -120,8 +122,8 @@ def reference_loop(model, optimizer, train_loader, val_loader, epochs, scheduler
             loss.backward()
             optimizer.step()
             history["batch_lr"].append([g["lr"] for g in optimizer.param_groups])
-            if how == "documented-cosine-restarts":
-                scheduler.step(epoch + i / iters)
+            if how == "chapter-cosine-restarts":
+                scheduler.step(epoch + (i + 1) / iters)
             elif how == "batch":
                 scheduler.step()
             loss_sum += loss.item() * len(y)
@@ -168,7 +170,7 @@ SCHEDULERS = {
     ),
     "cosine-restarts": (
         lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001),
-        "documented-cosine-restarts",
+        "chapter-cosine-restarts",
         {},
     ),
 }
@@ -201,28 +203,62 @@ def test_trainer_matches_a_hand_written_loop(name):
         assert len({tuple(lrs) for lrs in history["batch_lr"]}) > 1
 
 
-def test_cosine_warm_restarts_follows_its_documented_fractional_epochs():
-    """Two fits of 2 and 3 epochs reproduce the docstring loop of CosineAnnealingWarmRestarts."""
-    def lrs_by_documented_loop():
-        w = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.SGD([w], lr=0.2)
-        scheduler = lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2)
-        lrs = []
-        for epoch in range(5):
-            for i in range(BATCHES):
-                opt.step()
-                lrs.append(opt.param_groups[0]["lr"])
-                scheduler.step(epoch + i / BATCHES)
-        return lrs
+def lrs_by_the_chapters_loop(lr, epochs, batches, **settings):
+    """Chapter 6's per-batch loop: after batch i, ``scheduler.step(epoch + (i + 1) / n)``."""
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(opt, **settings)
+    lrs = []
+    for epoch in range(epochs):
+        for i in range(batches):
+            opt.step()
+            lrs.append(opt.param_groups[0]["lr"])
+            scheduler.step(epoch + (i + 1) / batches)
+    return lrs
 
+
+def cosine_restarts_trainer(lr, batches, **settings):
+    train, _ = make_data()
+    loader = DataLoader(TensorDataset(*train[: batches * BATCH]), batch_size=BATCH)
     model = make_model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
-    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1, T_mult=2)
-    trainer = make_trainer(model, optimizer, scheduler, val_loader=None)
-    assert trainer.scheduler_step == "batch"
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, **settings)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, scheduler=scheduler,
+                      progress=False)
+    assert trainer.scheduler_step == "batch" and len(loader) == batches
+    return trainer
+
+
+def test_cosine_warm_restarts_steps_as_chapter_6_teaches():
+    """After batch i of epoch e, step(e + (i + 1) / n): each batch uses the schedule at its
+    own start, the first rate once, and every restart comes on time."""
+    trainer = cosine_restarts_trainer(0.1, batches=4, T_0=1)
+    trainer.fit(2)
+    trainer.fit(1)  # fits add up: the fractional epoch counts from the trainer's epoch
+    used = [lr for [lr] in trainer.history["batch_lr"]]
+
+    assert used == lrs_by_the_chapters_loop(0.1, 3, 4, T_0=1)
+    expected = [0.05 * (1 + math.cos(math.pi * k / 4)) for k in range(4)] * 3
+    assert used == pytest.approx(expected, rel=1e-12)
+    assert [round(lr, 4) for lr in used[:5]] == [0.1, 0.0854, 0.05, 0.0146, 0.1]
+    # The chapter's figures come from schedulers.trace, which agrees.
+    traced = trace(lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1), 12,
+                   lr=0.1, steps_per_epoch=4)
+    assert used == pytest.approx(traced.lr[:, 0].tolist(), rel=1e-12, abs=1e-15)
+
+
+def test_cosine_warm_restarts_with_growing_periods_follows_the_chapter():
+    trainer = cosine_restarts_trainer(0.2, batches=BATCHES, T_0=1, T_mult=2)
     trainer.fit(2)
     trainer.fit(3)
-    assert [lr for [lr] in trainer.history["batch_lr"]] == lrs_by_documented_loop()
+    used = [lr for [lr] in trainer.history["batch_lr"]]
+    assert used == lrs_by_the_chapters_loop(0.2, 5, BATCHES, T_0=1, T_mult=2)
+    # Restarts at epochs 1 and 3 (periods of 1, 2, 4 epochs): full rate at their first batch.
+    assert [used[e * BATCHES] for e in (0, 1, 3)] == [0.2, 0.2, 0.2]
+    assert all(lr < 0.2 for lr in used[1:BATCHES])
+    traced = trace(lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2),
+                   5 * BATCHES, lr=0.2, steps_per_epoch=BATCHES)
+    assert used == pytest.approx(traced.lr[:, 0].tolist(), rel=1e-12, abs=1e-15)
 
 
 def test_cosine_warm_restarts_stepped_per_epoch_when_asked():
@@ -691,3 +727,17 @@ def test_a_model_on_the_meta_device_is_explained():
                    lambda: accuracy(model, val_loader), lambda: predict(model, val_loader)):
         with pytest.raises(ValueError, match="meta device"):
             helper()
+
+
+def test_cosine_restarts_per_batch_needs_a_loader_with_a_length():
+    class Batches:  # re-iterable, without __len__
+        def __iter__(self):
+            return iter(make_loaders()[0])
+
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
+    with pytest.raises(ValueError, match="needs a length"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler)
+    Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler,
+            scheduler_step="epoch", progress=False).fit(1)
