@@ -5,7 +5,8 @@ A training loop does the same few things in the same order, epoch after epoch::
     for each epoch:
         record the learning rates of the optimizer's parameter groups
         for each mini-batch of the training set:
-            forward, loss, zero the gradients, backward, optimizer step
+            forward, loss (stop if it is NaN or infinite), zero the gradients,
+            backward, optimizer step
             (a mini-batch scheduler steps here, after the optimizer)
         measure the loss on the validation set, without gradients
         (an epoch scheduler steps here; ReduceLROnPlateau with the validation loss)
@@ -17,6 +18,11 @@ on their own with any model and loader; they switch the model to evaluation
 mode and put back the mode it was in. Batches are unpacked by
 :func:`lrlib.batches.split_batch`: ``(inputs, targets, ...)`` tuples or lists,
 or mappings such as ``{"inputs": ..., "targets": ...}``.
+
+An epoch of :meth:`Trainer.fit` happens completely or not at all: when it
+fails or is interrupted (Ctrl-C), the trainer is rolled back to the state it
+had when the epoch started, so calling ``fit`` again continues exactly as an
+uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -48,13 +54,20 @@ from lrlib.batches import (
     is_one_shot,
     split_batch,
 )
-from lrlib.checkpoint import capture_rng_state, loader_generators, restore_rng_state
+from lrlib.checkpoint import (
+    capture_rng_state,
+    copy_state,
+    loader_generators,
+    restore_rng_state,
+)
 from lrlib.device import get_device
 
 __all__ = [
     "Accuracy",
     "HISTORY_KEYS",
     "MONITORS",
+    "NON_FINITE_POLICIES",
+    "NonFiniteLossError",
     "SchedulerStep",
     "Trainer",
     "accuracy",
@@ -74,8 +87,12 @@ step, or once per epoch with a measured metric (``ReduceLROnPlateau``)."""
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Scheduler = LRScheduler | ReduceLROnPlateau
 
-HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr")
+HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr", "skipped_batches")
 """The lists in :attr:`Trainer.history`."""
+
+NON_FINITE_POLICIES = ("raise", "skip")
+"""What :class:`Trainer` does with a NaN or infinite training loss (``on_nonfinite``)."""
+
 
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
 """The history entries a metric-driven scheduler can be stepped with."""
@@ -409,6 +426,20 @@ def predict_classes(model: nn.Module, loader: Any) -> torch.Tensor:
 # --------------------------------------------------------------------------
 
 
+class NonFiniteLossError(FloatingPointError):
+    """A training loss was NaN or infinite.
+
+    Attributes:
+        epoch: the epoch in which it happened, counted from 0 (``Trainer.epoch``).
+        batch: the batch of that epoch, counted from 0.
+        loss: the loss value (``nan``, ``inf`` or ``-inf``).
+    """
+
+    def __init__(self, message: str, *, epoch: int, batch: int, loss: float) -> None:
+        super().__init__(message)
+        self.epoch, self.batch, self.loss = epoch, batch, loss
+
+
 class Trainer:
     """Train a model on mini-batches, validate it, and step a learning-rate scheduler.
 
@@ -436,6 +467,12 @@ class Trainer:
         device: where to train. Default: :func:`lrlib.device.get_device`.
         progress: show a progress bar over the epochs (``tqdm.auto``: a widget in
             a notebook, text in a terminal). Default: ``True``.
+        on_nonfinite: what a NaN or infinite training loss does. ``"raise"``
+            (default): training stops with :class:`NonFiniteLossError`, naming
+            the epoch and the batch, before the bad loss changes any weight.
+            ``"skip"``: the batch is left out (no backward pass, no optimizer
+            or scheduler step), and the number of batches skipped in each
+            epoch is recorded in ``history["skipped_batches"]``.
 
     Attributes:
         history: a dict of plain lists (see :data:`HISTORY_KEYS`), one entry per epoch
@@ -448,16 +485,18 @@ class Trainer:
               the epoch, a list per epoch (the rates used during the epoch, unless a
               mini-batch scheduler changes them);
             * ``"batch_lr"``: the learning rate of every parameter group used by
-              each optimizer step, a list per step.
+              each optimizer step, a list per step;
+            * ``"skipped_batches"``: the number of batches left out because their
+              loss was not finite (always 0 with ``on_nonfinite="raise"``).
         epoch: the number of epochs trained so far.
 
     Raises:
         TypeError: an argument has the wrong type, or a loader is an iterator
             that can be gone over only once.
         ValueError: the training loader is missing or empty; the model is on the
-            meta device; the optimizer holds
-            tensors that are not parameters of the model; the scheduler was built
-            on another optimizer; ``scheduler_step`` or ``monitor`` is unknown; a
+            meta device; the optimizer holds tensors that are not parameters of
+            the model; the scheduler was built on another optimizer;
+            ``scheduler_step``, ``monitor`` or ``on_nonfinite`` is unknown; a
             metric scheduler has no metric to use (no validation loader) or its
             ``mode`` contradicts the monitored quantity; a
             ``CosineAnnealingWarmRestarts`` stepped per batch has a training
@@ -492,6 +531,7 @@ class Trainer:
         track_accuracy: bool = False,
         device: str | torch.device | None = None,
         progress: bool = True,
+        on_nonfinite: Literal["raise", "skip"] = "raise",
     ) -> None:
         _check_type("model", model, nn.Module)
         _check_type("optimizer", optimizer, Optimizer)
@@ -502,6 +542,10 @@ class Trainer:
             _check_loader(val_loader, "val_loader")
         check_materialized(model)
         _check_optimizer_owns(model, optimizer)
+        if on_nonfinite not in NON_FINITE_POLICIES:
+            raise ValueError(
+                f"on_nonfinite must be one of {list(NON_FINITE_POLICIES)}, got {on_nonfinite!r}"
+            )
 
         self.model = model
         self.loss_fn = loss_fn
@@ -513,6 +557,7 @@ class Trainer:
         self.monitor = monitor
         self.track_accuracy = track_accuracy or monitor == "val_accuracy"
         self.progress = progress
+        self.on_nonfinite = on_nonfinite
         metric_scheduler = scheduler if self.scheduler_step == "metric" else None
         _check_monitor(monitor, self.track_accuracy, val_loader, metric_scheduler)
         _check_fractional_epochs(scheduler, self.scheduler_step, train_loader)
@@ -521,6 +566,7 @@ class Trainer:
         self.model.to(self.device)
         self.epoch = 0
         self.history: dict[str, list] = {key: [] for key in HISTORY_KEYS}
+        self._skipped = 0  # batches left out of the current epoch (on_nonfinite="skip")
 
     # -- the loop ----------------------------------------------------------
 
@@ -532,6 +578,16 @@ class Trainer:
         epoch or metric scheduler. A mini-batch scheduler is stepped inside
         :meth:`train_one_epoch`, after every optimizer step.
 
+        An epoch happens completely or not at all. If anything stops it (an
+        error, a NaN loss, Ctrl-C), the model, optimizer, scheduler, random
+        number generators, :attr:`epoch` and :attr:`history` are rolled back to
+        what they were when the epoch started, and the exception is raised
+        again. Calling ``fit`` again then redoes that epoch from its start: an
+        interrupted and resumed run equals an uninterrupted one, bit for bit on
+        the CPU. (The epoch's batches are drawn again too, from the restored
+        generators; side effects outside the trainer, such as printed output,
+        are not undone.)
+
         Args:
             epochs: the number of epochs to add, a positive integer.
 
@@ -541,6 +597,8 @@ class Trainer:
         Raises:
             ValueError: ``epochs`` is not a positive integer, or a batch fails
                 (see :meth:`train_one_epoch`).
+            NonFiniteLossError: a training loss was NaN or infinite (with
+                ``on_nonfinite="raise"``).
             RuntimeError: the model was moved off the trainer's device.
 
         Example:
@@ -549,14 +607,17 @@ class Trainer:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        self._check_model_on_device()
         bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not self.progress)
         for _ in bar:
-            lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
-            train_loss = self.train_one_epoch()
-            metrics = self.validate() if self.val_loader is not None else {}
-            self._record(lr=lrs, train_loss=train_loss, **metrics)
-            self._step_scheduler_after_epoch()
-            self.epoch += 1
+            with self._rolled_back_on_failure():  # an interrupted epoch leaves no trace
+                lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
+                train_loss = self.train_one_epoch()
+                metrics = self.validate() if self.val_loader is not None else {}
+                self._record(lr=lrs, train_loss=train_loss, skipped_batches=self._skipped,
+                             **metrics)
+                self._step_scheduler_after_epoch()
+                self.epoch += 1
             bar.set_postfix(self._last_losses(), refresh=False)
         return self.history
 
@@ -564,21 +625,28 @@ class Trainer:
         """Make one pass over the training loader, updating the model after every batch.
 
         Per batch: forward, loss, ``zero_grad``, backward, optimizer step, then a
-        mini-batch scheduler's step. The loss is summed on the device and read
-        once, at the end, so the loop never waits for the device.
+        mini-batch scheduler's step. Before the backward pass the loss is
+        checked: a NaN or infinite loss raises :class:`NonFiniteLossError`, or
+        skips the batch (see ``on_nonfinite``). That check reads one value per
+        batch from the device; the loss itself is summed on the device and read
+        once, at the end.
 
         :meth:`fit` calls this; called directly, it trains one epoch but does not
-        count it, record its learning rate, or step an epoch scheduler.
+        count it, record its learning rate, step an epoch scheduler, or roll
+        back when it fails.
 
         Returns:
-            The mean training loss per sample over the epoch.
+            The mean training loss per sample over the epoch (over the batches
+            not skipped).
 
         Raises:
             ValueError: the loss function rejects the outputs and targets (the
                 message shows their shapes and dtypes), their shapes broadcast
-                to a shape other than the outputs', or the loader is empty.
+                to a shape other than the outputs', or the loader yields no
+                batches (or only skipped ones).
             TypeError: a batch is neither ``(inputs, targets, ...)`` nor a
                 mapping with known keys.
+            NonFiniteLossError: a loss was NaN or infinite (``on_nonfinite="raise"``).
             RuntimeError: the model is no longer on the trainer's device.
 
         Example:
@@ -586,11 +654,13 @@ class Trainer:
             0.8421
         """
         self._check_model_on_device()
-        total_loss, count = torch.zeros((), device=self.device), 0
+        total_loss, count, self._skipped = torch.zeros((), device=self.device), 0, 0
         with model_mode(self.model, training=True):
             for i, batch in enumerate(self.train_loader):
                 inputs, targets = split_batch(batch, self.device)
                 loss = _compute_loss(self.loss_fn, self.model(inputs), targets)
+                if not self._is_finite(loss, i):  # raises, or skips the batch
+                    continue
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -600,7 +670,7 @@ class Trainer:
                 total_loss += loss.detach() * len(targets)
                 count += len(targets)
         if count == 0:
-            raise ValueError("train_loader yielded no batches: there is nothing to train on")
+            raise ValueError(self._nothing_trained())
         return total_loss.item() / count
 
     def validate(self) -> dict[str, float]:
@@ -625,6 +695,34 @@ class Trainer:
         if self.track_accuracy:
             metrics["val_accuracy"] = accuracy(self.model, self.val_loader).overall
         return metrics
+
+    def _is_finite(self, loss: torch.Tensor, batch: int) -> bool:
+        """``True`` for a finite loss; otherwise raise, or count the batch as skipped."""
+        if torch.isfinite(loss.detach()):
+            return True
+        if self.on_nonfinite == "skip":
+            self._skipped += 1
+            return False
+        value = loss.item()
+        lrs = ", ".join(f"{lr:.3g}" for lr in learning_rates(self.optimizer))
+        raise NonFiniteLossError(
+            f"the training loss is {value} in epoch {self.epoch}, batch {batch} (both counted "
+            f"from 0), at learning rate(s) {lrs}: training stopped before this loss changed "
+            "the weights. Usual causes: a learning rate too large, or NaN or infinite values "
+            "in the data. (Trainer(on_nonfinite='skip') leaves such batches out instead.)",
+            epoch=self.epoch,
+            batch=batch,
+            loss=value,
+        )
+
+    def _nothing_trained(self) -> str:
+        if self._skipped:
+            return (
+                f"every batch of epoch {self.epoch} ({self._skipped}) had a NaN or infinite "
+                "loss and was skipped: there is nothing left to train on. Lower the learning "
+                "rate, or look for NaN or infinite values in the data."
+            )
+        return "train_loader yielded no batches: there is nothing to train on"
 
     def _step_batch_scheduler(self, i: int) -> None:
         if isinstance(self.scheduler, CosineAnnealingWarmRestarts):
@@ -658,6 +756,41 @@ class Trainer:
     def _last_losses(self) -> dict[str, float]:
         losses = ("train_loss", "val_loss")
         return {key: self.history[key][-1] for key in losses if self.history[key]}
+
+    # -- rolling back an epoch ----------------------------------------------
+
+    @contextmanager
+    def _rolled_back_on_failure(self) -> Iterator[None]:
+        """On any exception in the block, put the trainer back as it was, then re-raise."""
+        snapshot = self._snapshot()
+        try:
+            yield
+        except BaseException:
+            self._restore(snapshot)
+            raise
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Copies (on the CPU) of everything an epoch changes; history by length only."""
+        return {
+            "model": copy_state(self.model.state_dict()),
+            "optimizer": copy_state(self.optimizer.state_dict()),
+            "scheduler": (
+                None if self.scheduler is None else copy_state(self.scheduler.state_dict())
+            ),
+            "rng": capture_rng_state(self._generators()),
+            "epoch": self.epoch,
+            "history": {key: len(values) for key, values in self.history.items()},
+        }
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        self.model.load_state_dict(snapshot["model"])
+        self.optimizer.load_state_dict(snapshot["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(snapshot["scheduler"])
+        restore_rng_state(snapshot["rng"], self._generators())
+        self.epoch = snapshot["epoch"]
+        for key, length in snapshot["history"].items():
+            del self.history[key][length:]
 
     # -- saving and resuming -------------------------------------------------
 

@@ -24,6 +24,7 @@ from lrlib.device import get_device
 from lrlib.schedulers import trace
 from lrlib.training import (
     Accuracy,
+    NonFiniteLossError,
     Trainer,
     accuracy,
     evaluate,
@@ -594,6 +595,156 @@ def test_bad_arguments():
 
 
 # ---------------------------------------------------------------------------
+# NaN and infinite losses
+# ---------------------------------------------------------------------------
+
+
+class BadLossAt:
+    """Cross-entropy, except that the training calls listed in ``bad`` return ``value``."""
+
+    def __init__(self, bad, value=float("nan")):
+        self.bad, self.value, self.training_calls = set(bad), value, 0
+
+    def __call__(self, outputs, targets):
+        loss = F.cross_entropy(outputs, targets)
+        if torch.is_grad_enabled():  # a training step, not validation
+            call = self.training_calls
+            self.training_calls += 1
+            if call in self.bad:
+                return loss * self.value
+        return loss
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_non_finite_loss_stops_training_and_names_epoch_and_batch(value):
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    train_loader, val_loader = make_loaders()
+    trainer = Trainer(model, BadLossAt({BATCHES + 2}, value), optimizer, train_loader,
+                      val_loader, progress=False)
+    with pytest.raises(NonFiniteLossError) as info:
+        trainer.fit(3)
+    assert "epoch 1, batch 2" in str(info.value)
+    assert (info.value.epoch, info.value.batch) == (1, 2)
+    assert str(value) in str(info.value)
+    # Rolled back to the end of epoch 0: nothing of the failed epoch remains.
+    assert trainer.epoch == 1 and len(trainer.history["batch_lr"]) == BATCHES
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_nan_in_the_data_stops_training_at_its_batch():
+    train, _ = make_data()
+    x, y = train.tensors[0].clone(), train.tensors[1]
+    x[3 * BATCH + 1, 2] = float("nan")  # in batch 3 (no shuffling)
+    model = make_model()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.01),
+                      DataLoader(TensorDataset(x, y), batch_size=BATCH), progress=False)
+    with pytest.raises(NonFiniteLossError, match=r"nan in epoch 0, batch 3 \(both counted"):
+        trainer.fit(1)
+
+
+def test_non_finite_batches_can_be_skipped_and_are_counted():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_loader, val_loader = make_loaders()
+    loss_fn = BadLossAt({BATCHES + 1, BATCHES + 4, 2 * BATCHES})
+    trainer = Trainer(model, loss_fn, optimizer, train_loader, val_loader, progress=False,
+                      on_nonfinite="skip")
+    history = trainer.fit(3)
+    assert history["skipped_batches"] == [0, 2, 1]
+    assert len(history["batch_lr"]) == 3 * BATCHES - 3  # no optimizer step for those
+    assert all(math.isfinite(v) for v in history["train_loss"] + history["val_loss"])
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_an_epoch_of_skipped_batches_only_is_an_error():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = Trainer(model, BadLossAt(range(100)), optimizer, make_loaders()[0],
+                      progress=False, on_nonfinite="skip")
+    with pytest.raises(ValueError, match=f"every batch of epoch 0 \\({BATCHES}\\) had a NaN"):
+        trainer.fit(1)
+    with pytest.raises(ValueError, match="on_nonfinite must be one of"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, make_loaders()[0], on_nonfinite="warn")
+
+
+# ---------------------------------------------------------------------------
+# Interrupted epochs are rolled back
+# ---------------------------------------------------------------------------
+
+
+class InterruptAt:
+    """Cross-entropy that raises ``error`` at one training call, once."""
+
+    def __init__(self, call, error=KeyboardInterrupt):
+        self.call, self.error, self.training_calls = call, error, 0
+
+    def __call__(self, outputs, targets):
+        if torch.is_grad_enabled():
+            self.training_calls += 1
+            if self.training_calls == self.call + 1:
+                raise self.error()
+        return F.cross_entropy(outputs, targets)
+
+
+RESUME_SCHEDULERS = {
+    "one-cycle": lambda opt: lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=4 * BATCHES),
+    "step": lambda opt: lr_scheduler.StepLR(opt, step_size=1, gamma=0.7),
+    "cosine-restarts": lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1),
+    "plateau": lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0),
+}
+
+
+def resumable_run(scheduler, loss_fn, generator):
+    torch.manual_seed(11)  # the global generator: dropout, and shuffling without a generator
+    model = make_model(seed=4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    train_loader, val_loader = make_loaders(generator=generator)
+    return Trainer(model, loss_fn, optimizer, train_loader, val_loader,
+                   scheduler=RESUME_SCHEDULERS[scheduler](optimizer), progress=False)
+
+
+@pytest.mark.parametrize("generator", [True, False], ids=["loader-generator", "global-rng"])
+@pytest.mark.parametrize("scheduler", list(RESUME_SCHEDULERS))
+def test_interrupt_then_resume_equals_an_uninterrupted_run(scheduler, generator):
+    uninterrupted = resumable_run(scheduler, nn.CrossEntropyLoss(), generator)
+    uninterrupted.fit(4)
+
+    interrupted = resumable_run(scheduler, InterruptAt(2 * BATCHES + 3), generator)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(4)  # Ctrl-C during batch 3 of epoch 2
+    assert interrupted.epoch == 2
+    assert len(interrupted.history["batch_lr"]) == 2 * BATCHES
+    assert len(interrupted.history["lr"]) == 2
+    interrupted.fit(2)  # used to raise "Tried to step ... times" with OneCycleLR
+
+    assert interrupted.epoch == 4
+    assert interrupted.history == uninterrupted.history  # losses and every rate, exactly
+    for p, q in zip(interrupted.model.parameters(), uninterrupted.model.parameters()):
+        assert torch.equal(p, q)
+    assert interrupted.scheduler.state_dict() == uninterrupted.scheduler.state_dict()
+
+
+def test_an_error_during_validation_rolls_the_epoch_back_too():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    trainer = make_trainer(model, optimizer, scheduler)
+    trainer.fit(1)
+    weights = copy.deepcopy(model.state_dict())
+    momentum = copy.deepcopy(optimizer.state_dict())
+    trainer.val_loader = [(torch.randn(4, 4), torch.tensor([0, 1, 2, 7]))]  # class 7 fails
+    with pytest.raises(ValueError):
+        trainer.fit(1)
+    assert trainer.epoch == 1 and scheduler.last_epoch == 1
+    assert all(len(trainer.history[key]) == 1 for key in ("lr", "train_loss", "val_loss"))
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, weights[name]), name
+    for index, state in optimizer.state_dict()["state"].items():
+        assert torch.equal(state["momentum_buffer"], momentum["state"][index]["momentum_buffer"])
+
+
+# ---------------------------------------------------------------------------
 # Shapes that broadcast, batches of every kind, loaders used up, meta models
 # ---------------------------------------------------------------------------
 
@@ -741,3 +892,12 @@ def test_cosine_restarts_per_batch_needs_a_loader_with_a_length():
         Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler)
     Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler,
             scheduler_step="epoch", progress=False).fit(1)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import lrlib.training as module
+
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0
