@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -55,7 +55,9 @@ from lrlib.batches import (
     split_batch,
 )
 from lrlib.checkpoint import (
+    CheckpointError,
     capture_rng_state,
+    check_rng_state,
     copy_state,
     loader_generators,
     restore_rng_state,
@@ -93,6 +95,7 @@ HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr", "ski
 NON_FINITE_POLICIES = ("raise", "skip")
 """What :class:`Trainer` does with a NaN or infinite training loss (``on_nonfinite``)."""
 
+_STATE_KEYS = ("model", "optimizer", "scheduler", "scheduler_class", "epoch", "history", "rng")
 
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
 """The history entries a metric-driven scheduler can be stepped with."""
@@ -797,23 +800,37 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume training exactly where it stopped.
 
-        The model, optimizer and scheduler states, the epoch counter, a copy of
-        the history, and the state of every random number generator (PyTorch's,
-        NumPy's, Python's, and the generators of the trainer's data loaders).
-        It holds only tensors, numbers, strings and plain containers, so
-        ``torch.load(..., weights_only=True)`` reads it back.
+        The model, optimizer and scheduler states (with the optimizer's and the
+        scheduler's class names), the epoch counter, a copy of the history, the
+        trainer's settings that shape the run (``scheduler_step``, ``monitor``,
+        ``track_accuracy``), and the state of every random number generator
+        (PyTorch's, NumPy's, Python's, and the generators of the trainer's data
+        loaders). It holds only tensors, numbers, strings and plain containers,
+        so ``torch.load(..., weights_only=True)`` reads it back.
 
         Like :meth:`torch.nn.Module.state_dict`, the tensors are the live ones,
         not copies: save the result (:func:`lrlib.checkpoint.save_checkpoint`)
         before training on.
+
+        Returns:
+            A dict with the entries ``"model"``, ``"optimizer"``,
+            ``"optimizer_class"``, ``"scheduler"``, ``"scheduler_class"``,
+            ``"epoch"``, ``"history"``, ``"trainer"`` and ``"rng"``.
+
+        Example:
+            >>> state = trainer.state_dict()  # doctest: +SKIP
+            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # doctest: +SKIP
+            (3, 'SGD', 'StepLR')
         """
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_class": type(self.optimizer).__name__,
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "scheduler_class": None if self.scheduler is None else type(self.scheduler).__name__,
             "epoch": self.epoch,
             "history": copy.deepcopy(self.history),
+            "trainer": self._settings(),
             "rng": capture_rng_state(self._generators()),
         }
 
@@ -824,29 +841,205 @@ class Trainer:
         optimizer, scheduler type, loaders), then load: training continues as if
         it had never stopped.
 
+        All or nothing: the whole state is checked against this trainer first,
+        and nothing changes unless it fits. Checked: the model's parameter and
+        buffer names and shapes; the optimizer's class, its number of parameter
+        groups and of parameters in each, and the shapes of its per-parameter
+        state; the scheduler's class; the trainer's settings
+        (``scheduler_step``, ``monitor`` of a metric scheduler,
+        ``track_accuracy``); the epoch and the history; the number of
+        data-loader generators. (States saved before the optimizer class and
+        the settings were recorded are checked without them.)
+
+        Args:
+            state: a dict from :meth:`state_dict` (possibly saved and loaded).
+
         Raises:
-            ValueError: the state has a scheduler and this trainer has none (or
-                the other way round), a scheduler of another type, or another
-                number of data-loader generators (see
-                :func:`lrlib.checkpoint.loader_generators`).
+            lrlib.checkpoint.CheckpointError: (a ``ValueError``) the state is not
+                a trainer state, or does not fit this trainer; the message lists
+                every mismatch.
+
+        Example:
+            >>> state = copy.deepcopy(trainer.state_dict())  # doctest: +SKIP
+            >>> trainer.fit(2)  # doctest: +SKIP
+            >>> trainer.load_state_dict(state)  # back, generators included  # doctest: +SKIP
         """
-        saved_class = state["scheduler_class"]
-        own_class = None if self.scheduler is None else type(self.scheduler).__name__
-        if saved_class != own_class:
-            raise ValueError(
-                f"the state was saved with scheduler {saved_class}, but this trainer has "
-                f"{own_class}: build the trainer with the same kind of scheduler"
+        problems = self._state_problems(state)
+        if problems:
+            raise CheckpointError(
+                "it does not fit this trainer (build the trainer as for the saved run):\n"
+                + "\n".join(f"  - {problem}" for problem in problems)
             )
-        restore_rng_state(state["rng"], self._generators())  # checks the loaders first
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
+        snapshot = self._snapshot()
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            restore_rng_state(state["rng"], self._generators())
+        except Exception as exc:  # not foreseen by the checks: undo what was done
+            self._restore(snapshot)
+            raise CheckpointError(
+                f"loading failed, and the trainer was left as it was: {exc}"
+            ) from exc
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        history = {key: list(values) for key, values in copy.deepcopy(state["history"]).items()}
+        history.setdefault("skipped_batches", [0] * len(history["lr"]))  # older states
         self.epoch = state["epoch"]
-        self.history = copy.deepcopy(state["history"])
+        self.history = history
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "scheduler_step": self.scheduler_step,
+            "monitor": self.monitor,
+            "track_accuracy": self.track_accuracy,
+        }
+
+    def _state_problems(self, state: Any) -> list[str]:
+        """Every way in which ``state`` does not fit this trainer (empty: it fits)."""
+        if not isinstance(state, Mapping):
+            return [f"it holds a {type(state).__name__}, not a trainer state (a dict)"]
+        missing = [key for key in _STATE_KEYS if key not in state]
+        if missing:
+            return [_not_a_trainer_state(state, missing)]
+        problems = _model_problems(self.model, state["model"])
+        problems += _optimizer_problems(
+            self.optimizer, state["optimizer"], state.get("optimizer_class")
+        )
+        own_class = None if self.scheduler is None else type(self.scheduler).__name__
+        if state["scheduler_class"] != own_class:
+            problems.append(
+                f"it was saved with scheduler {state['scheduler_class']}, but this trainer "
+                f"has {own_class}: build the trainer with the same kind of scheduler"
+            )
+        problems += _settings_problems(self._settings(), state.get("trainer"))
+        epoch, history = state["epoch"], state["history"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            problems.append(f"its epoch must be a non-negative int, got {epoch!r}")
+        if not isinstance(history, Mapping) or not all(
+            isinstance(history.get(key), list) for key in HISTORY_KEYS if key != "skipped_batches"
+        ):
+            problems.append(
+                f"its history must be a dict of lists with the keys {list(HISTORY_KEYS)}"
+            )
+        try:
+            check_rng_state(state["rng"], self._generators())
+        except ValueError as exc:
+            problems.append(str(exc))
+        return problems
 
     def _generators(self) -> list[torch.Generator]:
         return loader_generators(self.train_loader, self.val_loader)
+
+
+# --------------------------------------------------------------------------
+# Checking a saved state against a trainer
+# --------------------------------------------------------------------------
+
+
+def _not_a_trainer_state(state: Mapping, missing: list[str]) -> str:
+    keys = [str(key) for key in state]
+    shown = keys[:5] + (["..."] if len(keys) > 5 else [])
+    if keys and all(isinstance(value, torch.Tensor) for value in state.values()):
+        return (
+            f"it holds only tensors, named {shown}: a model's state_dict, not a trainer "
+            "checkpoint written by save_checkpoint. Load a model's weights with "
+            "model.load_state_dict(torch.load(path, weights_only=True))"
+        )
+    return (
+        f"it is not a trainer checkpoint written by save_checkpoint: it lacks the "
+        f"entries {missing} (its entries are {shown})"
+    )
+
+
+def _listed(names: list[str], limit: int = 5) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _model_problems(model: nn.Module, saved: Any) -> list[str]:
+    if not isinstance(saved, Mapping):
+        return [f"its model state must be a dict of tensors, got {type(saved).__name__}"]
+    own = model.state_dict()
+    problems = []
+    missing = [key for key in own if key not in saved]
+    unexpected = [str(key) for key in saved if key not in own]
+    if missing:
+        problems.append(f"the model's {_listed(missing)} are missing from it")
+    if unexpected:
+        problems.append(f"it holds model entries this model lacks: {_listed(unexpected)}")
+    for key, tensor in own.items():
+        value = saved.get(key)
+        if isinstance(value, torch.Tensor) and value.shape != tensor.shape:
+            problems.append(
+                f"model entry {key!r} has shape {tuple(value.shape)} in it, but "
+                f"{tuple(tensor.shape)} in this model"
+            )
+        elif key in saved and not isinstance(value, torch.Tensor):
+            problems.append(f"model entry {key!r} is a {type(value).__name__}, not a tensor")
+    return problems
+
+
+def _optimizer_problems(optimizer: Optimizer, saved: Any, saved_class: str | None) -> list[str]:
+    own_class = type(optimizer).__name__
+    if saved_class is not None and saved_class != own_class:
+        return [
+            f"it was saved with optimizer {saved_class}, but this trainer has {own_class}: "
+            f"{own_class} would find none of the state and settings it needs"
+        ]
+    if not (isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved):
+        return ["its optimizer state is not a dict with 'state' and 'param_groups'"]
+    saved_groups, own_groups = saved["param_groups"], optimizer.param_groups
+    if len(saved_groups) != len(own_groups):
+        return [
+            f"its optimizer has {len(saved_groups)} parameter group(s), this one "
+            f"{len(own_groups)}"
+        ]
+    problems = []
+    for g, (saved_group, own_group) in enumerate(zip(saved_groups, own_groups)):
+        if len(saved_group["params"]) != len(own_group["params"]):
+            problems.append(
+                f"optimizer parameter group {g} holds {len(saved_group['params'])} "
+                f"parameter(s) in it, {len(own_group['params'])} in this optimizer"
+            )
+    if problems:
+        return problems
+    own_params = [p for group in own_groups for p in group["params"]]
+    index_of = {
+        saved_id: position
+        for position, saved_id in enumerate(i for group in saved_groups for i in group["params"])
+    }
+    for saved_id, entries in saved["state"].items():
+        position = index_of.get(saved_id)
+        if position is None or not isinstance(entries, Mapping):
+            problems.append(f"its optimizer state refers to an unknown parameter {saved_id!r}")
+            continue
+        shape = tuple(own_params[position].shape)
+        for name, value in entries.items():
+            if isinstance(value, torch.Tensor) and value.ndim > 0 and tuple(value.shape) != shape:
+                problems.append(
+                    f"optimizer state {name!r} of parameter {position} has shape "
+                    f"{tuple(value.shape)} in it, but the parameter has shape {shape}"
+                )
+    return problems
+
+
+def _settings_problems(own: dict[str, Any], saved: Any) -> list[str]:
+    if saved is None:
+        return []  # saved before the settings were recorded
+    if not isinstance(saved, Mapping):
+        return [f"its trainer settings must be a dict, got {type(saved).__name__}"]
+    names = ["scheduler_step", "track_accuracy"]
+    if own["scheduler_step"] == "metric":
+        names.append("monitor")
+    return [
+        f"it was saved by a trainer with {name}={saved.get(name)!r}, but this one has "
+        f"{name}={own[name]!r}"
+        for name in names
+        if name in saved and saved[name] != own[name]
+    ]
 
 
 # --------------------------------------------------------------------------

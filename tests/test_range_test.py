@@ -718,3 +718,12 @@ def test_a_model_on_the_meta_device_is_explained():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     with pytest.raises(ValueError, match="meta device.*to_empty"):
         range_test(model, optimizer, nn.MSELoss(), make_loader(), end_lr=1.0, num_iter=5)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import lrlib.range_test as module
+
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0
