@@ -1,10 +1,19 @@
-"""The learning-rate range test (Smith, "Cyclical Learning Rates for Training
-Neural Networks", 2017).
+"""The learning-rate range test, in the per-batch form popularised by fastai.
 
 Train for ``num_iter`` steps, one mini-batch each, while the learning rate
 grows from ``start_lr`` to ``end_lr``, linearly or exponentially, and record
 the loss at every step. Where the loss falls fastest, the learning rate is
 large enough to learn quickly; where it shoots up, it is too large.
+
+Where it comes from: Smith ("Cyclical Learning Rates for Training Neural
+Networks", 2017) proposed a range test to choose the two bounds of a cyclical
+schedule. His version raises the rate linearly over a few epochs and watches
+the model's *accuracy*: the rate where accuracy starts to climb gives the
+lower bound, the one where it stalls or drops the upper bound. The version
+here, with the rate growing exponentially from one mini-batch to the next and
+a smoothed *training loss* read off the curve, is the one that fastai (Howard
+and Gugger) made popular as its "learning rate finder", and that
+torch-lr-finder implements for plain PyTorch.
 
 The test is a measurement, not training: :func:`range_test` puts the model,
 the optimizer and the random number generators back exactly as it found them,
@@ -24,10 +33,22 @@ import numpy as np
 import torch
 from torch import nn
 
+from lrlib.batches import check_loss_shapes, check_materialized, is_one_shot, split_batch
+from lrlib.checkpoint import copy_state
 from lrlib.suggestions import Suggestion, suggest_all
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+__all__ = [
+    "RangeTestResult",
+    "STEP_MODES",
+    "StepMode",
+    "StopReason",
+    "lr_factor",
+    "plot_range_test",
+    "range_test",
+]
 
 StepMode = Literal["exp", "linear"]
 StopReason = Literal["completed", "diverged", "non-finite loss"]
@@ -108,7 +129,9 @@ class RangeTestResult:
         step_mode: ``"exp"`` or ``"linear"``.
         suggestions: :func:`lrlib.suggestions.suggest_all` applied to the
             first group's learning rates and the smoothed losses; empty when
-            fewer than 3 points were recorded.
+            fewer than 3 points were recorded. On a curve with no usable
+            descent, each suggestion says so (``usable`` is ``False``, ``note``
+            explains).
     """
 
     lrs: np.ndarray
@@ -157,16 +180,21 @@ def range_test(
     states of torch's CPU and CUDA generators and of the loaders' generators
     are exactly as before. No scheduler is attached to the optimizer.
 
-    Batches are ``(inputs, targets, ...)`` tuples or lists of tensors; they
-    are moved to the model's device (put the model on
-    :func:`lrlib.device.get_device` before creating the optimizer).
+    Batches are ``(inputs, targets, ...)`` tuples or lists of tensors, or
+    mappings such as ``{"inputs": ..., "targets": ...}`` (the same rule as the
+    trainer's, :func:`lrlib.batches.split_batch`); they are moved to the
+    model's device (put the model on :func:`lrlib.device.get_device` before
+    creating the optimizer).
 
     Args:
         model: the model; the optimizer must hold its parameters.
         optimizer: any ``torch.optim`` optimizer.
         criterion: ``criterion(outputs, targets)`` returns a scalar loss
             averaged over the batch (e.g. ``nn.CrossEntropyLoss()``).
-        train_loader: an iterable of batches, such as a ``DataLoader``.
+        train_loader: an iterable of batches, such as a ``DataLoader``. It is
+            started again when it runs out, so an iterator (a generator, or
+            ``iter(loader)``), which can be gone over only once, must hold at
+            least ``num_iter * accumulation_steps`` batches.
         start_lr: the first learning rate: one for all groups, one per
             group, or ``None`` for the optimizer's own learning rates.
         end_lr: the last learning rate of the first parameter group.
@@ -178,16 +206,22 @@ def range_test(
             divided by it, so the step sees the average gradient.
         val_loader: if given, the loss recorded after each step is the
             average loss over this loader, measured in eval mode under
-            ``torch.no_grad()``; slower, less noisy.
+            ``torch.no_grad()``; slower, less noisy. It is gone over after
+            every step, so it cannot be an iterator.
 
     Returns:
         A :class:`RangeTestResult`.
 
     Raises:
         ValueError: an invalid argument (see :func:`lr_factor`), a
-            ``start_lr`` sequence of the wrong length, or an empty loader.
-        TypeError: a non-integer ``num_iter`` or ``accumulation_steps``, or
-            a batch that is not an ``(inputs, targets, ...)`` sequence.
+            ``start_lr`` sequence of the wrong length, an empty loader, an
+            iterator ``train_loader`` used up before the test's end, a model
+            on the meta device, or outputs and targets whose shapes broadcast
+            to a shape other than the outputs' (see
+            :func:`lrlib.batches.check_loss_shapes`).
+        TypeError: a non-integer ``num_iter`` or ``accumulation_steps``, a
+            ``val_loader`` that is an iterator, or a batch that is neither an
+            ``(inputs, targets, ...)`` sequence nor a mapping with known keys.
 
     Example:
         >>> _ = torch.manual_seed(0)
@@ -205,6 +239,13 @@ def range_test(
     start_lrs = _start_lrs(optimizer, start_lr)
     factor = lr_factor(start_lrs[0], end_lr, num_iter, step_mode)
     _check_options(beta, diverge_th, accumulation_steps)
+    if val_loader is not None and is_one_shot(val_loader):
+        raise TypeError(
+            f"val_loader is an iterator ({type(val_loader).__name__}), which yields its "
+            "batches only once, but the validation loss is measured over the whole loader "
+            "after every step: pass a DataLoader, a list of batches, or another object that "
+            "can be iterated again"
+        )
     device = _model_device(model)
     generators = [
         loader.generator
@@ -259,8 +300,10 @@ def plot_range_test(
     """Plot the loss against the learning rate of the first parameter group.
 
     The x-axis is logarithmic for an exponential test. The smoothed curve is
-    drawn over the raw losses, with a marker for each suggestion. The y-axis
-    stops a little above the first smoothed loss.
+    drawn over the raw losses, with a marker for each suggestion. When the
+    curve has no usable descent (see :class:`lrlib.suggestions.Suggestion`),
+    a note on the axes says so instead of markers. The y-axis stops a little
+    above the first smoothed loss.
 
     Args:
         result: what :func:`range_test` returned.
@@ -269,6 +312,10 @@ def plot_range_test(
 
     Returns:
         The axes drawn on.
+
+    Example:
+        >>> ax = plot_range_test(result)  # doctest: +SKIP
+        >>> ax.set_title("LR range test")  # doctest: +SKIP
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -280,11 +327,20 @@ def plot_range_test(
     ax.plot(lrs, result.smoothed_losses, color="tab:blue", label="smoothed loss")
     log_x = result.step_mode == "exp"
     scale = np.log10 if log_x else np.asarray
+    notes = []
     for k, suggestion in enumerate(result.suggestions.values(), start=1):
+        if not suggestion.usable:
+            if suggestion.note not in notes:
+                notes.append(suggestion.note)
+            continue
         # A suggestion may lie between recorded points (minimum/10): read its loss off the curve.
         loss = np.interp(scale(suggestion.lr), scale(lrs), result.smoothed_losses)
         label = f"{suggestion.rule}: {suggestion.lr:.2g}"
         ax.plot(suggestion.lr, loss, "o", color=f"C{k}", label=label)
+    if notes:
+        ax.text(0.5, 0.95, "No suggestion: " + "\n".join(notes), transform=ax.transAxes,
+                ha="center", va="top", wrap=True, fontsize="small",
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
     if log_x:
         ax.set_xscale("log")
     first, lowest = result.smoothed_losses[0], result.smoothed_losses.min()
@@ -347,6 +403,7 @@ def _start_lrs(
 
 
 def _model_device(model: nn.Module) -> torch.device:
+    check_materialized(model)
     for parameter in model.parameters():
         return parameter.device
     raise ValueError(f"the model has no parameters to train: {type(model).__name__}")
@@ -358,8 +415,8 @@ def _restored(
 ) -> Iterator[None]:
     """Put back, on leaving, everything a training run changes."""
     # The copies live on the CPU, leaving the accelerator's memory to the test.
-    model_state = _cpu_copy(model.state_dict())
-    optimizer_state = _cpu_copy(optimizer.state_dict())
+    model_state = copy_state(model.state_dict())
+    optimizer_state = copy_state(optimizer.state_dict())
     modes = [module.training for module in model.modules()]
     # Gradients are set aside, not copied: the test starts from None, so
     # backward() allocates new tensors and never writes into these.
@@ -386,34 +443,31 @@ def _restored(
             generator.set_state(state)
 
 
-def _cpu_copy(state: Any) -> Any:
-    """Copy a (nested) state dict, tensors moved to the CPU."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().to("cpu", copy=True)
-    if isinstance(state, dict):
-        return {key: _cpu_copy(value) for key, value in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_cpu_copy(value) for value in state)
-    return state  # numbers, strings, None: immutable
-
-
 def _cycle(loader: Iterable) -> Iterator[Any]:
     """Yield the loader's batches forever, starting it again when it runs out."""
+    one_shot = is_one_shot(loader)
+    used = 0
     while True:
         empty = True
         for batch in loader:
             empty = False
+            used += 1
             yield batch
+        if one_shot and used:
+            raise ValueError(
+                f"train_loader is an iterator ({type(loader).__name__}) and ran out after "
+                f"{used} batch(es), before the test's end: an iterator yields its batches "
+                "only once and cannot be started again. Pass a DataLoader or a list of "
+                "batches, or fewer num_iter"
+            )
         if empty:
+            if one_shot:
+                raise ValueError(
+                    f"train_loader is an iterator ({type(loader).__name__}) that yielded no "
+                    "batch: it was already used up (an iterator can be gone over only once) "
+                    "or is empty. Pass a DataLoader or a list of batches"
+                )
             raise ValueError("the loader is empty: it yielded no batch")
-
-
-def _inputs_targets(batch: Any, device: torch.device) -> tuple[Any, Any]:
-    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-        raise TypeError(
-            f"a batch must be an (inputs, targets, ...) tuple or list, got {type(batch).__name__}"
-        )
-    return batch[0].to(device), batch[1].to(device)
 
 
 def _train_step(
@@ -428,8 +482,10 @@ def _train_step(
     optimizer.zero_grad(set_to_none=True)
     total = 0.0
     for _ in range(accumulation_steps):
-        inputs, targets = _inputs_targets(next(batches), device)
-        loss = criterion(model(inputs), targets) / accumulation_steps
+        inputs, targets = split_batch(next(batches), device)
+        outputs = model(inputs)
+        check_loss_shapes(outputs, targets)
+        loss = criterion(outputs, targets) / accumulation_steps
         loss.backward()  # gradients add up over the mini-batches
         total += loss.item()
     optimizer.step()
@@ -447,8 +503,10 @@ def _validation_loss(
     total, count = 0.0, 0
     with torch.no_grad():
         for batch in loader:
-            inputs, targets = _inputs_targets(batch, device)
-            total += criterion(model(inputs), targets).item() * len(targets)
+            inputs, targets = split_batch(batch, device)
+            outputs = model(inputs)
+            check_loss_shapes(outputs, targets)
+            total += criterion(outputs, targets).item() * len(targets)
             count += len(targets)
     model.train()
     if count == 0:

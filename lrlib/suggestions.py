@@ -9,6 +9,11 @@ any curve: ours (:func:`lrlib.range_test.range_test`), torch-lr-finder's
 
 None of them is an oracle: compare them on the same curve, then train with the
 candidates (the book does both).
+
+Every rule needs a curve that goes down somewhere. On one that never gets below
+its first point (a test that started too high, or a model that cannot learn),
+each rule still returns a number, but the :class:`Suggestion` says that it is
+not usable (``usable=False``) and why (``note``): see :func:`has_descent`.
 """
 
 from __future__ import annotations
@@ -18,8 +23,25 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+__all__ = [
+    "NO_DESCENT_NOTE",
+    "Suggestion",
+    "has_descent",
+    "minimum_over_ten",
+    "steepest_descent",
+    "suggest_all",
+    "valley",
+]
 
-@dataclass(frozen=True)
+NO_DESCENT_NOTE = (
+    "the loss never falls below its first value, so the curve has no descent to read a "
+    "learning rate from; start the test at a lower learning rate (or check that the model "
+    "can learn at all)"
+)
+"""The :attr:`Suggestion.note` of a suggestion made on a curve without a descent."""
+
+
+@dataclass(frozen=True, repr=False)
 class Suggestion:
     """A learning rate suggested by a rule.
 
@@ -28,11 +50,55 @@ class Suggestion:
         lr: the suggested learning rate.
         index: the position on the curve the rule picked (for ``minimum/10``,
             the minimum itself, whose learning rate is then divided by 10).
+        usable: ``False`` when the curve the rule searched has no descent (see
+            :func:`has_descent`): ``lr`` is then what the rule computes, but it
+            means nothing. Default: ``True``.
+        note: why the suggestion is not usable; empty when it is.
+
+    Example:
+        >>> Suggestion("valley", 0.01, 3)
+        Suggestion(rule='valley', lr=0.01, index=3)
     """
 
     rule: str
     lr: float
     index: int
+    usable: bool = True
+    note: str = ""
+
+    def __repr__(self) -> str:
+        text = f"Suggestion(rule={self.rule!r}, lr={self.lr!r}, index={self.index!r}"
+        if not self.usable or self.note:
+            text += f", usable={self.usable!r}, note={self.note!r}"
+        return text + ")"
+
+
+def has_descent(losses: ArrayLike) -> bool:
+    """Whether a curve goes below its first point anywhere.
+
+    A range test's curve should start on a plateau and then fall. If no loss
+    is lower than the first one, the test never found a learning rate at which
+    the model learns faster than at the start: the rules have nothing to read,
+    and their results are flagged as not usable.
+
+    Args:
+        losses: the (smoothed) losses, at least one, finite.
+
+    Returns:
+        ``True`` when some loss is strictly lower than the first.
+
+    Example:
+        >>> has_descent([2.0, 1.5, 3.0]), has_descent([1.0, 1.0, 2.0, 3.0])
+        (True, False)
+    """
+    losses = np.asarray(losses, dtype=float)
+    return bool(losses.size and np.min(losses) < losses[0])
+
+
+def _suggestion(rule: str, lr: float, index: int, searched: np.ndarray) -> Suggestion:
+    if has_descent(searched):
+        return Suggestion(rule, lr, index)
+    return Suggestion(rule, lr, index, usable=False, note=NO_DESCENT_NOTE)
 
 
 def steepest_descent(
@@ -53,7 +119,8 @@ def steepest_descent(
         skip_end: number of points to drop at the end.
 
     Returns:
-        A :class:`Suggestion` whose ``index`` refers to the full curve.
+        A :class:`Suggestion` whose ``index`` refers to the full curve; not
+        usable when the points searched (after skipping) have no descent.
 
     Raises:
         ValueError: the curve is invalid (see :func:`minimum_over_ten`), fewer
@@ -83,7 +150,7 @@ def steepest_descent(
         )
     slopes = np.gradient(losses, np.log10(lrs))
     index = int(np.argmin(slopes))
-    return Suggestion("steepest", float(lrs[index]), skip_start + index)
+    return _suggestion("steepest", float(lrs[index]), skip_start + index, losses)
 
 
 def minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
@@ -97,7 +164,8 @@ def minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
         losses: the (preferably smoothed) loss at each learning rate.
 
     Returns:
-        A :class:`Suggestion`; its ``index`` is the minimum's position.
+        A :class:`Suggestion`; its ``index`` is the minimum's position. Not
+        usable when the minimum is the first point (no descent).
 
     Raises:
         ValueError: the arrays are not 1-D, differ in length, have fewer than
@@ -110,7 +178,7 @@ def minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
     """
     lrs, losses = _checked_curve(lrs, losses)
     index = int(np.argmin(losses))
-    return Suggestion("minimum/10", float(lrs[index] / 10), index)
+    return _suggestion("minimum/10", float(lrs[index] / 10), index, losses)
 
 
 def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
@@ -128,7 +196,8 @@ def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
     Far enough down to be fast, well before the bottom where the loss starts
     to blow up. Use it on a smoothed curve: noise breaks descents into pieces.
     A curve that never descends has no valley: the rule then returns the
-    first point, a sign that the test should start lower.
+    first point, flagged as not usable, a sign that the test should start
+    lower. So is any valley on a curve that never gets below its first point.
 
     Args:
         lrs: the learning rates, non-negative and strictly increasing.
@@ -144,6 +213,8 @@ def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
         >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
         >>> valley(lrs, [2.0, 2.1, 1.9, 1.5, 1.0, 3.0])
         Suggestion(rule='valley', lr=0.1, index=3)
+        >>> valley(lrs, [1.0, 1.2, 1.5, 2.0, 3.0, 5.0]).usable
+        False
     """
     lrs, losses = _checked_curve(lrs, losses)
     descends = np.diff(losses) < 0  # descends[k]: the step from point k to k+1 goes down
@@ -155,7 +226,7 @@ def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
         elif k + 1 - run_start > best_steps:
             best_start, best_steps = run_start, k + 1 - run_start
     index = best_start + (2 * best_steps) // 3
-    return Suggestion("valley", float(lrs[index]), index)
+    return _suggestion("valley", float(lrs[index]), index, losses)
 
 
 def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
@@ -167,7 +238,7 @@ def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
 
     Returns:
         ``{rule name: Suggestion}`` for ``"steepest"``, ``"minimum/10"`` and
-        ``"valley"``.
+        ``"valley"``; all of them not usable when the curve has no descent.
 
     Raises:
         ValueError: the curve is invalid (see :func:`steepest_descent`).

@@ -5,7 +5,8 @@ A training loop does the same few things in the same order, epoch after epoch::
     for each epoch:
         record the learning rates of the optimizer's parameter groups
         for each mini-batch of the training set:
-            forward, loss, zero the gradients, backward, optimizer step
+            forward, loss (stop if it is NaN or infinite), zero the gradients,
+            backward, optimizer step
             (a mini-batch scheduler steps here, after the optimizer)
         measure the loss on the validation set, without gradients
         (an epoch scheduler steps here; ReduceLROnPlateau with the validation loss)
@@ -14,14 +15,21 @@ A training loop does the same few things in the same order, epoch after epoch::
 of lists, ready to plot and to save in a checkpoint. The helpers it uses to
 evaluate a model, :func:`evaluate`, :func:`accuracy` and :func:`predict`, work
 on their own with any model and loader; they switch the model to evaluation
-mode and put back the mode it was in.
+mode and put back the mode it was in. Batches are unpacked by
+:func:`lrlib.batches.split_batch`: ``(inputs, targets, ...)`` tuples or lists,
+or mappings such as ``{"inputs": ..., "targets": ...}``.
+
+An epoch of :meth:`Trainer.fit` happens completely or not at all: when it
+fails or is interrupted (Ctrl-C), the trainer is rolled back to the state it
+had when the epoch started, so calling ``fit`` again continues exactly as an
+uninterrupted run would.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,13 +47,29 @@ from torch.optim.lr_scheduler import (
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from lrlib.checkpoint import capture_rng_state, loader_generators, restore_rng_state
+from lrlib.batches import (
+    batch_inputs,
+    check_loss_shapes,
+    check_materialized,
+    is_one_shot,
+    split_batch,
+)
+from lrlib.checkpoint import (
+    CheckpointError,
+    capture_rng_state,
+    check_rng_state,
+    copy_state,
+    loader_generators,
+    restore_rng_state,
+)
 from lrlib.device import get_device
 
 __all__ = [
     "Accuracy",
     "HISTORY_KEYS",
     "MONITORS",
+    "NON_FINITE_POLICIES",
+    "NonFiniteLossError",
     "SchedulerStep",
     "Trainer",
     "accuracy",
@@ -65,8 +89,13 @@ step, or once per epoch with a measured metric (``ReduceLROnPlateau``)."""
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Scheduler = LRScheduler | ReduceLROnPlateau
 
-HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr")
+HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr", "skipped_batches")
 """The lists in :attr:`Trainer.history`."""
+
+NON_FINITE_POLICIES = ("raise", "skip")
+"""What :class:`Trainer` does with a NaN or infinite training loss (``on_nonfinite``)."""
+
+_STATE_KEYS = ("model", "optimizer", "scheduler", "scheduler_class", "epoch", "history", "rng")
 
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
 """The history entries a metric-driven scheduler can be stepped with."""
@@ -98,8 +127,9 @@ def scheduler_step_kind(scheduler: Scheduler) -> SchedulerStep:
     * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
       :class:`~torch.optim.lr_scheduler.OneCycleLR` and
       :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
-      every optimizer step (the last one with the fractional epoch
-      ``epoch + i / batches_per_epoch``, so its periods still count epochs);
+      every optimizer step (the last one, after batch ``i`` counted from 0, with
+      the fractional epoch ``epoch + (i + 1) / batches_per_epoch``, so that its
+      periods still count epochs);
     * ``"epoch"``: every other scheduler, stepped once per epoch.
 
     Args:
@@ -168,24 +198,6 @@ def model_mode(model: nn.Module, *, training: bool) -> Iterator[nn.Module]:
             module.training = was_training
 
 
-def _split_batch(batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unpack an ``(inputs, targets)`` batch and move both to ``device``."""
-    try:
-        inputs, targets = batch
-    except (TypeError, ValueError):
-        raise TypeError(
-            "expected each batch to be a pair (inputs, targets), as a DataLoader over a "
-            f"TensorDataset(inputs, targets) yields, got {type(batch).__name__}"
-        ) from None
-    return inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-
-
-def _inputs_of(batch: Any, device: torch.device) -> torch.Tensor:
-    """The inputs of a batch that is either a tensor or ``(inputs, ...)``."""
-    inputs = batch if isinstance(batch, torch.Tensor) else batch[0]
-    return inputs.to(device, non_blocking=True)
-
-
 def _name(function: Callable) -> str:
     return getattr(function, "__name__", type(function).__name__)
 
@@ -194,6 +206,7 @@ def _compute_loss(
     loss_fn: LossFunction, outputs: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
     """``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit."""
+    check_loss_shapes(outputs, targets)  # (N, 1) against (N,) would silently give (N, N)
     try:
         loss = loss_fn(outputs, targets)
     except (RuntimeError, ValueError, IndexError) as exc:
@@ -215,6 +228,13 @@ def _compute_loss(
 def _check_loader(loader: object, name: str) -> None:
     if loader is None:
         raise ValueError(f"{name} is required, got None")
+    if is_one_shot(loader):
+        raise TypeError(
+            f"{name} is an iterator ({type(loader).__name__}), which yields its batches only "
+            "once, but the trainer goes over its loaders every epoch (and again after an "
+            "interrupted epoch): pass a DataLoader, a list of batches, or another object "
+            "that can be iterated again"
+        )
     try:
         size = len(loader)  # type: ignore[arg-type]
     except TypeError:
@@ -259,15 +279,19 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
 
     Args:
         model: the model.
-        loader: yields ``(inputs, targets)`` batches.
+        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
 
     Returns:
         The loss averaged over all samples (each batch weighted by its size).
 
     Raises:
-        ValueError: the loader yields no batches, or ``loss_fn`` rejects the
-            model's outputs and the targets.
+        ValueError: the loader yields no batches, ``loss_fn`` rejects the
+            model's outputs and the targets, their shapes broadcast to a shape
+            other than the outputs' (see :func:`lrlib.batches.check_loss_shapes`),
+            or the model is on the meta device.
+        TypeError: a batch is not ``(inputs, targets, ...)`` or a mapping with
+            known keys.
 
     Example:
         >>> model = nn.Linear(2, 3)
@@ -276,11 +300,12 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
         >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)  # log 3: equal logits
         1.0986
     """
+    check_materialized(model)
     device = model_device(model)
     total_loss, count = torch.zeros((), device=device), 0
     with model_mode(model, training=False), torch.no_grad():
         for batch in loader:
-            inputs, targets = _split_batch(batch, device)
+            inputs, targets = split_batch(batch, device)
             total_loss += _compute_loss(loss_fn, model(inputs), targets) * len(targets)
             count += len(targets)
     if count == 0:
@@ -304,7 +329,10 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
 
     Raises:
         ValueError: the outputs are not ``(N, C)``, the targets are not integer
-            class ids below ``C``, or the loader yields no batches.
+            class ids below ``C``, the loader yields no batches, or the model is
+            on the meta device.
+        TypeError: a batch is not ``(inputs, targets, ...)`` or a mapping with
+            known keys.
 
     Example:
         >>> model = nn.Linear(2, 3)
@@ -313,11 +341,12 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
         >>> acc.total.tolist()
         [1, 1, 2]
     """
+    check_materialized(model)
     device = model_device(model)
     per_batch = []
     with model_mode(model, training=False), torch.no_grad():
         for batch in loader:
-            inputs, targets = _split_batch(batch, device)
+            inputs, targets = split_batch(batch, device)
             per_batch.append(_class_counts(model(inputs), targets))
     if not per_batch:
         raise ValueError("the loader yielded no batches, so there is no accuracy to report")
@@ -351,20 +380,28 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
 
     Args:
         model: the model.
-        loader: yields batches that are either input tensors or ``(inputs, ...)``
-            tuples (targets, if present, are ignored).
+        loader: yields batches that are input tensors, ``(inputs, ...)`` tuples
+            or mappings (targets, if present, are ignored; see
+            :func:`lrlib.batches.batch_inputs`).
 
     Returns:
         The outputs of all batches concatenated along the first dimension, on the CPU.
 
     Raises:
-        ValueError: the loader yields no batches.
+        ValueError: the loader yields no batches, or the model is on the meta device.
+        TypeError: a batch holds no input tensor.
+
+    Example:
+        >>> model = nn.Linear(2, 3)
+        >>> predict(model, [torch.zeros(4, 2), (torch.zeros(1, 2), torch.tensor([1]))]).shape
+        torch.Size([5, 3])
     """
+    check_materialized(model)
     device = model_device(model)
     outputs = []
     with model_mode(model, training=False), torch.no_grad():
         for batch in loader:
-            outputs.append(model(_inputs_of(batch, device)).cpu())
+            outputs.append(model(batch_inputs(batch, device)).cpu())
     if not outputs:
         raise ValueError("the loader yielded no batches, so there is nothing to predict")
     return torch.cat(outputs)
@@ -375,6 +412,14 @@ def predict_classes(model: nn.Module, loader: Any) -> torch.Tensor:
 
     Returns:
         An int64 tensor of shape ``(N,)``, on the CPU.
+
+    Raises:
+        ValueError: as :func:`predict`.
+
+    Example:
+        >>> model = nn.Linear(2, 3)
+        >>> predict_classes(model, [torch.zeros(4, 2)]).shape
+        torch.Size([4])
     """
     return predict(model, loader).argmax(dim=1)
 
@@ -382,6 +427,20 @@ def predict_classes(model: nn.Module, loader: Any) -> torch.Tensor:
 # --------------------------------------------------------------------------
 # The trainer
 # --------------------------------------------------------------------------
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A training loss was NaN or infinite.
+
+    Attributes:
+        epoch: the epoch in which it happened, counted from 0 (``Trainer.epoch``).
+        batch: the batch of that epoch, counted from 0.
+        loss: the loss value (``nan``, ``inf`` or ``-inf``).
+    """
+
+    def __init__(self, message: str, *, epoch: int, batch: int, loss: float) -> None:
+        super().__init__(message)
+        self.epoch, self.batch, self.loss = epoch, batch, loss
 
 
 class Trainer:
@@ -395,7 +454,10 @@ class Trainer:
         model: the model to train.
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
         optimizer: an optimizer over (some of) the model's parameters.
-        train_loader: yields ``(inputs, targets)`` training batches; must not be empty.
+        train_loader: yields training batches, ``(inputs, targets, ...)`` or
+            mappings (see :func:`lrlib.batches.split_batch`); must not be empty,
+            and must be iterable again and again (a ``DataLoader`` or a list,
+            not a generator).
         val_loader: optional, yields validation batches. Default: ``None``.
         scheduler: optional learning-rate scheduler built on ``optimizer``.
         scheduler_step: where ``scheduler.step()`` goes: ``"epoch"``, ``"batch"`` or
@@ -408,6 +470,12 @@ class Trainer:
         device: where to train. Default: :func:`lrlib.device.get_device`.
         progress: show a progress bar over the epochs (``tqdm.auto``: a widget in
             a notebook, text in a terminal). Default: ``True``.
+        on_nonfinite: what a NaN or infinite training loss does. ``"raise"``
+            (default): training stops with :class:`NonFiniteLossError`, naming
+            the epoch and the batch, before the bad loss changes any weight.
+            ``"skip"``: the batch is left out (no backward pass, no optimizer
+            or scheduler step), and the number of batches skipped in each
+            epoch is recorded in ``history["skipped_batches"]``.
 
     Attributes:
         history: a dict of plain lists (see :data:`HISTORY_KEYS`), one entry per epoch
@@ -420,16 +488,22 @@ class Trainer:
               the epoch, a list per epoch (the rates used during the epoch, unless a
               mini-batch scheduler changes them);
             * ``"batch_lr"``: the learning rate of every parameter group used by
-              each optimizer step, a list per step.
+              each optimizer step, a list per step;
+            * ``"skipped_batches"``: the number of batches left out because their
+              loss was not finite (always 0 with ``on_nonfinite="raise"``).
         epoch: the number of epochs trained so far.
 
     Raises:
-        TypeError: an argument has the wrong type.
-        ValueError: the training loader is missing or empty; the optimizer holds
-            tensors that are not parameters of the model; the scheduler was built
-            on another optimizer; ``scheduler_step`` or ``monitor`` is unknown; a
+        TypeError: an argument has the wrong type, or a loader is an iterator
+            that can be gone over only once.
+        ValueError: the training loader is missing or empty; the model is on the
+            meta device; the optimizer holds tensors that are not parameters of
+            the model; the scheduler was built on another optimizer;
+            ``scheduler_step``, ``monitor`` or ``on_nonfinite`` is unknown; a
             metric scheduler has no metric to use (no validation loader) or its
-            ``mode`` contradicts the monitored quantity.
+            ``mode`` contradicts the monitored quantity; a
+            ``CosineAnnealingWarmRestarts`` stepped per batch has a training
+            loader without a length.
 
     Example:
         >>> from torch.utils.data import DataLoader, TensorDataset
@@ -460,6 +534,7 @@ class Trainer:
         track_accuracy: bool = False,
         device: str | torch.device | None = None,
         progress: bool = True,
+        on_nonfinite: Literal["raise", "skip"] = "raise",
     ) -> None:
         _check_type("model", model, nn.Module)
         _check_type("optimizer", optimizer, Optimizer)
@@ -468,7 +543,12 @@ class Trainer:
         _check_loader(train_loader, "train_loader")
         if val_loader is not None:
             _check_loader(val_loader, "val_loader")
+        check_materialized(model)
         _check_optimizer_owns(model, optimizer)
+        if on_nonfinite not in NON_FINITE_POLICIES:
+            raise ValueError(
+                f"on_nonfinite must be one of {list(NON_FINITE_POLICIES)}, got {on_nonfinite!r}"
+            )
 
         self.model = model
         self.loss_fn = loss_fn
@@ -480,13 +560,16 @@ class Trainer:
         self.monitor = monitor
         self.track_accuracy = track_accuracy or monitor == "val_accuracy"
         self.progress = progress
+        self.on_nonfinite = on_nonfinite
         metric_scheduler = scheduler if self.scheduler_step == "metric" else None
         _check_monitor(monitor, self.track_accuracy, val_loader, metric_scheduler)
+        _check_fractional_epochs(scheduler, self.scheduler_step, train_loader)
 
         self.device = get_device(device)
         self.model.to(self.device)
         self.epoch = 0
         self.history: dict[str, list] = {key: [] for key in HISTORY_KEYS}
+        self._skipped = 0  # batches left out of the current epoch (on_nonfinite="skip")
 
     # -- the loop ----------------------------------------------------------
 
@@ -498,6 +581,16 @@ class Trainer:
         epoch or metric scheduler. A mini-batch scheduler is stepped inside
         :meth:`train_one_epoch`, after every optimizer step.
 
+        An epoch happens completely or not at all. If anything stops it (an
+        error, a NaN loss, Ctrl-C), the model, optimizer, scheduler, random
+        number generators, :attr:`epoch` and :attr:`history` are rolled back to
+        what they were when the epoch started, and the exception is raised
+        again. Calling ``fit`` again then redoes that epoch from its start: an
+        interrupted and resumed run equals an uninterrupted one, bit for bit on
+        the CPU. (The epoch's batches are drawn again too, from the restored
+        generators; side effects outside the trainer, such as printed output,
+        are not undone.)
+
         Args:
             epochs: the number of epochs to add, a positive integer.
 
@@ -507,6 +600,8 @@ class Trainer:
         Raises:
             ValueError: ``epochs`` is not a positive integer, or a batch fails
                 (see :meth:`train_one_epoch`).
+            NonFiniteLossError: a training loss was NaN or infinite (with
+                ``on_nonfinite="raise"``).
             RuntimeError: the model was moved off the trainer's device.
 
         Example:
@@ -515,14 +610,17 @@ class Trainer:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        self._check_model_on_device()
         bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not self.progress)
         for _ in bar:
-            lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
-            train_loss = self.train_one_epoch()
-            metrics = self.validate() if self.val_loader is not None else {}
-            self._record(lr=lrs, train_loss=train_loss, **metrics)
-            self._step_scheduler_after_epoch()
-            self.epoch += 1
+            with self._rolled_back_on_failure():  # an interrupted epoch leaves no trace
+                lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
+                train_loss = self.train_one_epoch()
+                metrics = self.validate() if self.val_loader is not None else {}
+                self._record(lr=lrs, train_loss=train_loss, skipped_batches=self._skipped,
+                             **metrics)
+                self._step_scheduler_after_epoch()
+                self.epoch += 1
             bar.set_postfix(self._last_losses(), refresh=False)
         return self.history
 
@@ -530,18 +628,28 @@ class Trainer:
         """Make one pass over the training loader, updating the model after every batch.
 
         Per batch: forward, loss, ``zero_grad``, backward, optimizer step, then a
-        mini-batch scheduler's step. The loss is summed on the device and read
-        once, at the end, so the loop never waits for the device.
+        mini-batch scheduler's step. Before the backward pass the loss is
+        checked: a NaN or infinite loss raises :class:`NonFiniteLossError`, or
+        skips the batch (see ``on_nonfinite``). That check reads one value per
+        batch from the device; the loss itself is summed on the device and read
+        once, at the end.
 
         :meth:`fit` calls this; called directly, it trains one epoch but does not
-        count it, record its learning rate, or step an epoch scheduler.
+        count it, record its learning rate, step an epoch scheduler, or roll
+        back when it fails.
 
         Returns:
-            The mean training loss per sample over the epoch.
+            The mean training loss per sample over the epoch (over the batches
+            not skipped).
 
         Raises:
             ValueError: the loss function rejects the outputs and targets (the
-                message shows their shapes and dtypes), or the loader is empty.
+                message shows their shapes and dtypes), their shapes broadcast
+                to a shape other than the outputs', or the loader yields no
+                batches (or only skipped ones).
+            TypeError: a batch is neither ``(inputs, targets, ...)`` nor a
+                mapping with known keys.
+            NonFiniteLossError: a loss was NaN or infinite (``on_nonfinite="raise"``).
             RuntimeError: the model is no longer on the trainer's device.
 
         Example:
@@ -549,11 +657,13 @@ class Trainer:
             0.8421
         """
         self._check_model_on_device()
-        total_loss, count = torch.zeros((), device=self.device), 0
+        total_loss, count, self._skipped = torch.zeros((), device=self.device), 0, 0
         with model_mode(self.model, training=True):
             for i, batch in enumerate(self.train_loader):
-                inputs, targets = _split_batch(batch, self.device)
+                inputs, targets = split_batch(batch, self.device)
                 loss = _compute_loss(self.loss_fn, self.model(inputs), targets)
+                if not self._is_finite(loss, i):  # raises, or skips the batch
+                    continue
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -563,7 +673,7 @@ class Trainer:
                 total_loss += loss.detach() * len(targets)
                 count += len(targets)
         if count == 0:
-            raise ValueError("train_loader yielded no batches: there is nothing to train on")
+            raise ValueError(self._nothing_trained())
         return total_loss.item() / count
 
     def validate(self) -> dict[str, float]:
@@ -589,11 +699,40 @@ class Trainer:
             metrics["val_accuracy"] = accuracy(self.model, self.val_loader).overall
         return metrics
 
+    def _is_finite(self, loss: torch.Tensor, batch: int) -> bool:
+        """``True`` for a finite loss; otherwise raise, or count the batch as skipped."""
+        if torch.isfinite(loss.detach()):
+            return True
+        if self.on_nonfinite == "skip":
+            self._skipped += 1
+            return False
+        value = loss.item()
+        lrs = ", ".join(f"{lr:.3g}" for lr in learning_rates(self.optimizer))
+        raise NonFiniteLossError(
+            f"the training loss is {value} in epoch {self.epoch}, batch {batch} (both counted "
+            f"from 0), at learning rate(s) {lrs}: training stopped before this loss changed "
+            "the weights. Usual causes: a learning rate too large, or NaN or infinite values "
+            "in the data. (Trainer(on_nonfinite='skip') leaves such batches out instead.)",
+            epoch=self.epoch,
+            batch=batch,
+            loss=value,
+        )
+
+    def _nothing_trained(self) -> str:
+        if self._skipped:
+            return (
+                f"every batch of epoch {self.epoch} ({self._skipped}) had a NaN or infinite "
+                "loss and was skipped: there is nothing left to train on. Lower the learning "
+                "rate, or look for NaN or infinite values in the data."
+            )
+        return "train_loader yielded no batches: there is nothing to train on"
+
     def _step_batch_scheduler(self, i: int) -> None:
         if isinstance(self.scheduler, CosineAnnealingWarmRestarts):
-            # The fractional epoch of PyTorch's documented per-batch loop, so
-            # that T_0 and T_mult keep counting epochs.
-            self.scheduler.step(self.epoch + i / len(self.train_loader))
+            # After batch i (from 0), the epoch reached is epoch + (i + 1) / n: the rate
+            # of the next batch is the schedule's value there, and restarts come on time.
+            # (PyTorch's docs pass epoch + i / n, which lags one batch behind.)
+            self.scheduler.step(self.epoch + (i + 1) / len(self.train_loader))
         else:
             self.scheduler.step()
 
@@ -621,28 +760,77 @@ class Trainer:
         losses = ("train_loss", "val_loss")
         return {key: self.history[key][-1] for key in losses if self.history[key]}
 
+    # -- rolling back an epoch ----------------------------------------------
+
+    @contextmanager
+    def _rolled_back_on_failure(self) -> Iterator[None]:
+        """On any exception in the block, put the trainer back as it was, then re-raise."""
+        snapshot = self._snapshot()
+        try:
+            yield
+        except BaseException:
+            self._restore(snapshot)
+            raise
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Copies (on the CPU) of everything an epoch changes; history by length only."""
+        return {
+            "model": copy_state(self.model.state_dict()),
+            "optimizer": copy_state(self.optimizer.state_dict()),
+            "scheduler": (
+                None if self.scheduler is None else copy_state(self.scheduler.state_dict())
+            ),
+            "rng": capture_rng_state(self._generators()),
+            "epoch": self.epoch,
+            "history": {key: len(values) for key, values in self.history.items()},
+        }
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        self.model.load_state_dict(snapshot["model"])
+        self.optimizer.load_state_dict(snapshot["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(snapshot["scheduler"])
+        restore_rng_state(snapshot["rng"], self._generators())
+        self.epoch = snapshot["epoch"]
+        for key, length in snapshot["history"].items():
+            del self.history[key][length:]
+
     # -- saving and resuming -------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume training exactly where it stopped.
 
-        The model, optimizer and scheduler states, the epoch counter, a copy of
-        the history, and the state of every random number generator (PyTorch's,
-        NumPy's, Python's, and the generators of the trainer's data loaders).
-        It holds only tensors, numbers, strings and plain containers, so
-        ``torch.load(..., weights_only=True)`` reads it back.
+        The model, optimizer and scheduler states (with the optimizer's and the
+        scheduler's class names), the epoch counter, a copy of the history, the
+        trainer's settings that shape the run (``scheduler_step``, ``monitor``,
+        ``track_accuracy``), and the state of every random number generator
+        (PyTorch's, NumPy's, Python's, and the generators of the trainer's data
+        loaders). It holds only tensors, numbers, strings and plain containers,
+        so ``torch.load(..., weights_only=True)`` reads it back.
 
         Like :meth:`torch.nn.Module.state_dict`, the tensors are the live ones,
         not copies: save the result (:func:`lrlib.checkpoint.save_checkpoint`)
         before training on.
+
+        Returns:
+            A dict with the entries ``"model"``, ``"optimizer"``,
+            ``"optimizer_class"``, ``"scheduler"``, ``"scheduler_class"``,
+            ``"epoch"``, ``"history"``, ``"trainer"`` and ``"rng"``.
+
+        Example:
+            >>> state = trainer.state_dict()  # doctest: +SKIP
+            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # doctest: +SKIP
+            (3, 'SGD', 'StepLR')
         """
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_class": type(self.optimizer).__name__,
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "scheduler_class": None if self.scheduler is None else type(self.scheduler).__name__,
             "epoch": self.epoch,
             "history": copy.deepcopy(self.history),
+            "trainer": self._settings(),
             "rng": capture_rng_state(self._generators()),
         }
 
@@ -653,29 +841,205 @@ class Trainer:
         optimizer, scheduler type, loaders), then load: training continues as if
         it had never stopped.
 
+        All or nothing: the whole state is checked against this trainer first,
+        and nothing changes unless it fits. Checked: the model's parameter and
+        buffer names and shapes; the optimizer's class, its number of parameter
+        groups and of parameters in each, and the shapes of its per-parameter
+        state; the scheduler's class; the trainer's settings
+        (``scheduler_step``, ``monitor`` of a metric scheduler,
+        ``track_accuracy``); the epoch and the history; the number of
+        data-loader generators. (States saved before the optimizer class and
+        the settings were recorded are checked without them.)
+
+        Args:
+            state: a dict from :meth:`state_dict` (possibly saved and loaded).
+
         Raises:
-            ValueError: the state has a scheduler and this trainer has none (or
-                the other way round), a scheduler of another type, or another
-                number of data-loader generators (see
-                :func:`lrlib.checkpoint.loader_generators`).
+            lrlib.checkpoint.CheckpointError: (a ``ValueError``) the state is not
+                a trainer state, or does not fit this trainer; the message lists
+                every mismatch.
+
+        Example:
+            >>> state = copy.deepcopy(trainer.state_dict())  # doctest: +SKIP
+            >>> trainer.fit(2)  # doctest: +SKIP
+            >>> trainer.load_state_dict(state)  # back, generators included  # doctest: +SKIP
         """
-        saved_class = state["scheduler_class"]
-        own_class = None if self.scheduler is None else type(self.scheduler).__name__
-        if saved_class != own_class:
-            raise ValueError(
-                f"the state was saved with scheduler {saved_class}, but this trainer has "
-                f"{own_class}: build the trainer with the same kind of scheduler"
+        problems = self._state_problems(state)
+        if problems:
+            raise CheckpointError(
+                "it does not fit this trainer (build the trainer as for the saved run):\n"
+                + "\n".join(f"  - {problem}" for problem in problems)
             )
-        restore_rng_state(state["rng"], self._generators())  # checks the loaders first
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
+        snapshot = self._snapshot()
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            restore_rng_state(state["rng"], self._generators())
+        except Exception as exc:  # not foreseen by the checks: undo what was done
+            self._restore(snapshot)
+            raise CheckpointError(
+                f"loading failed, and the trainer was left as it was: {exc}"
+            ) from exc
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        history = {key: list(values) for key, values in copy.deepcopy(state["history"]).items()}
+        history.setdefault("skipped_batches", [0] * len(history["lr"]))  # older states
         self.epoch = state["epoch"]
-        self.history = copy.deepcopy(state["history"])
+        self.history = history
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "scheduler_step": self.scheduler_step,
+            "monitor": self.monitor,
+            "track_accuracy": self.track_accuracy,
+        }
+
+    def _state_problems(self, state: Any) -> list[str]:
+        """Every way in which ``state`` does not fit this trainer (empty: it fits)."""
+        if not isinstance(state, Mapping):
+            return [f"it holds a {type(state).__name__}, not a trainer state (a dict)"]
+        missing = [key for key in _STATE_KEYS if key not in state]
+        if missing:
+            return [_not_a_trainer_state(state, missing)]
+        problems = _model_problems(self.model, state["model"])
+        problems += _optimizer_problems(
+            self.optimizer, state["optimizer"], state.get("optimizer_class")
+        )
+        own_class = None if self.scheduler is None else type(self.scheduler).__name__
+        if state["scheduler_class"] != own_class:
+            problems.append(
+                f"it was saved with scheduler {state['scheduler_class']}, but this trainer "
+                f"has {own_class}: build the trainer with the same kind of scheduler"
+            )
+        problems += _settings_problems(self._settings(), state.get("trainer"))
+        epoch, history = state["epoch"], state["history"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            problems.append(f"its epoch must be a non-negative int, got {epoch!r}")
+        if not isinstance(history, Mapping) or not all(
+            isinstance(history.get(key), list) for key in HISTORY_KEYS if key != "skipped_batches"
+        ):
+            problems.append(
+                f"its history must be a dict of lists with the keys {list(HISTORY_KEYS)}"
+            )
+        try:
+            check_rng_state(state["rng"], self._generators())
+        except ValueError as exc:
+            problems.append(str(exc))
+        return problems
 
     def _generators(self) -> list[torch.Generator]:
         return loader_generators(self.train_loader, self.val_loader)
+
+
+# --------------------------------------------------------------------------
+# Checking a saved state against a trainer
+# --------------------------------------------------------------------------
+
+
+def _not_a_trainer_state(state: Mapping, missing: list[str]) -> str:
+    keys = [str(key) for key in state]
+    shown = keys[:5] + (["..."] if len(keys) > 5 else [])
+    if keys and all(isinstance(value, torch.Tensor) for value in state.values()):
+        return (
+            f"it holds only tensors, named {shown}: a model's state_dict, not a trainer "
+            "checkpoint written by save_checkpoint. Load a model's weights with "
+            "model.load_state_dict(torch.load(path, weights_only=True))"
+        )
+    return (
+        f"it is not a trainer checkpoint written by save_checkpoint: it lacks the "
+        f"entries {missing} (its entries are {shown})"
+    )
+
+
+def _listed(names: list[str], limit: int = 5) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _model_problems(model: nn.Module, saved: Any) -> list[str]:
+    if not isinstance(saved, Mapping):
+        return [f"its model state must be a dict of tensors, got {type(saved).__name__}"]
+    own = model.state_dict()
+    problems = []
+    missing = [key for key in own if key not in saved]
+    unexpected = [str(key) for key in saved if key not in own]
+    if missing:
+        problems.append(f"the model's {_listed(missing)} are missing from it")
+    if unexpected:
+        problems.append(f"it holds model entries this model lacks: {_listed(unexpected)}")
+    for key, tensor in own.items():
+        value = saved.get(key)
+        if isinstance(value, torch.Tensor) and value.shape != tensor.shape:
+            problems.append(
+                f"model entry {key!r} has shape {tuple(value.shape)} in it, but "
+                f"{tuple(tensor.shape)} in this model"
+            )
+        elif key in saved and not isinstance(value, torch.Tensor):
+            problems.append(f"model entry {key!r} is a {type(value).__name__}, not a tensor")
+    return problems
+
+
+def _optimizer_problems(optimizer: Optimizer, saved: Any, saved_class: str | None) -> list[str]:
+    own_class = type(optimizer).__name__
+    if saved_class is not None and saved_class != own_class:
+        return [
+            f"it was saved with optimizer {saved_class}, but this trainer has {own_class}: "
+            f"{own_class} would find none of the state and settings it needs"
+        ]
+    if not (isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved):
+        return ["its optimizer state is not a dict with 'state' and 'param_groups'"]
+    saved_groups, own_groups = saved["param_groups"], optimizer.param_groups
+    if len(saved_groups) != len(own_groups):
+        return [
+            f"its optimizer has {len(saved_groups)} parameter group(s), this one "
+            f"{len(own_groups)}"
+        ]
+    problems = []
+    for g, (saved_group, own_group) in enumerate(zip(saved_groups, own_groups)):
+        if len(saved_group["params"]) != len(own_group["params"]):
+            problems.append(
+                f"optimizer parameter group {g} holds {len(saved_group['params'])} "
+                f"parameter(s) in it, {len(own_group['params'])} in this optimizer"
+            )
+    if problems:
+        return problems
+    own_params = [p for group in own_groups for p in group["params"]]
+    index_of = {
+        saved_id: position
+        for position, saved_id in enumerate(i for group in saved_groups for i in group["params"])
+    }
+    for saved_id, entries in saved["state"].items():
+        position = index_of.get(saved_id)
+        if position is None or not isinstance(entries, Mapping):
+            problems.append(f"its optimizer state refers to an unknown parameter {saved_id!r}")
+            continue
+        shape = tuple(own_params[position].shape)
+        for name, value in entries.items():
+            if isinstance(value, torch.Tensor) and value.ndim > 0 and tuple(value.shape) != shape:
+                problems.append(
+                    f"optimizer state {name!r} of parameter {position} has shape "
+                    f"{tuple(value.shape)} in it, but the parameter has shape {shape}"
+                )
+    return problems
+
+
+def _settings_problems(own: dict[str, Any], saved: Any) -> list[str]:
+    if saved is None:
+        return []  # saved before the settings were recorded
+    if not isinstance(saved, Mapping):
+        return [f"its trainer settings must be a dict, got {type(saved).__name__}"]
+    names = ["scheduler_step", "track_accuracy"]
+    if own["scheduler_step"] == "metric":
+        names.append("monitor")
+    return [
+        f"it was saved by a trainer with {name}={saved.get(name)!r}, but this one has "
+        f"{name}={own[name]!r}"
+        for name in names
+        if name in saved and saved[name] != own[name]
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -754,6 +1118,22 @@ def _check_monitor(
             f"monitor={monitor!r} should go {'up' if wanted == 'max' else 'down'}, so the "
             f"scheduler {name} needs mode={wanted!r}, got mode={mode!r}"
         )
+
+
+def _check_fractional_epochs(
+    scheduler: Scheduler | None, scheduler_step: SchedulerStep | None, train_loader: object
+) -> None:
+    if scheduler_step != "batch" or not isinstance(scheduler, CosineAnnealingWarmRestarts):
+        return
+    try:
+        len(train_loader)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(
+            "CosineAnnealingWarmRestarts stepped after every batch is given fractional "
+            "epochs, epoch + (i + 1) / len(train_loader), so the train_loader needs a "
+            f"length, but {type(train_loader).__name__} has none; pass a loader with a "
+            "length, or scheduler_step='epoch'"
+        ) from None
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:

@@ -3,7 +3,17 @@ objects for 4 more must equal an uninterrupted 8-epoch run, bit for bit."""
 
 from __future__ import annotations
 
+import copy
+import io
+import os
 import random
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +23,9 @@ from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.checkpoint import (
+    CheckpointError,
     capture_rng_state,
+    copy_state,
     load_checkpoint,
     loader_generators,
     restore_rng_state,
@@ -123,3 +135,402 @@ def test_mismatched_trainer_is_refused(tmp_path):
         load_checkpoint(build(0, "step", loader_generator=False), path)
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_checkpoint(trainer, tmp_path / "missing.pt")
+
+
+# ---------------------------------------------------------------------------
+# Saving: a crash during a save never costs the previous checkpoint
+# ---------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A writer process. It saves a good checkpoint, then saves again with torch.save
+# replaced by one that writes the first half of the bytes, says so, and hangs:
+# the parent kills it right in the middle of the second save.
+HALF_WRITTEN_SAVE = """
+import io, os, sys, time
+import torch
+from lrlib.checkpoint import save_checkpoint
+
+class Holder:  # save_checkpoint needs only state_dict()
+    def __init__(self, value):
+        self.value = value
+    def state_dict(self):
+        return {"weights": torch.full((200_000,), float(self.value))}
+
+path = sys.argv[1]
+save_checkpoint(Holder(1), path)
+real_save = torch.save
+
+def half_then_hang(obj, f, *args, **kwargs):
+    buffer = io.BytesIO()
+    real_save(obj, buffer, *args, **kwargs)
+    data = buffer.getvalue()
+    if isinstance(f, (str, os.PathLike)):
+        f = open(f, "wb")
+    f.write(data[: len(data) // 2])
+    f.flush()
+    os.fsync(f.fileno())
+    print("half written", flush=True)
+    time.sleep(120)
+
+torch.save = half_then_hang
+save_checkpoint(Holder(2), path)
+"""
+
+# A writer process that overwrites one checkpoint again and again, each time
+# with a large state of another value, until it is killed.
+REPEATED_SAVES = """
+import sys
+import torch
+from lrlib.checkpoint import save_checkpoint
+
+class Holder:
+    def __init__(self, value):
+        self.value = value
+    def state_dict(self):
+        return {"weights": torch.full((3_000_000,), float(self.value))}
+
+path = sys.argv[1]
+save_checkpoint(Holder(0), path)
+print("first save done", flush=True)
+k = 1
+while True:
+    save_checkpoint(Holder(k), path)
+    k += 1
+"""
+
+
+def start_writer(script: str, path: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+
+
+def wait_for_line(process: subprocess.Popen, expected: str) -> None:
+    line = process.stdout.readline()
+    if line.strip() != expected:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"the writer process said {line!r}, expected {expected!r}")
+
+
+def kill(process: subprocess.Popen) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    process.stdout.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_save_killed_midway_leaves_the_previous_checkpoint(tmp_path):
+    path = tmp_path / "run" / "last.pt"
+    writer = start_writer(HALF_WRITTEN_SAVE, path)
+    wait_for_line(writer, "half written")
+    kill(writer)
+
+    state = torch.load(path, weights_only=True)  # the first save, whole
+    assert torch.equal(state["weights"], torch.full((200_000,), 1.0))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_writer_killed_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
+    path = tmp_path / "last.pt"
+    for delay in (0.1, 0.3):
+        writer = start_writer(REPEATED_SAVES, path)
+        wait_for_line(writer, "first save done")
+        time.sleep(delay)  # most of the time is spent inside a save
+        kill(writer)
+        weights = torch.load(path, weights_only=True)["weights"]
+        assert weights.shape == (3_000_000,)
+        assert torch.all(weights == weights[0])  # one complete state, not a mixture
+
+
+def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary_file(tmp_path):
+    class Unpicklable:
+        def state_dict(self):
+            return {"weights": torch.ones(1000), "hook": lambda: None}
+
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    before = path.read_bytes()
+    with pytest.raises(Exception, match="lambda|pickle"):
+        save_checkpoint(Unpicklable(), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+
+
+def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    path.chmod(0o640)
+    save_checkpoint(trainer, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+# ---------------------------------------------------------------------------
+# Loading: everything is checked before anything changes
+# ---------------------------------------------------------------------------
+
+
+def everything(trainer: Trainer) -> dict:
+    """A deep copy of all a load may change: model, optimizer, scheduler, RNGs, counters."""
+    return copy.deepcopy({
+        "model": trainer.model.state_dict(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict(),
+        "epoch": trainer.epoch,
+        "history": trainer.history,
+        "rng": capture_rng_state(loader_generators(trainer.train_loader, trainer.val_loader)),
+    })
+
+
+def assert_same(a, b, where="state"):
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert np.array_equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def build_with(seed: int, *, hidden: int = 16, optimizer: str = "adam", groups: int = 1,
+               scheduler: str = "step", **trainer_kwargs) -> Trainer:
+    """Like build(), with the model width, optimizer and parameter groups to choose."""
+    g = torch.Generator().manual_seed(1234)
+    x = torch.randn(68, 4, generator=g)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(hidden, 3))
+    params = (
+        model.parameters() if groups == 1
+        else [{"params": model[0].parameters()}, {"params": model[3].parameters()}]
+    )
+    make = {"adam": torch.optim.Adam, "sgd": lambda p, lr: torch.optim.SGD(p, lr, momentum=0.9)}
+    opt = make[optimizer](params, lr=0.01)
+    return Trainer(
+        model, nn.CrossEntropyLoss(), opt,
+        DataLoader(TensorDataset(x[:48], y[:48]), batch_size=8, shuffle=True,
+                   generator=torch.Generator().manual_seed(seed)),
+        DataLoader(TensorDataset(x[48:], y[48:]), batch_size=10),
+        scheduler=SCHEDULERS[scheduler](opt), progress=False, **trainer_kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("saved", "loading", "expected"),
+    [
+        (
+            {"hidden": 16}, {"hidden": 32},
+            [r"model entry '0\.weight' has shape \(16, 4\) in it, but \(32, 4\) in this model",
+             r"'3\.weight' has shape \(3, 16\) in it, but \(3, 32\)"],
+        ),
+        (
+            {"optimizer": "adam"}, {"optimizer": "sgd"},
+            ["saved with optimizer Adam, but this trainer has SGD"],
+        ),
+        (
+            {"groups": 1}, {"groups": 2},
+            [r"optimizer has 1 parameter group\(s\), this one 2"],
+        ),
+        (
+            {"scheduler": "step", "hidden": 16}, {"scheduler": "one-cycle", "hidden": 8},
+            ["scheduler StepLR, but this trainer has OneCycleLR", r"\(16, 4\) in it, but \(8, 4\)"],
+        ),
+        (
+            {"scheduler": "cosine-restarts"},
+            {"scheduler": "cosine-restarts", "scheduler_step": "epoch"},
+            ["scheduler_step='batch', but this one has scheduler_step='epoch'"],
+        ),
+        (
+            {}, {"track_accuracy": True},
+            ["track_accuracy=False, but this one has track_accuracy=True"],
+        ),
+    ],
+    ids=["model-shapes", "optimizer-class", "param-groups", "several", "scheduler-step",
+         "track-accuracy"],
+)
+def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path, saved, loading, expected):
+    source = build_with(0, **saved)
+    source.fit(2)
+    path = save_checkpoint(source, tmp_path / "source.pt")
+
+    trainer = build_with(7, **loading)
+    trainer.fit(1)
+    before = everything(trainer)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(trainer, path)
+    message = str(info.value)
+    assert str(path) in message
+    for pattern in expected:  # every mismatch is named, not just the first
+        assert re.search(pattern, message), (pattern, message)
+    assert_same(before, everything(trainer))  # nothing was applied, not even the RNG state
+    trainer.fit(1)  # and the trainer still works
+
+
+def test_an_adam_checkpoint_no_longer_loads_silently_into_sgd(tmp_path):
+    source = build_with(0, optimizer="adam")
+    source.fit(1)
+    path = save_checkpoint(source, tmp_path / "adam.pt")
+    trainer = build_with(0, optimizer="sgd")
+    with pytest.raises(ValueError, match="optimizer Adam, but this trainer has SGD"):
+        load_checkpoint(trainer, path)
+    trainer.fit(1)  # used to fail here with KeyError: 'momentum'
+
+
+def test_optimizer_state_of_other_shapes_is_refused_before_loading():
+    source = build_with(0)
+    source.fit(1)
+    state = copy.deepcopy(source.state_dict())
+    state["optimizer"]["state"][0]["exp_avg"] = torch.zeros(5, 5)  # not parameter 0's shape
+    trainer = build_with(3)
+    before = everything(trainer)
+    with pytest.raises(CheckpointError, match=r"'exp_avg' of parameter 0 has shape \(5, 5\)"):
+        trainer.load_state_dict(state)
+    assert_same(before, everything(trainer))
+
+
+def test_a_failure_while_applying_is_undone(monkeypatch):
+    source = build_with(0)
+    source.fit(2)
+    state = copy.deepcopy(source.state_dict())
+    trainer = build_with(5)
+    trainer.fit(1)
+    before = everything(trainer)
+
+    real_load, calls = trainer.scheduler.load_state_dict, []
+
+    def fails_once(scheduler_state):  # after the model and the optimizer were loaded
+        calls.append(scheduler_state)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        real_load(scheduler_state)  # the roll-back's own call
+
+    monkeypatch.setattr(trainer.scheduler, "load_state_dict", fails_once)
+    with pytest.raises(CheckpointError, match="left as it was: disk on fire"):
+        trainer.load_state_dict(state)
+    monkeypatch.undo()
+    assert len(calls) == 2
+    assert_same(before, everything(trainer))
+
+
+def test_load_state_dict_restores_the_scheduler_and_every_generator():
+    source = build(0, "one-cycle")
+    source.fit(2)
+    buffer = io.BytesIO()
+    torch.save(source.state_dict(), buffer)  # the state, as a file would give it back
+    [source_generator] = loader_generators(source.train_loader, source.val_loader)
+    # What the generators give next, from the state that was saved:
+    expected_draws = (torch.rand(4), np.random.rand(4), random.random(),
+                      torch.rand(4, generator=source_generator))
+    expected_scheduler = copy.deepcopy(source.scheduler.state_dict())
+
+    trainer = build(42, "one-cycle")
+    [generator] = loader_generators(trainer.train_loader, trainer.val_loader)
+    torch.rand(100), np.random.rand(100), random.random(), torch.rand(9, generator=generator)
+    buffer.seek(0)
+    trainer.load_state_dict(torch.load(buffer, weights_only=True))
+
+    assert_same(trainer.scheduler.state_dict(), expected_scheduler)
+    assert trainer.scheduler.last_epoch == 2 * BATCHES
+    assert trainer.scheduler.get_last_lr() == source.scheduler.get_last_lr()
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == source.scheduler.get_last_lr()
+    draws = (torch.rand(4), np.random.rand(4), random.random(), torch.rand(4, generator=generator))
+    assert torch.equal(draws[0], expected_draws[0])  # PyTorch's global generator
+    assert np.array_equal(draws[1], expected_draws[1])  # NumPy's
+    assert draws[2] == expected_draws[2]  # Python's
+    assert torch.equal(draws[3], expected_draws[3])  # the data loader's
+
+
+def test_older_states_without_the_new_entries_still_load():
+    source = build(0, "step")
+    source.fit(2)
+    state = copy.deepcopy(source.state_dict())
+    for key in ("optimizer_class", "trainer"):
+        del state[key]
+    del state["history"]["skipped_batches"]
+    trainer = build(3, "step")
+    trainer.load_state_dict(state)
+    assert trainer.history["skipped_batches"] == [0, 0]
+    trainer.fit(1)
+    assert trainer.epoch == 3
+
+
+# ---------------------------------------------------------------------------
+# Files that are not checkpoints: clear errors that name the path
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5, -5], ids=["empty", "10-bytes", "half", "all-but-5"])
+def test_an_empty_or_truncated_file_is_named_and_explained(tmp_path, keep):
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    data = path.read_bytes()
+    end = int(len(data) * keep) if isinstance(keep, float) else keep
+    path.write_bytes(data[:end] if end >= 0 else data[:end])
+    before = everything(trainer)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(trainer, path)
+    message = str(info.value)
+    assert str(path) in message
+    assert ("empty (0 bytes)" if end == 0 else "truncated or corrupted") in message
+    assert_same(before, everything(trainer))
+
+
+def test_a_model_state_dict_is_not_taken_for_a_checkpoint(tmp_path):
+    trainer = build(0, "step")
+    path = tmp_path / "weights.pt"
+    torch.save(trainer.model.state_dict(), path)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(trainer, path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "a model's state_dict, not a trainer checkpoint" in message
+    assert "model.load_state_dict" in message
+
+
+def test_other_payloads_are_not_taken_for_a_checkpoint(tmp_path):
+    trainer = build(0, "step")
+    for payload, expected in [
+        (torch.zeros(3), "holds a Tensor, not a trainer state"),
+        ({"epoch": 3, "notes": "hi"}, r"lacks the entries \['model', 'optimizer'"),
+    ]:
+        path = tmp_path / "other.pt"
+        torch.save(payload, path)
+        with pytest.raises(CheckpointError, match=expected):
+            load_checkpoint(trainer, path)
+
+
+def test_a_directory_is_not_a_checkpoint_file(tmp_path):
+    trainer = build(0, "step")
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path)) + ".*is a directory"):
+        load_checkpoint(trainer, tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a directory. Give a file path"):
+        save_checkpoint(trainer, tmp_path)
+
+
+def test_copy_state_is_independent_of_the_live_tensors():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    saved = copy_state(model.state_dict())
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    assert not torch.equal(saved["0.weight"], model[0].weight)
+    assert saved._metadata == model.state_dict()._metadata  # format versions kept
+    model.load_state_dict(saved)
+    assert torch.equal(saved["0.weight"], model[0].weight)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import lrlib.checkpoint as module
+
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0

@@ -614,3 +614,116 @@ def test_agrees_with_torch_lr_finder():
     assert np.all(difference <= c * spread + 1e-9)
     assert difference[-1] <= 0.006 * np.ptp(raw)
     assert difference[1] > 0  # the conventions really differ early on
+
+
+# ---------------------------------------------------------------- no usable descent
+
+
+def rising_result() -> RangeTestResult:
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    values = [1.0 + 0.1 * k for k in range(12)]  # the loss only goes up
+    return range_test(model, optimizer, ScriptedLoss(values), make_loader(), start_lr=0.1,
+                      end_lr=10.0, num_iter=12, diverge_th=None)  # fmt: skip
+
+
+def test_a_curve_without_descent_says_so_in_its_suggestions():
+    result = rising_result()
+    assert set(result.suggestions) == {"steepest", "minimum/10", "valley"}
+    assert all(not s.usable and "never falls below" in s.note for s in result.suggestions.values())
+
+
+def test_plot_of_a_curve_without_descent_shows_a_note_instead_of_markers():
+    result = rising_result()
+    fig, ax = plt.subplots()
+    try:
+        plot_range_test(result, ax=ax)
+        assert len(ax.lines) == 2  # the raw and smoothed curves, no suggestion markers
+        [note] = ax.texts
+        assert note.get_text().startswith("No suggestion: the loss never falls below")
+        labels = ax.get_legend_handles_labels()[1]
+        assert labels == ["loss", "smoothed loss"]
+    finally:
+        plt.close(fig)
+
+
+# ---------------------------------------------------------------- loaders and batches
+
+
+def test_a_one_shot_iterator_that_runs_out_is_explained():
+    batches = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(5)]
+    model = make_model()
+    optimizer = used_optimizer(model)
+    before = snapshot(model, optimizer)
+    with pytest.raises(ValueError, match=r"train_loader is an iterator \(list_iterator\) and ran "
+                                         r"out after 5 batch\(es\).*DataLoader or a list"):
+        range_test(model, optimizer, nn.MSELoss(), iter(batches), end_lr=1.0, num_iter=10)
+    assert_same(before, snapshot(model, optimizer))
+
+    used_up = (b for b in batches)
+    list(used_up)
+    with pytest.raises(ValueError, match=r"iterator \(generator\) that yielded no batch: it was "
+                                         r"already used up"):
+        range_test(model, optimizer, nn.MSELoss(), used_up, end_lr=1.0, num_iter=10)
+    with pytest.raises(TypeError, match=r"val_loader is an iterator"):
+        range_test(model, optimizer, nn.MSELoss(), batches, val_loader=iter(batches),
+                   end_lr=1.0, num_iter=3)  # fmt: skip
+
+
+def test_an_iterator_with_enough_batches_is_fine():
+    batches = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(6)]
+
+    def run(loader):
+        model = make_model()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        torch.manual_seed(3)
+        return range_test(model, optimizer, nn.MSELoss(), loader, end_lr=1.0, num_iter=6,
+                          diverge_th=None)  # fmt: skip
+
+    assert run(iter(batches)).losses.tolist() == run(batches).losses.tolist()
+
+
+@pytest.mark.parametrize("keys", [("inputs", "targets"), ("x", "y")])
+def test_mapping_batches_give_the_same_test_as_tuples(keys):
+    def run(loader):
+        model = make_model()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        torch.manual_seed(3)
+        return range_test(model, optimizer, nn.MSELoss(), loader, val_loader=loader,
+                          start_lr=1e-3, end_lr=1.0, num_iter=8, diverge_th=None)  # fmt: skip
+
+    pairs = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(3)]
+    mappings = [{keys[0]: x, keys[1]: y, "ids": list(range(8))} for x, y in pairs]
+    assert run(mappings).losses.tolist() == run(pairs).losses.tolist()
+
+
+@pytest.mark.parametrize("where", ["train", "val"])
+def test_outputs_and_targets_that_broadcast_are_refused(where):
+    x, y = make_data().tensors
+    bad = DataLoader(TensorDataset(x, y[:, 0]), batch_size=8)  # targets (8,), outputs (8, 1)
+    train, val = (bad, None) if where == "train" else (make_loader(), bad)
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    before = snapshot(model, optimizer)
+    with pytest.raises(ValueError, match=r"\(8, 1\) and targets of shape \(8,\) broadcast to "
+                                         r"\(8, 8\)"):
+        range_test(model, optimizer, nn.MSELoss(), train, val_loader=val, end_lr=1.0,
+                   num_iter=5)  # fmt: skip
+    assert_same(before, snapshot(model, optimizer))
+
+
+def test_a_model_on_the_meta_device_is_explained():
+    with torch.device("meta"):
+        model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    with pytest.raises(ValueError, match="meta device.*to_empty"):
+        range_test(model, optimizer, nn.MSELoss(), make_loader(), end_lr=1.0, num_iter=5)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import lrlib.range_test as module
+
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 
 import numpy as np
 import pytest
 
+import lrlib.suggestions as suggestions_module
 from lrlib.suggestions import (
+    NO_DESCENT_NOTE,
     Suggestion,
+    has_descent,
     minimum_over_ten,
     steepest_descent,
     suggest_all,
@@ -107,7 +111,9 @@ def test_valley_prefers_the_earliest_of_equally_long_descents():
 
 
 def test_valley_of_a_curve_that_never_descends_is_its_first_point():
-    assert valley([0.1, 0.2, 0.3, 0.4], [1.0, 1.0, 2.0, 3.0]).index == 0
+    suggestion = valley([0.1, 0.2, 0.3, 0.4], [1.0, 1.0, 2.0, 3.0])
+    assert suggestion.index == 0
+    assert not suggestion.usable and suggestion.note == NO_DESCENT_NOTE
 
 
 # ---------------------------------------------------------------- all rules, validation
@@ -148,3 +154,57 @@ def test_suggestion_is_frozen():
 def test_rules_reject_invalid_curves(rule, lrs, losses, match):
     with pytest.raises(ValueError, match=match):
         rule(lrs, losses)
+
+
+# ---------------------------------------------------------------- curves without a descent
+
+
+RISING = (np.logspace(-3, 1, 9), np.linspace(1.0, 3.0, 9) ** 2)
+
+
+def test_a_rising_curve_gets_suggestions_that_say_they_are_not_usable():
+    lrs, losses = RISING
+    suggestions = suggest_all(lrs, losses)
+    assert set(suggestions) == {"steepest", "minimum/10", "valley"}
+    for suggestion in suggestions.values():
+        assert isinstance(suggestion, Suggestion)  # the same type as always
+        assert suggestion.usable is False
+        assert suggestion.note == NO_DESCENT_NOTE
+        assert "never falls below its first value" in suggestion.note
+        assert "usable=False" in repr(suggestion)
+    assert not has_descent(losses)
+
+
+def test_a_curve_that_dips_but_never_below_its_start_has_no_usable_descent():
+    lrs = np.logspace(-3, 1, 7)
+    losses = [1.0, 1.5, 1.2, 1.1, 2.0, 3.0, 5.0]  # a local descent, all above the start
+    assert not has_descent(losses)
+    assert all(not s.usable for s in suggest_all(lrs, losses).values())
+
+
+def test_a_curve_with_a_descent_gives_usable_suggestions_with_the_usual_repr():
+    u = np.linspace(-4, 0, 41)
+    lrs, losses = 10**u, 2 - np.tanh(u + 2) + np.exp(3 * (u + 0.5))
+    assert has_descent(losses)
+    for suggestion in suggest_all(lrs, losses).values():
+        assert suggestion.usable and suggestion.note == ""
+        rule, lr, index = suggestion.rule, suggestion.lr, suggestion.index
+        assert repr(suggestion) == f"Suggestion(rule={rule!r}, lr={lr!r}, index={index!r})"
+
+
+def test_steepest_judges_the_part_it_searched():
+    lrs = np.logspace(-3, 1, 8)
+    losses = [3.0, 2.0, 1.0, 1.2, 1.5, 2.0, 3.0, 4.0]  # falls only in its first three points
+    assert steepest_descent(lrs, losses).usable
+    assert not steepest_descent(lrs, losses, skip_start=2).usable  # from its minimum on: rising
+
+
+def test_has_descent_is_strict():
+    assert has_descent([2.0, 1.999])
+    assert not has_descent([2.0, 2.0, 2.0])
+    assert not has_descent([2.0])
+
+
+def test_docstring_examples():
+    outcome = doctest.testmod(suggestions_module, optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0

@@ -3,12 +3,14 @@
 The trainer is checked against independent references: closed forms for the
 learning-rate schedules, plain hand-written PyTorch loops that follow the
 documented placement of ``optimizer.step()`` and ``scheduler.step()`` (for
-CosineAnnealingWarmRestarts, the loop of its own docstring), and losses and
-accuracies computed over the whole data set at once.
+CosineAnnealingWarmRestarts, the per-batch loop of chapter 6, which steps with
+``epoch + (i + 1) / len(loader)``), and losses and accuracies computed over the
+whole data set at once.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -19,8 +21,10 @@ from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.device import get_device
+from lrlib.schedulers import trace
 from lrlib.training import (
     Accuracy,
+    NonFiniteLossError,
     Trainer,
     accuracy,
     evaluate,
@@ -119,8 +123,8 @@ def reference_loop(model, optimizer, train_loader, val_loader, epochs, scheduler
             loss.backward()
             optimizer.step()
             history["batch_lr"].append([g["lr"] for g in optimizer.param_groups])
-            if how == "documented-cosine-restarts":
-                scheduler.step(epoch + i / iters)
+            if how == "chapter-cosine-restarts":
+                scheduler.step(epoch + (i + 1) / iters)
             elif how == "batch":
                 scheduler.step()
             loss_sum += loss.item() * len(y)
@@ -167,7 +171,7 @@ SCHEDULERS = {
     ),
     "cosine-restarts": (
         lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001),
-        "documented-cosine-restarts",
+        "chapter-cosine-restarts",
         {},
     ),
 }
@@ -200,28 +204,62 @@ def test_trainer_matches_a_hand_written_loop(name):
         assert len({tuple(lrs) for lrs in history["batch_lr"]}) > 1
 
 
-def test_cosine_warm_restarts_follows_its_documented_fractional_epochs():
-    """Two fits of 2 and 3 epochs reproduce the docstring loop of CosineAnnealingWarmRestarts."""
-    def lrs_by_documented_loop():
-        w = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.SGD([w], lr=0.2)
-        scheduler = lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2)
-        lrs = []
-        for epoch in range(5):
-            for i in range(BATCHES):
-                opt.step()
-                lrs.append(opt.param_groups[0]["lr"])
-                scheduler.step(epoch + i / BATCHES)
-        return lrs
+def lrs_by_the_chapters_loop(lr, epochs, batches, **settings):
+    """Chapter 6's per-batch loop: after batch i, ``scheduler.step(epoch + (i + 1) / n)``."""
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(opt, **settings)
+    lrs = []
+    for epoch in range(epochs):
+        for i in range(batches):
+            opt.step()
+            lrs.append(opt.param_groups[0]["lr"])
+            scheduler.step(epoch + (i + 1) / batches)
+    return lrs
 
+
+def cosine_restarts_trainer(lr, batches, **settings):
+    train, _ = make_data()
+    loader = DataLoader(TensorDataset(*train[: batches * BATCH]), batch_size=BATCH)
     model = make_model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
-    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1, T_mult=2)
-    trainer = make_trainer(model, optimizer, scheduler, val_loader=None)
-    assert trainer.scheduler_step == "batch"
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, **settings)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, scheduler=scheduler,
+                      progress=False)
+    assert trainer.scheduler_step == "batch" and len(loader) == batches
+    return trainer
+
+
+def test_cosine_warm_restarts_steps_as_chapter_6_teaches():
+    """After batch i of epoch e, step(e + (i + 1) / n): each batch uses the schedule at its
+    own start, the first rate once, and every restart comes on time."""
+    trainer = cosine_restarts_trainer(0.1, batches=4, T_0=1)
+    trainer.fit(2)
+    trainer.fit(1)  # fits add up: the fractional epoch counts from the trainer's epoch
+    used = [lr for [lr] in trainer.history["batch_lr"]]
+
+    assert used == lrs_by_the_chapters_loop(0.1, 3, 4, T_0=1)
+    expected = [0.05 * (1 + math.cos(math.pi * k / 4)) for k in range(4)] * 3
+    assert used == pytest.approx(expected, rel=1e-12)
+    assert [round(lr, 4) for lr in used[:5]] == [0.1, 0.0854, 0.05, 0.0146, 0.1]
+    # The chapter's figures come from schedulers.trace, which agrees.
+    traced = trace(lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1), 12,
+                   lr=0.1, steps_per_epoch=4)
+    assert used == pytest.approx(traced.lr[:, 0].tolist(), rel=1e-12, abs=1e-15)
+
+
+def test_cosine_warm_restarts_with_growing_periods_follows_the_chapter():
+    trainer = cosine_restarts_trainer(0.2, batches=BATCHES, T_0=1, T_mult=2)
     trainer.fit(2)
     trainer.fit(3)
-    assert [lr for [lr] in trainer.history["batch_lr"]] == lrs_by_documented_loop()
+    used = [lr for [lr] in trainer.history["batch_lr"]]
+    assert used == lrs_by_the_chapters_loop(0.2, 5, BATCHES, T_0=1, T_mult=2)
+    # Restarts at epochs 1 and 3 (periods of 1, 2, 4 epochs): full rate at their first batch.
+    assert [used[e * BATCHES] for e in (0, 1, 3)] == [0.2, 0.2, 0.2]
+    assert all(lr < 0.2 for lr in used[1:BATCHES])
+    traced = trace(lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2),
+                   5 * BATCHES, lr=0.2, steps_per_epoch=BATCHES)
+    assert used == pytest.approx(traced.lr[:, 0].tolist(), rel=1e-12, abs=1e-15)
 
 
 def test_cosine_warm_restarts_stepped_per_epoch_when_asked():
@@ -554,3 +592,312 @@ def test_bad_arguments():
     for epochs in (0, 2.5, True):
         with pytest.raises(ValueError, match="positive integer"):
             trainer.fit(epochs)
+
+
+# ---------------------------------------------------------------------------
+# NaN and infinite losses
+# ---------------------------------------------------------------------------
+
+
+class BadLossAt:
+    """Cross-entropy, except that the training calls listed in ``bad`` return ``value``."""
+
+    def __init__(self, bad, value=float("nan")):
+        self.bad, self.value, self.training_calls = set(bad), value, 0
+
+    def __call__(self, outputs, targets):
+        loss = F.cross_entropy(outputs, targets)
+        if torch.is_grad_enabled():  # a training step, not validation
+            call = self.training_calls
+            self.training_calls += 1
+            if call in self.bad:
+                return loss * self.value
+        return loss
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_non_finite_loss_stops_training_and_names_epoch_and_batch(value):
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    train_loader, val_loader = make_loaders()
+    trainer = Trainer(model, BadLossAt({BATCHES + 2}, value), optimizer, train_loader,
+                      val_loader, progress=False)
+    with pytest.raises(NonFiniteLossError) as info:
+        trainer.fit(3)
+    assert "epoch 1, batch 2" in str(info.value)
+    assert (info.value.epoch, info.value.batch) == (1, 2)
+    assert str(value) in str(info.value)
+    # Rolled back to the end of epoch 0: nothing of the failed epoch remains.
+    assert trainer.epoch == 1 and len(trainer.history["batch_lr"]) == BATCHES
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_nan_in_the_data_stops_training_at_its_batch():
+    train, _ = make_data()
+    x, y = train.tensors[0].clone(), train.tensors[1]
+    x[3 * BATCH + 1, 2] = float("nan")  # in batch 3 (no shuffling)
+    model = make_model()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.01),
+                      DataLoader(TensorDataset(x, y), batch_size=BATCH), progress=False)
+    with pytest.raises(NonFiniteLossError, match=r"nan in epoch 0, batch 3 \(both counted"):
+        trainer.fit(1)
+
+
+def test_non_finite_batches_can_be_skipped_and_are_counted():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_loader, val_loader = make_loaders()
+    loss_fn = BadLossAt({BATCHES + 1, BATCHES + 4, 2 * BATCHES})
+    trainer = Trainer(model, loss_fn, optimizer, train_loader, val_loader, progress=False,
+                      on_nonfinite="skip")
+    history = trainer.fit(3)
+    assert history["skipped_batches"] == [0, 2, 1]
+    assert len(history["batch_lr"]) == 3 * BATCHES - 3  # no optimizer step for those
+    assert all(math.isfinite(v) for v in history["train_loss"] + history["val_loss"])
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_an_epoch_of_skipped_batches_only_is_an_error():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = Trainer(model, BadLossAt(range(100)), optimizer, make_loaders()[0],
+                      progress=False, on_nonfinite="skip")
+    with pytest.raises(ValueError, match=f"every batch of epoch 0 \\({BATCHES}\\) had a NaN"):
+        trainer.fit(1)
+    with pytest.raises(ValueError, match="on_nonfinite must be one of"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, make_loaders()[0], on_nonfinite="warn")
+
+
+# ---------------------------------------------------------------------------
+# Interrupted epochs are rolled back
+# ---------------------------------------------------------------------------
+
+
+class InterruptAt:
+    """Cross-entropy that raises ``error`` at one training call, once."""
+
+    def __init__(self, call, error=KeyboardInterrupt):
+        self.call, self.error, self.training_calls = call, error, 0
+
+    def __call__(self, outputs, targets):
+        if torch.is_grad_enabled():
+            self.training_calls += 1
+            if self.training_calls == self.call + 1:
+                raise self.error()
+        return F.cross_entropy(outputs, targets)
+
+
+RESUME_SCHEDULERS = {
+    "one-cycle": lambda opt: lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=4 * BATCHES),
+    "step": lambda opt: lr_scheduler.StepLR(opt, step_size=1, gamma=0.7),
+    "cosine-restarts": lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1),
+    "plateau": lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0),
+}
+
+
+def resumable_run(scheduler, loss_fn, generator):
+    torch.manual_seed(11)  # the global generator: dropout, and shuffling without a generator
+    model = make_model(seed=4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    train_loader, val_loader = make_loaders(generator=generator)
+    return Trainer(model, loss_fn, optimizer, train_loader, val_loader,
+                   scheduler=RESUME_SCHEDULERS[scheduler](optimizer), progress=False)
+
+
+@pytest.mark.parametrize("generator", [True, False], ids=["loader-generator", "global-rng"])
+@pytest.mark.parametrize("scheduler", list(RESUME_SCHEDULERS))
+def test_interrupt_then_resume_equals_an_uninterrupted_run(scheduler, generator):
+    uninterrupted = resumable_run(scheduler, nn.CrossEntropyLoss(), generator)
+    uninterrupted.fit(4)
+
+    interrupted = resumable_run(scheduler, InterruptAt(2 * BATCHES + 3), generator)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(4)  # Ctrl-C during batch 3 of epoch 2
+    assert interrupted.epoch == 2
+    assert len(interrupted.history["batch_lr"]) == 2 * BATCHES
+    assert len(interrupted.history["lr"]) == 2
+    interrupted.fit(2)  # used to raise "Tried to step ... times" with OneCycleLR
+
+    assert interrupted.epoch == 4
+    assert interrupted.history == uninterrupted.history  # losses and every rate, exactly
+    for p, q in zip(interrupted.model.parameters(), uninterrupted.model.parameters()):
+        assert torch.equal(p, q)
+    assert interrupted.scheduler.state_dict() == uninterrupted.scheduler.state_dict()
+
+
+def test_an_error_during_validation_rolls_the_epoch_back_too():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    trainer = make_trainer(model, optimizer, scheduler)
+    trainer.fit(1)
+    weights = copy.deepcopy(model.state_dict())
+    momentum = copy.deepcopy(optimizer.state_dict())
+    trainer.val_loader = [(torch.randn(4, 4), torch.tensor([0, 1, 2, 7]))]  # class 7 fails
+    with pytest.raises(ValueError):
+        trainer.fit(1)
+    assert trainer.epoch == 1 and scheduler.last_epoch == 1
+    assert all(len(trainer.history[key]) == 1 for key in ("lr", "train_loss", "val_loss"))
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, weights[name]), name
+    for index, state in optimizer.state_dict()["state"].items():
+        assert torch.equal(state["momentum_buffer"], momentum["state"][index]["momentum_buffer"])
+
+
+# ---------------------------------------------------------------------------
+# Shapes that broadcast, batches of every kind, loaders used up, meta models
+# ---------------------------------------------------------------------------
+
+
+def regression_data(n=32):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=g)
+    return x, x @ torch.tensor([1.0, -2.0, 0.5, 3.0])  # targets of shape (N,)
+
+
+def test_outputs_and_targets_that_broadcast_are_refused():
+    x, y = regression_data()
+    model = nn.Linear(4, 1)  # outputs (N, 1) against targets (N,): a (N, N) loss
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    trainer = Trainer(model, nn.MSELoss(), optimizer, loader, progress=False)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ValueError, match=r"shape \(8, 1\) and targets of shape \(8,\) broadcast "
+                                         r"to \(8, 8\)"):
+        trainer.fit(1)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match=r"\(8, 1\) and targets of shape \(8,\)"):
+        evaluate(model, loader, nn.MSELoss())
+    # The same data with matching shapes trains.
+    fixed = DataLoader(TensorDataset(x, y.unsqueeze(1)), batch_size=8)
+    Trainer(model, nn.MSELoss(), optimizer, fixed, progress=False).fit(1)
+
+
+def test_class_ids_next_to_logits_are_not_mistaken_for_broadcasting():
+    model = nn.Linear(4, 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(9, 4), torch.tensor([0, 1, 2] * 3)
+    loader = DataLoader(TensorDataset(x, y), batch_size=3)  # logits (3, 3), class ids (3,)
+    history = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, progress=False).fit(1)
+    assert math.isfinite(history["train_loss"][0])
+
+
+class DictDataset(torch.utils.data.Dataset):
+    def __init__(self, dataset, keys=("inputs", "targets"), extra=True):
+        self.dataset, self.keys, self.extra = dataset, keys, extra
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        x, y = self.dataset[i]
+        item = {self.keys[0]: x, self.keys[1]: y}
+        if self.extra:
+            item["name"] = f"sample-{i}"  # strings ride along and are ignored
+        return item
+
+
+class TripleDataset(torch.utils.data.Dataset):
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        x, y = self.dataset[i]
+        return x, y, torch.tensor(1.0)  # (inputs, targets, weight)
+
+
+@pytest.mark.parametrize("kind", ["inputs/targets", "x/y", "triples"])
+def test_mapping_and_longer_tuple_batches_train_like_pairs(kind):
+    def run(wrap):
+        model = make_model(seed=2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        train, val = make_data()
+        torch.manual_seed(0)
+        loaders = [DataLoader(wrap(d), batch_size=8, shuffle=shuffle,
+                              generator=torch.Generator().manual_seed(1))
+                   for d, shuffle in ((train, True), (val, False))]
+        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, *loaders, progress=False,
+                          track_accuracy=True)
+        trainer.fit(2)
+        return trainer
+
+    wrap = {
+        "inputs/targets": lambda d: DictDataset(d),
+        "x/y": lambda d: DictDataset(d, ("x", "y")),
+        "triples": TripleDataset,
+    }[kind]
+    reference, other = run(lambda d: d), run(wrap)
+    assert other.history == reference.history
+    assert_same_parameters(other.model, reference.model)
+    predicted = predict(other.model, other.val_loader)
+    assert torch.equal(predicted, predict(reference.model, reference.val_loader))
+
+
+def test_batches_that_cannot_be_unpacked_are_explained():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train, _ = make_data()
+    cases = [
+        (DictDataset(train, ("image", "target")),
+         r"one of the key pairs .*its keys are \['image', 'name', 'target'\]"),
+        ([{"x": torch.zeros(2, 4), "y": torch.zeros(2, dtype=torch.long),
+           "inputs": torch.zeros(2, 4), "targets": torch.zeros(2, dtype=torch.long)}],
+         "ambiguous"),
+        ([("not a tensor", torch.zeros(2))],
+         r"batch\[0\] \(the inputs\) must be a tensor, got str"),
+    ]
+    for data, match in cases:
+        loader = data if isinstance(data, list) else DataLoader(data, batch_size=4)
+        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, progress=False)
+        with pytest.raises(TypeError, match=match):
+            trainer.fit(1)
+
+
+def test_a_one_shot_iterator_is_refused_as_a_loader():
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_loader, val_loader = make_loaders()
+    with pytest.raises(TypeError, match=r"train_loader is an iterator \(generator\).*only once"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, (b for b in train_loader))
+    with pytest.raises(TypeError, match=r"val_loader is an iterator"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader, iter(val_loader))
+
+
+def test_a_model_on_the_meta_device_is_explained():
+    with torch.device("meta"):
+        model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_loader, val_loader = make_loaders()
+    with pytest.raises(ValueError, match=r"meta device \(0\.weight, 0\.bias, 3\.weight and 1 "
+                                         r"more\).*to_empty"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader)
+    for helper in (lambda: evaluate(model, val_loader, nn.CrossEntropyLoss()),
+                   lambda: accuracy(model, val_loader), lambda: predict(model, val_loader)):
+        with pytest.raises(ValueError, match="meta device"):
+            helper()
+
+
+def test_cosine_restarts_per_batch_needs_a_loader_with_a_length():
+    class Batches:  # re-iterable, without __len__
+        def __iter__(self):
+            return iter(make_loaders()[0])
+
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
+    with pytest.raises(ValueError, match="needs a length"):
+        Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler)
+    Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler,
+            scheduler_step="epoch", progress=False).fit(1)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import lrlib.training as module
+
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0
