@@ -65,3 +65,26 @@ def test_deterministic_flag_is_opt_in():
         assert torch.are_deterministic_algorithms_enabled()
     finally:
         torch.use_deterministic_algorithms(before)
+
+
+def test_the_seed_shift_moves_every_seed(monkeypatch):
+    from lrlib.seeding import SEED_SHIFT_ENV, seed_shift
+
+    monkeypatch.setenv(SEED_SHIFT_ENV, "3")
+    assert seed_shift() == 3
+    seed_everything(42)
+    shifted = torch.rand(3)
+    monkeypatch.delenv(SEED_SHIFT_ENV)
+    seed_everything(45)
+    assert torch.equal(shifted, torch.rand(3))
+    seed_everything(42)
+    assert not torch.equal(shifted, torch.rand(3))
+
+
+@pytest.mark.parametrize("raw", ["-1", "two", "1.5"])
+def test_a_bad_seed_shift_names_the_variable(monkeypatch, raw):
+    from lrlib.seeding import SEED_SHIFT_ENV
+
+    monkeypatch.setenv(SEED_SHIFT_ENV, raw)
+    with pytest.raises(ValueError, match="LRBOOK_SEED_SHIFT must be a non-negative integer"):
+        seed_everything(1)
