@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -207,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if not set(numerics) <= set(NUMERICS):
         parser.error(f"--numerics takes {NUMERICS}, got {numerics}")
     settings = [Setting(*combo) for combo in product(args.seeds, args.standins, numerics)]
+    args.out = args.out.resolve()  # the kernels run in book/: the claims log needs an absolute path
     args.out.mkdir(parents=True, exist_ok=True)
 
     # Draw every stand-in once before the runs share them.
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode in numerics:
         batch = [(path, setting) for path, setting in tasks if setting.numerics == mode]
         jobs = args.jobs if mode == "pinned" else 1
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(run_one, path, setting, args.out) for path, setting in batch]
             for future in as_completed(futures):
                 result = future.result()
@@ -235,6 +237,13 @@ def main(argv: list[str] | None = None) -> int:
                 bad = sum(not c["held"] for c in result.claims) + len(result.failed_cells) + bool(result.error)
                 print(f"[{done}/{len(tasks)}] {result.notebook} {result.setting.label()}: "
                       f"{len(result.claims)} claims, {bad} failures, {result.seconds:.0f} s", flush=True)
+                for cell in result.failed_cells:
+                    print(f"    cell {cell['cell']}: {cell['ename']}: {cell['evalue'][:150]}", flush=True)
+                for record in result.claims:
+                    if not record["held"]:
+                        print(f"    claim failed: {record['statement']} {record['numbers']}", flush=True)
+                if result.error:
+                    print(f"    run broke: {result.error}", flush=True)
     wall = time.perf_counter() - start
     rows, ok = summarize(results)
     table = render(rows)

@@ -57,6 +57,7 @@ from typing import Any
 
 __all__ = [
     "PINNED_ENV",
+    "exact_sqrt",
     "PINS_ENV",
     "numerics_report",
     "pinned_environment",
@@ -139,12 +140,37 @@ def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, s
     return dict(PINNED_ENV)
 
 
+def exact_sqrt(x: Any) -> Any:
+    """The correctly rounded square root of a CPU or GPU tensor, on every processor.
+
+    ``Tensor.sqrt`` on the CPU goes through MKL's vector math, whose last bit
+    differs between Intel and AMD processors. NumPy's square root is the
+    processor's IEEE instruction, exact to the last bit everywhere.
+
+    Args:
+        x: a floating-point tensor (any device; no gradient is tracked).
+
+    Returns:
+        A tensor of the same dtype and device.
+
+    Example:
+        >>> import torch
+        >>> exact_sqrt(torch.tensor([4.0, 2.0], dtype=torch.float64)).tolist()
+        [2.0, 1.4142135623730951]
+    """
+    import numpy as np
+    import torch
+
+    values = x.detach().cpu().numpy()
+    return torch.from_numpy(np.sqrt(values)).to(device=x.device, dtype=x.dtype)
+
+
 def numerics_report(environ: Mapping[str, str] | None = None) -> str:
     """One line saying whether this process runs with the book's pins.
 
     Example:
-        >>> numerics_report(PINNED_ENV)
-        'CPU numerics pinned (AVX2, MKL COMPATIBLE, 1 thread): the page's numbers reproduce bit for bit'
+        >>> print(numerics_report(PINNED_ENV))
+        CPU numerics pinned (AVX2, MKL COMPATIBLE, 1 thread): the page's numbers reproduce bit for bit
     """
     env = os.environ if environ is None else environ
     missing = [name for name, value in PINNED_ENV.items() if env.get(name) != value]

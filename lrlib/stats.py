@@ -55,6 +55,8 @@ import torch
 from torch import Tensor
 from torchvision.transforms import v2
 
+from lrlib.numerics import exact_sqrt
+
 __all__ = [
     "ChannelStats",
     "batch_stats",
@@ -116,8 +118,7 @@ class ChannelStats:
         and AMD, which would change every standardized pixel and so every
         training run downstream (see :mod:`lrlib.numerics`).
         """
-        var = self.var
-        return torch.from_numpy(np.sqrt(var.detach().cpu().numpy())).to(var.device)
+        return exact_sqrt(self.var)
 
     @property
     def mean_of_image_stds(self) -> Tensor:

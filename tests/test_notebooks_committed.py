@@ -122,3 +122,21 @@ def test_colab_bootstrap_follows_config():
     repo = repository()
     assert f"git+{repo.url}@{repo.branch}" in source
     assert 'if "google.colab" in sys.modules:' in source
+
+
+ADAM_CALL = re.compile(r"torch\.optim\.Adam(W)?\((?P<args>[^()]*(\([^()]*\)[^()]*)*)\)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_adam_that_trains_is_fused(path):
+    """The default Adam's square root differs in the last bit between Intel and AMD
+    CPUs (lrlib.numerics); the fused kernel gives the same bits everywhere."""
+    offenders = []
+    for i, cell in enumerate(read(path).cells):
+        if cell.cell_type != "code":
+            continue
+        for match in ADAM_CALL.finditer(cell.source):
+            args = match.group("args")
+            if "parameters()" in args and "fused=True" not in args:
+                offenders.append(f"cell {i}: {match.group(0)[:80]}")
+    assert not offenders, f"{path.name}: Adam without fused=True: {offenders}"
