@@ -93,3 +93,58 @@ qemu:
 
 clean:
 	rm -rf _build $(VENDOR)
+
+# ---------------------------------------------------------------------------
+# Installs other than the pinned one. Everything above uses the exact pins of
+# requirements/lock.txt; readers who install lrlib themselves get other
+# releases. Each target below builds its own environment beside .venv (never
+# touching it), keeps its data in that environment (so no stand-in drawn by
+# other library versions reaches the pinned runs) and tests there:
+#   make lowest          the oldest releases pyproject.toml allows (uv's
+#                        --resolution lowest-direct): unit tests + notebooks (nbval, lax)
+#   make colab-install   what the Colab bootstrap cell installs (unpinned, so the
+#                        newest releases), then every notebook executed, nothing saved
+# Both download PyTorch from PyPI (a CUDA build, a few GB) on first use.
+
+LOWEST        := .venv-lowest
+COLAB         := .venv-colab
+LOWEST_PY     := $(LOWEST)/bin/python
+COLAB_PY      := $(COLAB)/bin/python
+LOWEST_EXTRAS := notebooks,book,test
+# uv from the PATH, else installed with pip into .venv-uv.
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.venv-uv/bin/uv)
+
+.PHONY: lowest colab-install
+
+lowest: $(LOWEST)/.installed
+	$(LOWEST_PY) -c "import sys, torch, torchvision, numpy; print('lowest:', sys.version.split()[0], 'torch', torch.__version__, 'torchvision', torchvision.__version__, 'numpy', numpy.__version__)"
+	@# Both suites run whatever the first gives; the target fails if either failed.
+	export LRBOOK_DATA_DIR=$(CURDIR)/$(LOWEST)/data; status=0; \
+	$(LOWEST_PY) -m pytest tests -m "not site" || status=1; \
+	$(LOWEST_PY) -m pytest book --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+		-n $(JOBS) --dist loadfile || status=1; \
+	exit $$status
+
+# Rebuilt from scratch whenever pyproject.toml changes; the resolution is kept
+# in $(LOWEST)/resolved.txt.
+$(LOWEST)/.installed: pyproject.toml | $(UV)
+	rm -rf $(LOWEST)
+	$(UV) venv --quiet --python 3.11 $(LOWEST)
+	$(UV) pip install --quiet --python $(LOWEST_PY) --resolution lowest-direct -e ".[$(LOWEST_EXTRAS)]"
+	$(UV) pip freeze --python $(LOWEST_PY) > $(LOWEST)/resolved.txt
+	@touch $@
+
+colab-install:
+	rm -rf $(COLAB)
+	$(PYTHON) -m venv $(COLAB)
+	$(COLAB_PY) -m pip install --quiet --upgrade pip
+	$(COLAB_PY) -m pip install --quiet "lrlib[notebooks] @ file://$(CURDIR)"
+	$(COLAB_PY) -m pip install --quiet ipykernel nbclient nbformat pyyaml
+	$(COLAB_PY) -m pip freeze > $(COLAB)/resolved.txt
+	$(COLAB_PY) -c "import sys, torch, torchvision, numpy; print('colab-install:', sys.version.split()[0], 'torch', torch.__version__, 'torchvision', torchvision.__version__, 'numpy', numpy.__version__)"
+	env -u PYTHONPATH LRBOOK_DATA_DIR=$(CURDIR)/$(COLAB)/data JUPYTER_PATH=$(CURDIR)/$(COLAB)/share/jupyter \
+		$(COLAB_PY) -I tools/execute_unsaved.py
+
+$(CURDIR)/.venv-uv/bin/uv:
+	$(PYTHON) -m venv .venv-uv
+	.venv-uv/bin/python -m pip install --quiet uv

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from lrlib.preload import Preloaded
+from lrlib.preload import ImageDecodeError, Preloaded
 from lrlib.rps import RPSFolders, get_rps
 from lrlib.stats import fit_normalizer
 
@@ -143,6 +143,13 @@ def load_rps_data(
     Returns:
         An :class:`RPSData`. Print ``data.folders`` to say which images these are.
 
+    Raises:
+        ImageDecodeError: an image file cannot be decoded (truncated, say);
+            the message names it and the folder to delete so that
+            :func:`~lrlib.rps.get_rps` fetches or draws the images again.
+        ValueError: the two splits have different classes, or an invalid
+            ``size`` or ``source``; see also :func:`lrlib.rps.get_rps`.
+
     Example:
         >>> data = load_rps_data()  # doctest: +SKIP
         >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # doctest: +SKIP
@@ -159,8 +166,8 @@ def load_rps_data(
     cache_file = decoded_cache_path(train_images, val_images, size) if cache else None
     decoded = _read_cache(cache_file, train_images.classes) if cache_file else None
     if decoded is None:
-        train = Preloaded(train_images, num_workers=num_workers)
-        val = Preloaded(val_images, num_workers=num_workers)
+        train = _decode(train_images, folders, num_workers)
+        val = _decode(val_images, folders, num_workers)
         if cache_file:
             _write_cache(cache_file, train, val, train_images.classes)
     else:
@@ -173,6 +180,24 @@ def load_rps_data(
         normalizer=normalizer,
         classes=list(train_images.classes),
     )
+
+
+def _decode(images: ImageFolder, folders: RPSFolders, num_workers: int) -> Preloaded:
+    """Decode one split, saying which folder to delete when a file is damaged."""
+    try:
+        return Preloaded(images, num_workers=num_workers)
+    except ImageDecodeError as exc:
+        # The stand-in is redrawn only as a whole; a real split is downloaded again on its own.
+        folder = Path(images.root).parent if folders.source == "synthetic" else Path(images.root)
+        again = "draws the stand-in again" if folders.source == "synthetic" else (
+            "downloads that split again and checks its SHA-256"
+        )
+        raise ImageDecodeError(
+            f"{exc} These are the {folders.source} Rock-Paper-Scissors images: delete {folder} "
+            f"and run again; get_rps() then {again}.",
+            path=exc.path,
+            index=exc.index,
+        ) from exc
 
 
 def decoded_cache_path(train_images: ImageFolder, val_images: ImageFolder, size: int) -> Path:

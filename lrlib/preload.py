@@ -19,21 +19,80 @@ The expensive part is the base data set's own transform, for example::
 Only deterministic work belongs in the base transform: a random augmentation
 there would be drawn once and then frozen for every epoch. Put augmentations in
 the per-item ``transform`` instead.
+
+An image file that cannot be read (truncated by an interrupted copy, say) is
+reported as an :class:`ImageDecodeError` that names the file, whether it was
+read in this process or in a worker.
 """
 
 from __future__ import annotations
 
 import copy
 import numbers
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset, get_worker_info
 
-__all__ = ["Preloaded"]
+__all__ = ["DECODE_ERRORS", "ImageDecodeError", "Preloaded", "source_path"]
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
+
+DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, SyntaxError, Image.DecompressionBombError)
+"""What reading or decoding an image file raises: Pillow reports a truncated or
+damaged file as an ``OSError`` ("image file is truncated", "cannot identify
+image file"), some of its plugins as a ``SyntaxError``."""
+
+
+class ImageDecodeError(OSError, ValueError):
+    """An image file that cannot be read or decoded, with its path.
+
+    It is an ``OSError``, as Pillow's own error is (so existing ``except
+    OSError`` handlers still catch it), and a ``ValueError``, as
+    :func:`lrlib.rps.validate_image_folder` reports bad data.
+
+    Args:
+        message: the whole message, naming the file and what to do.
+        path: the file, when the data set knows it (``ImageFolder`` does).
+        index: the item of the data set that holds it, when known.
+
+    Attributes:
+        path: as given (a string), or None.
+        index: as given, or None.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None, index: int | None = None):
+        super().__init__(message)
+        self.path = os.fspath(path) if path is not None else None
+        self.index = index
+
+    def __reduce__(self):  # keep path and index through pickling (worker processes)
+        return (_rebuild_decode_error, (self.args[0], self.path, self.index))
+
+
+def _rebuild_decode_error(message: str, path: str | None, index: int | None) -> ImageDecodeError:
+    return ImageDecodeError(message, path=path, index=index)
+
+
+def source_path(dataset: Dataset[Any], index: int) -> str | None:
+    """The file behind item ``index`` of ``dataset``, when the data set says.
+
+    Understands torchvision's folder data sets (``samples`` of ``(path,
+    label)`` pairs, as in ``ImageFolder``) and :class:`~torch.utils.data.Subset`
+    of them; None for anything else.
+    """
+    while isinstance(dataset, Subset):
+        index = int(dataset.indices[index])
+        dataset = dataset.dataset
+    samples = getattr(dataset, "samples", None)
+    try:
+        path = samples[index][0]  # type: ignore[index]
+    except (TypeError, IndexError, KeyError):
+        return None
+    return os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
 
 
 class Preloaded(Dataset[tuple[torch.Tensor, int]]):
@@ -65,6 +124,9 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
         transform: the per-item transform, or None.
 
     Raises:
+        ImageDecodeError: an image file of ``dataset`` cannot be read or
+            decoded (for example, it is truncated); the message names the
+            file when the data set knows it (``ImageFolder`` does).
         TypeError: ``dataset`` has no length, an item is not an
             ``(image, label)`` pair, an image is not a tensor or a label not
             an integer, or ``transform`` is not callable.
@@ -101,10 +163,15 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
         _check_transform(transform)
 
         # batch_size=None hands over the items one by one, in order, unbatched.
-        reader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=num_workers)
+        # _Guarded turns a decoding error into a value, so that it reaches this
+        # process whole (with the file's path) even from a worker.
+        guarded = dataset if isinstance(dataset, IterableDataset) else _Guarded(dataset)
+        reader = DataLoader(guarded, batch_size=None, shuffle=False, num_workers=num_workers)
         images: list[torch.Tensor] = []
         targets: list[int] = []
         for index, item in enumerate(reader):
+            if isinstance(item, _Unreadable):
+                raise item.error() from item.cause
             image, target = _unpack(item, index)
             if images and image.shape != images[0].shape:
                 raise ValueError(
@@ -226,6 +293,51 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
             f"{type(self).__name__}({len(self)} images of shape {shape}, "
             f"transform={self.transform!r})"
         )
+
+
+class _Unreadable:
+    """Stands for an item whose image could not be read, with what went wrong.
+
+    The exception itself is kept only in the process that reads (to chain it);
+    from a worker only its text travels, as an exception may not pickle.
+    """
+
+    def __init__(self, index: int, path: str | None, cause: BaseException) -> None:
+        self.index = index
+        self.path = path
+        self.what_happened = f"{type(cause).__name__}: {cause}"
+        self.cause = cause if get_worker_info() is None else None
+
+    def error(self) -> ImageDecodeError:
+        what = f"image file {self.path} (item {self.index})" if self.path else f"the image of item {self.index}"
+        advice = (
+            "The file is probably truncated or damaged (an interrupted download or copy): replace it "
+            "or delete it. lrlib.rps.validate_image_folder(folder, check_images=True) checks a whole "
+            "class-per-folder data set."
+            if self.path
+            else "Check the data set's files, or its transform, for that item."
+        )
+        return ImageDecodeError(
+            f"{what} cannot be decoded: {self.what_happened}. {advice}",
+            path=self.path,
+            index=self.index,
+        )
+
+
+class _Guarded(Dataset[Any]):
+    """``dataset``, with an :class:`_Unreadable` in place of an item that raises a decoding error."""
+
+    def __init__(self, dataset: Dataset[Any]) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> object:
+        try:
+            return self.dataset[index]
+        except DECODE_ERRORS as exc:
+            return _Unreadable(index, source_path(self.dataset, index), exc)
 
 
 def _check_transform(transform: object) -> None:

@@ -37,11 +37,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from lrlib import handpose
 from lrlib.filelock import exclusive
+from lrlib.preload import DECODE_ERRORS, ImageDecodeError
 
 CLASSES = ("paper", "rock", "scissors")
 """The class folders, in the (alphabetical) order ``ImageFolder`` numbers them."""
@@ -162,9 +163,7 @@ def default_data_dir() -> Path:
     explicit = os.environ.get(DATA_DIR_ENV, "").strip()
     if explicit:
         return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME", "").strip()
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "lrbook"
+    return _fallback_data_dir()
 
 
 def validate_image_folder(
@@ -190,8 +189,10 @@ def validate_image_folder(
     Raises:
         FileNotFoundError: ``path`` or one of the class folders is missing.
         NotADirectoryError: ``path`` is a file.
-        ValueError: a class folder holds no images, an unexpected sub-folder
-            is there, or (with ``check_images``) an image cannot be decoded.
+        ValueError: a class folder holds no images, or an unexpected
+            sub-folder is there.
+        ImageDecodeError: (with ``check_images``) an image cannot be decoded;
+            a ``ValueError`` too, naming the file and what to do.
 
     Example:
         >>> counts = validate_image_folder(get_rps().train)  # doctest: +SKIP
@@ -220,17 +221,23 @@ def validate_image_folder(
             raise ValueError(f"class folder {folder} holds no images (looked for {', '.join(IMG_EXTENSIONS)})")
         if check_images:
             for image in images:
-                _check_decodes(image)
+                _check_decodes(image, root)
         counts[name] = len(images)
     return counts
 
 
-def _check_decodes(path: Path) -> None:
+def _check_decodes(path: Path, split: Path) -> None:
     try:
         with Image.open(path) as image:
             image.load()
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"image {path} cannot be decoded: {exc}") from exc
+    except (*DECODE_ERRORS, ValueError) as exc:
+        raise ImageDecodeError(
+            f"image {path} cannot be decoded: {type(exc).__name__}: {exc}. The file is probably "
+            "truncated or damaged (an interrupted download or copy): replace or delete it; for the "
+            f"book's data, delete {split} and get_rps() downloads it again (checksum-verified) or "
+            "draws the stand-in again.",
+            path=path,
+        ) from exc
 
 
 def _has_split(folder: Path) -> bool:
@@ -425,6 +432,9 @@ def get_rps(
 
     Raises:
         ValueError: an unknown ``source`` (argument or environment variable).
+        NotADirectoryError: the data folder (``root``, or else
+            ``LRBOOK_DATA_DIR``) or one of its parents is a file; the
+            message names the variable or argument and the path.
         FileNotFoundError, ValueError: a split folder in ``root`` exists but
             is not a valid image folder (it is reported, never replaced).
         DownloadError: ``source="real"`` and the download failed.
@@ -439,7 +449,7 @@ def get_rps(
     """
     source, asked_by = _resolve_source(source)
     seed = _resolve_seed(seed)
-    root = Path(root).expanduser() if root is not None else default_data_dir()
+    root = _data_root(root)
     train_archive, test_archive = archives
 
     if source == "synthetic":
@@ -466,6 +476,46 @@ def get_rps(
             ) from exc
         return _synthetic(root, seed, f"the real images are not in {root} and the download failed ({exc})")
     return RPSFolders(train, test, "real", "they were downloaded and their SHA-256 checksums match")
+
+
+def _data_root(root: str | os.PathLike[str] | None) -> Path:
+    """The data folder to use, checked to be a folder or creatable as one.
+
+    Raises:
+        NotADirectoryError: the folder, or its nearest existing parent, is a
+            file; the message says who chose the folder (the ``root``
+            argument, ``LRBOOK_DATA_DIR`` or the default) and what to do.
+    """
+    if root is not None:
+        folder, chosen_by = Path(root).expanduser(), f"root={os.fspath(root)!r}"
+    elif os.environ.get(DATA_DIR_ENV, "").strip():
+        folder = default_data_dir()
+        chosen_by = f"{DATA_DIR_ENV}={os.environ[DATA_DIR_ENV].strip()!r}"
+    else:
+        folder, chosen_by = default_data_dir(), "the default data folder"
+    # The folder may not exist yet (it is created on first use): look at the
+    # nearest part of the path that does.
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
+        fix = (
+            f"set {DATA_DIR_ENV} to a folder (created when missing), or unset it to use "
+            f"{_fallback_data_dir()}"
+            if chosen_by.startswith(DATA_DIR_ENV)
+            else f"pass a folder (created when missing), or set {DATA_DIR_ENV} to one"
+        )
+        raise NotADirectoryError(
+            f"{chosen_by}: the data folder {folder} {where}; expected a folder that holds or "
+            f"receives the Rock-Paper-Scissors images. To fix: {fix}."
+        )
+    return folder
+
+
+def _fallback_data_dir() -> Path:
+    """:func:`default_data_dir` as it would be without ``LRBOOK_DATA_DIR``."""
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    return base / "lrbook"
 
 
 def _resolve_source(source: str | None) -> tuple[str, str]:

@@ -94,3 +94,16 @@ def test_lock_pins_the_matched_torch_pair():
 def test_jupyter_book_is_version_1():
     # Jupyter Book 2 is a different tool with a different configuration.
     assert lock_pins()["jupyter-book"].startswith("1.")
+
+
+def test_floors_are_a_matched_torch_pair():
+    # `make lowest` installs exactly the floors: torchvision's floor must be the
+    # release built for torch's floor, or the lowest resolution has no solution.
+    partner = {"2.4": "0.19", "2.5": "0.20", "2.6": "0.21", "2.7": "0.22", "2.8": "0.23", "2.9": "0.24"}
+    reqs = pyproject_requirements()
+    floors = {}
+    for name in ("torch", "torchvision"):
+        (spec,) = [s for s in reqs[name].specifier if s.operator == ">="]
+        floors[name] = spec.version
+    assert floors["torch"] in partner, f"no known torchvision partner for a torch floor of {floors['torch']}"
+    assert floors["torchvision"] == partner[floors["torch"]]

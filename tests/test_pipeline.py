@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ from torchvision.datasets import ImageFolder
 
 from lrlib import pipeline
 from lrlib.pipeline import CACHE_FOLDER, base_transform, load_rps_data
-from lrlib.preload import Preloaded
+from lrlib.preload import ImageDecodeError, Preloaded
+from lrlib.rps import RPSFolders
 
 CLASSES = ("paper", "rock", "scissors")
 
@@ -143,3 +145,31 @@ def test_from_tensors_validates():
         Preloaded.from_tensors(torch.zeros(3, 1, 2, 2), torch.zeros(3))
     with pytest.raises(TypeError, match="must be tensors"):
         Preloaded.from_tensors([[0.0]], torch.zeros(1, dtype=torch.int64))
+
+
+def test_a_truncated_image_names_the_file_and_the_folder_to_delete(real_root):
+    broken = real_root / "rps-test-set" / "scissors" / "scissors02-001.png"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageDecodeError) as caught:
+        load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    message = str(caught.value)
+    assert caught.value.path == str(broken)
+    assert f"image file {broken} " in message and "image file is truncated" in message
+    assert f"delete {real_root / 'rps-test-set'} and run again" in message
+    assert "downloads that split again" in message
+    assert not (real_root / CACHE_FOLDER).exists()  # nothing half-decoded was cached
+
+
+def test_a_truncated_stand_in_image_says_to_redraw_the_stand_in(tmp_path, monkeypatch):
+    folders = RPSFolders(tmp_path / "rps-synthetic" / "rps", tmp_path / "rps-synthetic" / "rps-test-set",
+                         "synthetic", "a test asks for it")
+    make_split(folders.train, per_class=2, shift=1)
+    make_split(folders.test, per_class=1, shift=2)
+    broken = folders.train / "rock" / "rock01-000.png"
+    broken.write_bytes(broken.read_bytes()[:80])
+    monkeypatch.setattr(pipeline, "get_rps", lambda source, root: folders)
+    with pytest.raises(ImageDecodeError, match=re.escape(str(broken))) as caught:
+        load_rps_data(size=8, num_workers=0, cache=False)
+    assert f"delete {tmp_path / 'rps-synthetic'} and run again" in str(caught.value)
+    assert "draws the stand-in again" in str(caught.value)

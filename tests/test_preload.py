@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Subset, TensorDataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from lrlib.preload import Preloaded
+from lrlib.preload import ImageDecodeError, Preloaded, source_path
 
 CLASSES = ["paper", "rock", "scissors"]
 
@@ -176,3 +178,70 @@ def test_bad_inputs(root):
         cached.with_transform("normalize")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="num_workers must be a non-negative int, got -1"):
         Preloaded(TensorDataset(torch.zeros(2, 3, 2, 2), torch.tensor([0, 1])), num_workers=-1)
+
+
+def _truncate(path: Path) -> None:
+    """Keep the first half of an image file, as an interrupted copy would."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_a_truncated_image_is_named_with_advice(root, num_workers):
+    broken = root / "rock" / "rock2.png"
+    _truncate(broken)
+    dataset = ImageFolder(root, transform=_base_transform())
+    index = [Path(p) for p, _ in dataset.samples].index(broken)
+    with pytest.raises(OSError, match=re.escape(str(broken))) as caught:
+        Preloaded(dataset, num_workers=num_workers)
+    error = caught.value
+    assert isinstance(error, ImageDecodeError) and isinstance(error, ValueError)
+    assert (error.path, error.index) == (str(broken), index)
+    message = str(error)
+    assert f"(item {index}) cannot be decoded" in message
+    assert "image file is truncated" in message  # Pillow's own words are kept
+    assert "replace it or delete it" in message and "validate_image_folder" in message
+    # Raised in this process, not re-raised from a worker's traceback text.
+    assert "DataLoader worker" not in message
+
+
+def test_a_decoding_error_in_a_subset_names_the_file(root):
+    broken = root / "paper" / "paper1.png"
+    _truncate(broken)
+    dataset = ImageFolder(root, transform=_base_transform())
+    index = [Path(p) for p, _ in dataset.samples].index(broken)
+    with pytest.raises(ImageDecodeError, match=re.escape(str(broken))) as caught:
+        Preloaded(Subset(dataset, [index - 1, index]))
+    assert caught.value.index == 1  # the item of the subset
+
+
+def test_a_decoding_error_without_a_file_names_the_item():
+    class Unreadable(TensorDataset):
+        def __getitem__(self, index):
+            if index == 2:
+                raise OSError("image file is truncated")
+            return super().__getitem__(index)
+
+    with pytest.raises(ImageDecodeError, match=r"the image of item 2 cannot be decoded: OSError"):
+        Preloaded(Unreadable(torch.zeros(4, 3, 2, 2), torch.tensor([0, 1, 2, 0])))
+
+
+def test_other_errors_of_the_base_data_set_pass_through(root):
+    def failing(image):
+        raise RuntimeError("a bug in the transform")
+
+    with pytest.raises(RuntimeError, match="a bug in the transform"):
+        Preloaded(ImageFolder(root, transform=failing))
+
+
+def test_decode_error_survives_pickling():
+    error = pickle.loads(pickle.dumps(ImageDecodeError("broken", path=Path("a.png"), index=3)))
+    assert (str(error), error.path, error.index) == ("broken", "a.png", 3)
+
+
+def test_source_path():
+    dataset = TensorDataset(torch.zeros(2, 1))
+    assert source_path(dataset, 0) is None
+    dataset.samples = [("a.png", 0), ("b.png", 1)]  # what ImageFolder has
+    assert source_path(dataset, 1) == "b.png"
+    assert source_path(Subset(dataset, [1, 0]), 1) == "a.png"

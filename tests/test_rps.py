@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 
 from lrlib import handpose, rps
+from lrlib.preload import ImageDecodeError
 from lrlib.rps import (
     CLASSES,
     DATA_DIR_ENV,
@@ -217,6 +218,18 @@ def test_corrupt_image_is_found_only_when_decoding(tmp_path):
         validate_image_folder(root, check_images=True)
 
 
+def test_truncated_image_is_named_with_what_to_do(tmp_path):
+    root = _make_folder(tmp_path / "rps")
+    broken = root / "rock" / "rock01.png"
+    broken.write_bytes(broken.read_bytes()[:45])  # signature and header (33 bytes) whole, pixels cut short
+    with pytest.raises(ImageDecodeError) as caught:
+        validate_image_folder(root, check_images=True)
+    message = str(caught.value)
+    assert caught.value.path == str(broken) and isinstance(caught.value, ValueError)
+    assert message.startswith(f"image {broken} cannot be decoded: OSError: image file is truncated")
+    assert "replace or delete it" in message and f"delete {root} and get_rps()" in message
+
+
 # -- where the data lives ------------------------------------------------------------
 
 
@@ -228,6 +241,36 @@ def test_default_data_dir(monkeypatch, tmp_path):
     assert default_data_dir() == tmp_path / "xdg" / "lrbook"
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "mine"))
     assert default_data_dir() == tmp_path / "mine"
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real", "auto"])
+def test_data_dir_variable_naming_a_file_is_a_clear_error(monkeypatch, tmp_path, source, closed_port_url):
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("not a folder")
+    monkeypatch.setenv(DATA_DIR_ENV, str(not_a_folder))
+    offline = (
+        RemoteArchive(closed_port_url, "0" * 64, 1, "rps", 6),
+        RemoteArchive(closed_port_url, "0" * 64, 1, "rps-test-set", 6),
+    )
+    with pytest.raises(NotADirectoryError) as caught:
+        get_rps(source, archives=offline)
+    message = str(caught.value)
+    assert message.startswith(f"{DATA_DIR_ENV}={str(not_a_folder)!r}: the data folder {not_a_folder} is a file")
+    assert f"set {DATA_DIR_ENV} to a folder" in message and "unset it" in message
+    assert not_a_folder.read_text() == "not a folder"  # untouched
+
+
+def test_data_dir_below_a_file_is_a_clear_error(monkeypatch, tmp_path):
+    (tmp_path / "notes.txt").write_text("")
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "notes.txt" / "data"))
+    with pytest.raises(NotADirectoryError, match=f"{DATA_DIR_ENV}=.*cannot be created: .*notes.txt is a file"):
+        get_rps("synthetic")
+
+
+def test_root_argument_naming_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"root='.*notes.txt': the data folder .* is a file.*pass a folder"):
+        get_rps("synthetic", tmp_path / "notes.txt")
 
 
 # -- download_archive --------------------------------------------------------------------

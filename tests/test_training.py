@@ -16,6 +16,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from packaging.version import Version
 from torch import nn
 from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
@@ -201,7 +202,12 @@ def test_trainer_matches_a_hand_written_loop(name):
     if kwargs.get("monitor") == "val_accuracy":
         assert history["val_accuracy"] == pytest.approx(reference["val_accuracy"], abs=1e-9)
     if how is not None:  # the schedule really moved, so the comparison means something
-        assert len({tuple(lrs) for lrs in history["batch_lr"]}) > 1
+        moved = len({tuple(lrs) for lrs in history["batch_lr"]}) > 1
+        if not moved and name == "plateau-loss" and Version(torch.__version__.split("+")[0]) < Version("2.7"):
+            # The validation loss stalls within 5 epochs only with the random
+            # draws (dropout masks) of torch 2.7 and later.
+            pytest.skip(f"the loss never stalls with torch {torch.__version__}'s random draws (measured: 2.4-2.6)")
+        assert moved
 
 
 def lrs_by_the_chapters_loop(lr, epochs, batches, **settings):

@@ -53,8 +53,8 @@ def check_command(line: str) -> None:
         pytest.fail(f"{line!r}: the workflow test does not know how to check this command")
 
 
-def test_there_are_three_workflows():
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "gpu.yml", "pages.yml"]
+def test_there_are_four_workflows():
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "gpu.yml", "installs.yml", "pages.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
@@ -99,3 +99,65 @@ def test_pages_builds_on_main_with_real_data_and_deploys():
     uses = [s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]]
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
+
+
+def recipe(target: str) -> str:
+    """The commands of a Makefile target, joined (continuation lines included)."""
+    match = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", MAKEFILE, re.MULTILINE)
+    assert match, f"the Makefile has no recipe for {target}"
+    return match.group(1).replace("\\\n", " ")
+
+
+def test_install_jobs_run_the_lowest_and_colab_targets():
+    workflow = load("installs.yml")
+    assert "pull_request" in workflow["on"]
+    assert workflow["on"]["schedule"], "new releases break unpinned installs without a commit: run weekly"
+    jobs = workflow["jobs"]
+    assert {"lowest", "colab-install"} <= set(jobs)
+    for name in ("lowest", "colab-install"):
+        assert run_lines({"jobs": {name: jobs[name]}}) == [f"make {name}"]
+        steps = jobs[name]["steps"]
+        python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+        assert python["with"]["python-version"] == "3.11"
+        # With `make test` (60 min) these must fit the 90 minutes a run may take.
+        assert jobs[name]["timeout-minutes"] <= 45
+
+
+def test_lowest_resolves_the_floors_and_runs_unit_tests_and_notebooks():
+    install = recipe("$(LOWEST)/.installed")
+    assert "--resolution lowest-direct" in install
+    assert '-e ".[$(LOWEST_EXTRAS)]"' in install
+    assert re.search(r"^LOWEST_EXTRAS\s*:=\s*notebooks,book,test$", MAKEFILE, re.MULTILINE)
+    commands = recipe("lowest")
+    assert '-m pytest tests -m "not site"' in commands
+    assert "-m pytest book --nbval-lax --nbval-current-env" in commands
+    assert "$(LOWEST_PY)" in commands and ".venv/bin" not in commands
+    assert ".venv-lowest/" in (ROOT / ".gitignore").read_text()
+
+
+def test_colab_install_installs_what_the_bootstrap_cell_installs():
+    from tools import colab
+
+    cell_spec = re.search(r'"(lrlib\[[^\]]*\]) @ ', colab.bootstrap_source()).group(1)
+    commands = recipe("colab-install")
+    assert f'pip install --quiet "{cell_spec} @ file://$(CURDIR)"' in commands
+    assert "==" not in commands and " -e " not in commands  # unpinned, and not editable
+    assert "rm -rf $(COLAB)" in commands  # a fresh environment every time
+    # Notebooks run against the installed package, and book/ is left as committed.
+    assert "-I tools/execute_unsaved.py" in commands and "env -u PYTHONPATH" in commands
+    assert ".venv-colab/" in (ROOT / ".gitignore").read_text()
+
+
+def test_execute_unsaved_refuses_to_test_the_checkout_instead_of_an_install(capsys, monkeypatch):
+    # With lrlib importable from this checkout (here through PYTHONPATH; an
+    # editable install does the same), the script must stop before executing
+    # anything rather than pass for the wrong reason.
+    from tools import execute_unsaved
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+
+    first = ROOT / "book" / "00_getting_started.ipynb"
+    before = first.read_bytes()
+    assert execute_unsaved.main([str(first)]) == 2
+    assert "would import lrlib from the checkout" in capsys.readouterr().err
+    assert first.read_bytes() == before

@@ -1,0 +1,95 @@
+"""Execute every chapter notebook in this interpreter's environment, saving nothing.
+
+``make colab-install`` runs this with the Python of a fresh environment in
+which lrlib was installed the way the Colab bootstrap cell installs it. Each
+notebook runs top to bottom in a fresh kernel (as ``make execute`` runs it,
+same environment variables), but its outputs are thrown away: book/ is left
+as committed. A notebook that raises counts as failed; the others still run.
+
+Run it isolated from the checkout, so that what is tested is the installed
+lrlib and not the one beside this file::
+
+    .venv-colab/bin/python -I tools/execute_unsaved.py
+
+The script then adds the checkout to the *end* of its own module path, only to
+reach ``tools.notebooks``; the kernels never see the checkout (they start in
+book/, which holds no lrlib), and the script refuses to run when they would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # last: an installed lrlib wins over the checkout's
+
+from tools.bookconfig import chapter_notebooks  # noqa: E402
+from tools.notebooks import default_jobs, execute, longest_first, regression_env  # noqa: E402
+
+
+def kernel_lrlib(cwd: Path) -> Path:
+    """Where a kernel started in ``cwd`` with this interpreter imports lrlib from.
+
+    Raises:
+        RuntimeError: lrlib cannot be imported there.
+    """
+    with regression_env():
+        found = subprocess.run(
+            [sys.executable, "-c", "import lrlib; print(lrlib.__file__)"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+        )
+    if found.returncode != 0:
+        raise RuntimeError(f"lrlib cannot be imported by {sys.executable}: {found.stderr.strip()}")
+    return Path(found.stdout.strip()).resolve()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml")
+    parser.add_argument("-j", "--jobs", type=int, default=None, help="kernels at once (default: one per core)")
+    args = parser.parse_args(argv)
+    paths = longest_first(p.resolve() for p in args.notebooks) if args.notebooks else longest_first(chapter_notebooks())
+    if not paths:
+        print("no notebooks to execute", file=sys.stderr)
+        return 2
+
+    used = kernel_lrlib(paths[0].parent)
+    if used.is_relative_to(ROOT / "lrlib"):
+        print(
+            f"the kernels would import lrlib from the checkout ({used}), not from an installed "
+            "package; install it (pip install .) and unset PYTHONPATH",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"lrlib imported from {used}", flush=True)
+
+    jobs = max(1, min(args.jobs or default_jobs(), len(paths)))
+    start = time.perf_counter()
+    failed: list[tuple[Path, BaseException]] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(execute, path, write=False): path for path in paths}
+        for future in as_completed(futures):
+            path = futures[future]
+            name = path.relative_to(ROOT)
+            try:
+                seconds = future.result()
+            except BaseException as exc:  # noqa: BLE001 - reported, then the others go on
+                failed.append((path, exc))
+                print(f"FAILED {name}: {type(exc).__name__}: {str(exc).strip()[-2000:]}", flush=True)
+            else:
+                print(f"executed {name} in {seconds:.1f} s", flush=True)
+    wall = time.perf_counter() - start
+    print(f"notebooks: {len(paths) - len(failed)} passed, {len(failed)} failed in {wall:.1f} s wall")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
