@@ -21,7 +21,7 @@ JOBS   ?= auto
 .PHONY: site test unit gpu-test bench robustness execute sync-colab venv assets browser qemu clean
 
 site: venv assets
-	$(PY) -m tools.site
+	$(PY) -m tools.site $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS))
 
 test: venv assets browser qemu
 	$(PY) -m pytest book tests --nbval --nbval-current-env \
@@ -48,7 +48,7 @@ robustness: venv
 
 # After editing a chapter: run it top to bottom and store its outputs.
 execute: venv
-	$(PY) -m tools.notebooks execute $(NOTEBOOKS)
+	$(PY) -m tools.notebooks execute $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS)) $(NOTEBOOKS)
 
 # After changing repository.url or repository.branch in _config.yml.
 sync-colab: venv
