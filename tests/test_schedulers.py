@@ -407,6 +407,8 @@ def test_reduce_on_plateau_flat_metric_cuts_every_patience_plus_one_steps():
         metrics=[1.0] * steps,
     )
     assert_close(traced, [LR0 * 0.5 ** max(0, (t - 1) // (patience + 1)) for t in range(steps)])
+    # The catalog's one-line description says as much.
+    assert "patience + 1" in find_entry("ReduceLROnPlateau").description
 
 
 def test_reduce_on_plateau_respects_min_lr_and_ignores_improvement():
