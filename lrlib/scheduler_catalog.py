@@ -15,9 +15,14 @@ compares them with :data:`CATALOG`. The test suite fails when a new PyTorch
 release adds a scheduler the book does not show, or drops one it does.
 
 Notation used in the formulas: :math:`t` counts ``scheduler.step()`` calls
-(0 before the first call), :math:`\\eta_0` is a parameter group's learning
-rate when the scheduler was created, and :math:`\\eta_t` the learning rate
-after :math:`t` calls.
+(0 before the first call), :math:`\\bar\\eta` is a parameter group's base
+rate: its learning rate when the scheduler was created, which the scheduler
+stores as the group's ``initial_lr`` (unless one is there already) and copies
+into its ``base_lrs``; and :math:`\\eta_t` is the
+learning rate after :math:`t` calls. :math:`\\eta_0`, the rate the scheduler
+leaves when it is created, equals :math:`\\bar\\eta` except for the
+schedulers that act at creation: ``ConstantLR``, ``LinearLR``, ``LambdaLR``
+with :math:`\\lambda(0) \\ne 1`, ``CyclicLR`` and ``OneCycleLR``.
 """
 
 from __future__ import annotations
@@ -471,7 +476,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_lambda_demo,
         description="The initial learning rate times any function of t you supply.",
-        formula=r"\eta_t = \eta_0 \, \lambda(t)",
+        formula=r"\eta_t = \bar\eta \, \lambda(t)",
         knobs=(
             Knob("warmup", 10, low=1, high=100, step=1),
             Knob("power", 0.5, low=0.0, high=2.0, step=0.1),
@@ -483,7 +488,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_multiplicative_demo,
         description="Multiplies the current rate by whatever your function returns at t.",
-        formula=r"\eta_t = \eta_{t-1} \, \lambda(t) = \eta_0 \prod_{s=1}^{t} \lambda(s)",
+        formula=r"\eta_t = \eta_{t-1} \, \lambda(t) = \bar\eta \prod_{s=1}^{t} \lambda(s)",
         knobs=(
             Knob("factor", 0.8, low=0.5, high=1.0, step=0.01),
             Knob("every", 10, low=1, high=50, step=1),
@@ -495,7 +500,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_step_demo,
         description="A staircase: multiplies the rate by gamma every step_size epochs.",
-        formula=r"\eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}",
+        formula=r"\eta_t = \bar\eta \, \gamma^{\lfloor t / s \rfloor}",
         knobs=(
             Knob("step_size", 25, low=1, high=100, step=1),
             Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05),
@@ -507,7 +512,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_multistep_demo,
         description="Multiplies the rate by gamma at each milestone epoch of a list.",
-        formula=r"\eta_t = \eta_0 \, \gamma^{\left|\{m \in M \,:\, m \le t\}\right|}",
+        formula=r"\eta_t = \bar\eta \, \gamma^{\left|\{m \in M \,:\, m \le t\}\right|}",
         knobs=(
             Knob("first", 50, low=1, high=300, step=1),
             Knob("second", 75, low=1, high=300, step=1),
@@ -520,7 +525,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_constant_demo,
         description="Scales the rate by factor for total_iters steps, then restores it.",
-        formula=r"\eta_t = \begin{cases} f \, \eta_0 & t < T \\ \eta_0 & t \ge T \end{cases}",
+        formula=r"\eta_t = \begin{cases} f \, \bar\eta & t < T \\ \bar\eta & t \ge T \end{cases}",
         knobs=(
             Knob("factor", 0.5, low=0.05, high=1.0, step=0.05),
             Knob("total_iters", 30, low=1, high=300, step=1),
@@ -533,7 +538,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_linear_demo,
         description="Moves the multiplier linearly from start_factor to end_factor (warmup).",
         formula=(
-            r"\eta_t = \eta_0 \left( f_{\mathrm{start}} + "
+            r"\eta_t = \bar\eta \left( f_{\mathrm{start}} + "
             r"(f_{\mathrm{end}} - f_{\mathrm{start}}) \frac{\min(t, T)}{T} \right)"
         ),
         knobs=(
@@ -548,7 +553,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_exponential_demo,
         description="Multiplies the learning rate by gamma after every epoch.",
-        formula=r"\eta_t = \eta_0 \, \gamma^{t}",
+        formula=r"\eta_t = \bar\eta \, \gamma^{t}",
         knobs=(Knob("gamma", 0.97, low=0.8, high=1.0, step=0.005),),
         explore_kwargs=_as_given,
     ),
@@ -557,7 +562,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_polynomial_demo,
         description="Decays to zero as a power of the fraction of total_iters still to go.",
-        formula=r"\eta_t = \eta_0 \left( 1 - \frac{\min(t, T)}{T} \right)^{p}",
+        formula=r"\eta_t = \bar\eta \left( 1 - \frac{\min(t, T)}{T} \right)^{p}",
         knobs=(
             Knob("total_iters", 100, low=1, high=300, step=1),
             Knob("power", 2.0, low=0.1, high=5.0, step=0.1),
@@ -570,7 +575,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_cosine_demo,
         description="Lowers the rate to eta_min along half a cosine wave over T_max steps.",
         formula=(
-            r"\eta_t = \eta_{\min} + \frac{1}{2} (\eta_0 - \eta_{\min}) "
+            r"\eta_t = \eta_{\min} + \frac{1}{2} (\bar\eta - \eta_{\min}) "
             r"\left( 1 + \cos \frac{\pi t}{T_{\max}} \right)"
         ),
         knobs=(
@@ -585,7 +590,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_chained_demo,
         description="Steps several schedulers at once, so that their factors multiply.",
         formula=(
-            r"\eta_t = \eta_0 \prod_{k} f_k(t)"
+            r"\eta_t = \bar\eta \prod_{k} f_k(t)"
             r"\quad (f_k \text{: the factor scheduler } k \text{ applies alone})"
         ),
         knobs=(
@@ -611,7 +616,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="metric",
         demo_kwargs=_plateau_demo,
         demo_metrics=_plateau_demo_metrics,
-        description="Multiplies the rate by factor once a metric stalls for patience epochs.",
+        description=(
+            "Multiplies the rate by factor after patience + 1 epochs in a row without improvement."
+        ),
         formula=(
             r"\begin{gathered} \eta_{t+1} = \begin{cases} \max(f \, \eta_t,\ \eta_{\min}) & "
             r"\text{if } b_t > \text{patience} \\ \eta_t & \text{otherwise} \end{cases} \\ "
@@ -675,7 +682,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_warm_restarts_demo,
         description="Cosine annealing restarted from the top, each period T_mult times the last.",
         formula=(
-            r"\eta_t = \eta_{\min} + \frac{1}{2} (\eta_0 - \eta_{\min}) "
+            r"\eta_t = \eta_{\min} + \frac{1}{2} (\bar\eta - \eta_{\min}) "
             r"\left( 1 + \cos \frac{\pi T_{\mathrm{cur}}}{T_i} \right),\ "
             r"T_i = T_0 \, T_{\mathrm{mult}}^{\,i}"
         ),
@@ -692,7 +699,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_swa_demo,
         description="Anneals each group's rate to a constant swa_lr, for weight averaging.",
         formula=(
-            r"\eta_t = \eta_0 + (\eta_{\mathrm{swa}} - \eta_0) \, "
+            r"\eta_t = \bar\eta + (\eta_{\mathrm{swa}} - \bar\eta) \, "
             r"\alpha\!\left(\min\left(1, \frac{t}{E}\right)\right),\ "
             r"\alpha(u) = \frac{1 - \cos \pi u}{2} \text{ or } u"
         ),

@@ -220,6 +220,95 @@ def test_plateau_demo_cuts_the_rate_only_after_the_metric_stalls():
 
 
 # ---------------------------------------------------------------------------
+# Every demo of the catalog against its closed form. Each expected rate is
+# computed here from the formula of the configuration the entry documents,
+# so changing a demo (its factor, a period, a milestone) fails this test.
+# ---------------------------------------------------------------------------
+
+
+def _part(steps, fraction):
+    return max(1, int(steps * fraction))
+
+
+def _half_cosine(start, end, fraction):
+    return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+
+
+def _one_cycle_value(t, steps, start, top, end):
+    peak = 0.3 * steps - 1  # pct_start = 0.3
+    if t <= peak:
+        return _half_cosine(start, top, t / peak)
+    return _half_cosine(top, end, (t - peak) / (steps - 1 - peak))
+
+
+def _plateau_value(t, steps, lr0):
+    stall, patience = _part(steps, 0.25), _part(steps, 0.1)
+    return max(lr0 * 0.5 ** max(0, (t - 1 - stall) // (patience + 1)), lr0 / 100)
+
+
+def _sequential_value(t, steps, lr0):
+    warmup = _part(steps, 0.1)
+    if t < warmup:
+        return lr0 * (0.1 + 0.9 * t / warmup)
+    return lr0 * (1 + math.cos(math.pi * (t - warmup) / max(1, steps - warmup))) / 2
+
+
+def _cyclic_height(t, steps):
+    up = _part(steps, 0.125)
+    return cyclic_closed_form(t, 0.0, 1.0, up, up, lambda c, t: 1.0)
+
+
+DEMO_CLOSED_FORMS = {
+    "LambdaLR": lambda t, n, lr0: lr0
+    * min((t + 1) / _part(n, 0.1), math.sqrt(_part(n, 0.1) / (t + 1))),
+    "MultiplicativeLR": lambda t, n, lr0: lr0 * _part(n, 0.1) / (_part(n, 0.1) + t),
+    "StepLR": lambda t, n, lr0: lr0 * 0.5 ** (t // _part(n, 0.25)),
+    "MultiStepLR": lambda t, n, lr0: lr0
+    * 0.1 ** sum(m <= t for m in (_part(n, 0.5), _part(n, 0.75))),
+    "ConstantLR": lambda t, n, lr0: lr0 * (0.5 if t < _part(n, 0.3) else 1.0),
+    "LinearLR": lambda t, n, lr0: lr0 * (0.1 + 0.9 * min(t, _part(n, 0.2)) / _part(n, 0.2)),
+    "ExponentialLR": lambda t, n, lr0: lr0 * 0.01 ** (t / n),
+    "PolynomialLR": lambda t, n, lr0: lr0 * (1 - min(t, n) / n) ** 2,
+    "CosineAnnealingLR": lambda t, n, lr0: lr0 * (1 + math.cos(math.pi * t / n)) / 2,
+    "ChainedScheduler": lambda t, n, lr0: lr0
+    * (0.1 + 0.9 * min(t, _part(n, 0.1)) / _part(n, 0.1))
+    * 0.05 ** (t / n),
+    "SequentialLR": _sequential_value,
+    "ReduceLROnPlateau": _plateau_value,
+    "CyclicLR": lambda t, n, lr0: lr0 / 10 + (lr0 - lr0 / 10) * _cyclic_height(t, n),
+    "OneCycleLR": lambda t, n, lr0: _one_cycle_value(t, n, lr0 / 25, lr0, lr0 / 25 / 1e4),
+    "CosineAnnealingWarmRestarts": lambda t, n, lr0: warm_restarts_closed_form(
+        t, max(1, math.ceil(n / 7)), 2, 0.0, lr0
+    ),
+    "SWALR": lambda t, n, lr0: lr0
+    + (lr0 / 4 - lr0) * (1 - math.cos(math.pi * min(1.0, t / _part(n, 0.25)))) / 2,
+}
+
+DEMO_MOMENTUM_CLOSED_FORMS = {
+    "CyclicLR": lambda t, n: 0.9 - 0.1 * _cyclic_height(t, n),
+    "OneCycleLR": lambda t, n: _one_cycle_value(t, n, 0.95, 0.85, 0.95),
+}
+
+
+def test_every_catalog_entry_has_a_closed_form_here():
+    assert set(DEMO_CLOSED_FORMS) == {entry.name for entry in CATALOG}
+    assert set(DEMO_MOMENTUM_CLOSED_FORMS) == {e.name for e in CATALOG if e.cycles_momentum}
+
+
+@pytest.mark.parametrize("steps", [12, 64, 300])
+@pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
+def test_every_demo_traces_its_closed_form(entry, steps):
+    lrs = (0.1, 0.03)  # two groups: each follows the formula from its own rate
+    result = trace(entry, steps, lr=list(lrs))
+    for group, lr0 in enumerate(lrs):
+        expected = [DEMO_CLOSED_FORMS[entry.name](t, steps, lr0) for t in range(steps)]
+        assert_close(result.lr[:, group], expected, rtol=1e-9, atol=1e-15)
+    if entry.cycles_momentum:
+        expected = [DEMO_MOMENTUM_CLOSED_FORMS[entry.name](t, steps) for t in range(steps)]
+        assert_close(result.momentum[:, 0], expected, rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------
 # Closed forms, one scheduler at a time (t counts scheduler.step() calls).
 # ---------------------------------------------------------------------------
 
@@ -331,6 +420,8 @@ def test_reduce_on_plateau_flat_metric_cuts_every_patience_plus_one_steps():
         metrics=[1.0] * steps,
     )
     assert_close(traced, [LR0 * 0.5 ** max(0, (t - 1) // (patience + 1)) for t in range(steps)])
+    # The catalog's one-line description says as much.
+    assert "patience + 1" in find_entry("ReduceLROnPlateau").description
 
 
 def test_reduce_on_plateau_respects_min_lr_and_ignores_improvement():
