@@ -28,6 +28,8 @@ from numbers import Real
 import torch
 from torch import Tensor
 
+from lrlib.numerics import exact_sqrt
+
 
 @dataclass(frozen=True)
 class AdamTrace:
@@ -258,7 +260,7 @@ def adam_reference(
     correction2 = _per_step(1 - beta2**t, like=grad)
     m_hat = exp_avg / correction1
     v_hat = (max_exp_avg_sq if amsgrad else exp_avg_sq) / correction2
-    denominator = v_hat.sqrt() + eps
+    denominator = exact_sqrt(v_hat) + eps  # correctly rounded on every CPU (lrlib.numerics)
     adapted_grad = m_hat / denominator
     return AdamTrace(
         grad=grad,

@@ -326,7 +326,10 @@ def trace(
         if metrics is not None:
             scheduler.step(metrics[t])
         elif steps_per_epoch is not None:
-            scheduler.step((t + 1) / steps_per_epoch)
+            # epoch + (batch + 1) / n, written as the Trainer writes it, so the
+            # two give the same floating-point epochs, bit for bit
+            epoch, batch = divmod(t, steps_per_epoch)
+            scheduler.step(epoch + (batch + 1) / steps_per_epoch)
         else:
             scheduler.step()
 
