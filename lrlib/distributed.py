@@ -91,6 +91,7 @@ __all__ = [
     "main",
     "per_rank_batch",
     "run_torchrun",
+    "sampler_seed",
     "torchrun_command",
     "train",
     "train_epoch",
@@ -587,6 +588,16 @@ def train(
     return result
 
 
+def sampler_seed(seed: int) -> int:
+    """The seed the training samplers shuffle with: ``seed`` plus ``LRBOOK_SEED_SHIFT``.
+
+    Example:
+        >>> sampler_seed(42)  # doctest: +SKIP
+        42
+    """
+    return (seed + seed_shift()) % 2**31
+
+
 @dataclass
 class Replica:
     """What one rank trains with (see :func:`build_replica`).
@@ -644,7 +655,7 @@ def build_replica(
     optimizer = _optimizer(config, model)
     train_set = TensorDataset(splits.train_images, splits.train_targets)
     sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
-                                 seed=(config.seed + seed_shift()) % 2**31)
+                                 seed=sampler_seed(config.seed))
     loader = DataLoader(train_set, batch_size=local_batch, sampler=sampler)
     steps_per_epoch = len(loader)  # the same on every rank, and for any number of ranks
     scheduler = warmup_cosine(
