@@ -1,6 +1,6 @@
 """Data-parallel training with ``torch.distributed``, DDP and ``torchrun``.
 
-Run this module under the launcher, one process per CPU pair or per GPU::
+Run this module under the launcher, one process per GPU (or a few on a CPU)::
 
     torchrun --nproc-per-node=2 -m lrlib.distributed --out runs/ddp --batch-size 64 --lr 0.04
 
@@ -36,8 +36,10 @@ sampler deals its permutation out in turn), so a run on two processes and a
 run on one differ only by rounding.
 
 The training is deliberately small: the book's ``TwoBlockCNN`` without
-dropout, SGD with momentum, and :func:`lrlib.scaling.warmup_cosine` stepped
-after every optimizer step. Without dropout nothing random happens after the
+dropout, SGD with momentum (or Adam), and :func:`lrlib.scaling.warmup_cosine`
+stepped after every optimizer step. (When ``N`` is not divisible by the world
+size, ``DistributedSampler`` repeats a few samples so that every rank gets as
+many; a single process would not.) Without dropout nothing random happens after the
 weights are drawn, so no random number generator needs to be checkpointed.
 """
 
@@ -231,7 +233,11 @@ class Splits:
 
     @classmethod
     def from_rps(cls, data: RPSData) -> Splits:
-        """The standardized tensors of :func:`lrlib.pipeline.load_rps_data`'s result."""
+        """The standardized tensors of :func:`lrlib.pipeline.load_rps_data`'s result.
+
+        Both splits are standardized with the normalizer learned on the
+        training split, as the book's loaders do item by item.
+        """
         return cls(
             train_images=data.normalizer(data.train.images),
             train_targets=data.train.targets,
@@ -240,7 +246,18 @@ class Splits:
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the four tensors to ``path`` (read back with :meth:`load`)."""
+        """Write the four tensors to ``path`` (read back with :meth:`load`).
+
+        Args:
+            path: the file to write; missing folders are created.
+
+        Returns:
+            ``path``, as a :class:`~pathlib.Path`.
+
+        Example:
+            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # doctest: +SKIP
+            PosixPath('splits.pt')
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(asdict(self), path)
@@ -398,7 +415,18 @@ class RunResult:
     checkpoint_writes: list[int] = field(default_factory=list)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the result as JSON (NaN written as ``NaN``)."""
+        """Write the result as JSON, through a temporary file (NaN is written as ``NaN``).
+
+        Args:
+            path: the file to write; missing folders are created.
+
+        Returns:
+            ``path``, as a :class:`~pathlib.Path`.
+
+        Example:
+            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # doctest: +SKIP
+            PosixPath('run/result.json')
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = asdict(self)
@@ -407,7 +435,12 @@ class RunResult:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> RunResult:
-        """Read a result written by :meth:`save`."""
+        """Read a result written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: there is no file at ``path``.
+            TypeError: the file holds other fields than a :class:`RunResult`.
+        """
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
         payload["config"] = RunConfig(**payload["config"])
         return cls(**payload)
