@@ -62,6 +62,7 @@ __all__ = [
     "numerics_report",
     "pinned_environment",
     "reproducible",
+    "reproducible_adam",
 ]
 
 PINNED_ENV: dict[str, str] = {
@@ -138,6 +139,38 @@ def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, s
         )
     target.update(PINNED_ENV)
     return dict(PINNED_ENV)
+
+
+def reproducible_adam(params: Any, **kwargs: Any) -> Any:
+    """``torch.optim.Adam`` with its fused kernel: the same bits on every CPU.
+
+    The default (single-tensor) implementation takes the square root of the
+    second moment with ``torch.sqrt``, whose last bit differs between Intel
+    and AMD processors; the fused kernel does the same arithmetic in one pass
+    without it. Handy where an optimizer *factory* is passed around; in a
+    chapter, ``torch.optim.Adam(..., fused=True)`` says the same.
+
+    Args:
+        params: parameters or parameter groups, as for ``torch.optim.Adam``.
+        **kwargs: any other ``torch.optim.Adam`` argument except ``fused``.
+
+    Returns:
+        A ``torch.optim.Adam`` with ``fused=True``.
+
+    Raises:
+        TypeError: ``fused`` was given.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> reproducible_adam([w], lr=1e-3).defaults["fused"]
+        True
+    """
+    import torch
+
+    if "fused" in kwargs:
+        raise TypeError(f"reproducible_adam sets fused=True itself; got fused={kwargs['fused']!r}")
+    return torch.optim.Adam(params, fused=True, **kwargs)
 
 
 def exact_sqrt(x: Any) -> Any:

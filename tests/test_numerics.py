@@ -125,3 +125,12 @@ def test_channel_std_is_the_correctly_rounded_square_root():
                          sum_image_stds=torch.zeros(1000))
     expected = np.sqrt(m2.numpy() / 7)  # IEEE square root: exact rounding on every CPU
     assert np.array_equal(stats.std.numpy(), expected)
+
+
+def test_reproducible_adam_is_fused_adam_and_refuses_fused():
+    w = torch.nn.Parameter(torch.zeros(3))
+    optimizer = numerics.reproducible_adam([w], lr=0.1, betas=(0.8, 0.9))
+    assert isinstance(optimizer, torch.optim.Adam)
+    assert optimizer.defaults["fused"] is True and optimizer.defaults["betas"] == (0.8, 0.9)
+    with pytest.raises(TypeError, match="sets fused=True itself"):
+        numerics.reproducible_adam([w], fused=False)
