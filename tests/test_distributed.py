@@ -164,7 +164,7 @@ def worker_pids(launcher_pid: int) -> dict[int, int]:
 def test_a_killed_rank_ends_the_whole_run_with_an_error_quickly(tmp_path):
     pytest.importorskip("psutil")
     tiny_splits().save(tmp_path / "splits.pt")
-    long_run = replace(CONFIG, epochs=500, warmup_epochs=0)
+    long_run = replace(CONFIG, epochs=2000, warmup_epochs=0)
     job = launch_torchrun(
         ["--data", "splits.pt", "--out", "run", "--backend", "gloo", "--timeout-s", "20",
          *long_run.to_args()],
@@ -183,7 +183,7 @@ def test_a_killed_rank_ends_the_whole_run_with_an_error_quickly(tmp_path):
         killed = time.monotonic()
         with pytest.raises(subprocess.CalledProcessError) as failure:
             job.wait(timeout_s=60)
-        assert time.monotonic() - killed < 60
+        assert time.monotonic() - killed < 30
         assert failure.value.returncode != 0
     finally:
         if job.running():
