@@ -106,6 +106,26 @@ def test_amsgrad_really_uses_the_running_maximum():
     assert not torch.allclose(trace.update, plain.update)
 
 
+
+def test_amsgrad_steps_grow_again_after_the_gradients_shrink():
+    # PyTorch divides the running maximum by the *current* bias correction, which
+    # keeps growing towards 1: the denominator falls although the maximum stands still.
+    grads = torch.cat([torch.ones(10), torch.full((1190,), 0.01)]).reshape(-1, 1)
+    trace = adam_reference(grads, lr=1.0, amsgrad=True)
+    steps = trace.update.abs().flatten()
+    assert torch.equal(trace.max_exp_avg_sq[-1], trace.max_exp_avg_sq[9])
+    assert steps[1199] > 2 * steps[99]
+    assert steps[99].item() == pytest.approx(0.031, abs=5e-4)
+    assert steps[1199].item() == pytest.approx(0.084, abs=5e-4)
+    # What amsgrad does promise: never a larger step than plain Adam on the same gradients.
+    assert (steps <= adam_reference(grads, lr=1.0).update.abs().flatten()).all()
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([param], lr=1.0, amsgrad=True)
+    for grad in grads:
+        param.grad = grad.clone()
+        optimizer.step()
+    torch.testing.assert_close(param.detach(), param_trajectory(torch.zeros(1), trace.update)[-1])
+
 def test_adam_moments_are_the_ewmas_of_gradients_and_squares():
     grads = make_grads(torch.float64)
     trace = adam_reference(grads, betas=(0.9, 0.99))
