@@ -44,7 +44,7 @@ from lrlib.numerics import PINNED_ENV, PINS_ENV  # noqa: E402
 from lrlib.rps import STANDIN_SEED_ENV  # noqa: E402
 from lrlib.seeding import SEED_SHIFT_ENV  # noqa: E402
 from tools.bookconfig import ROOT, chapter_notebooks  # noqa: E402
-from tools.notebooks import CELL_TIMEOUT_S, apply_regression_env, longest_first  # noqa: E402
+from tools.notebooks import apply_regression_env, longest_first, notebook_client  # noqa: E402
 
 OUTPUT = ROOT / "_build" / "robustness"
 SEED_SHIFTS = (0, 1, 2, 3, 4)
@@ -90,18 +90,11 @@ def _environment(setting: Setting, log: Path) -> dict[str, str]:
 def run_one(path: Path, setting: Setting, out: Path) -> RunResult:
     """Execute one notebook under one setting (in a worker process)."""
     import nbformat
-    from nbclient import NotebookClient
 
     log = out / f"{path.stem}--{setting.label()}.jsonl"
     log.unlink(missing_ok=True)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        allow_errors=True,
-    )
+    client = notebook_client(nb, path, allow_errors=True)
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(_environment(setting, log))

@@ -90,10 +90,9 @@ def regression_env() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def execute(path: Path, *, write: bool, allow_errors: bool = False) -> float:
-    """Run ``path`` top to bottom in a fresh kernel; returns the seconds it took."""
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+def notebook_client(nb: nbformat.NotebookNode, path: Path, *, allow_errors: bool = False) -> NotebookClient:
+    """The client every tool executes a notebook with: a fresh python3 kernel in its folder."""
+    return NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
@@ -101,6 +100,12 @@ def execute(path: Path, *, write: bool, allow_errors: bool = False) -> float:
         store_widget_state=True,
         allow_errors=allow_errors,
     )
+
+
+def execute(path: Path, *, write: bool, allow_errors: bool = False) -> float:
+    """Run ``path`` top to bottom in a fresh kernel; returns the seconds it took."""
+    nb = nbformat.read(path, as_version=4)
+    client = notebook_client(nb, path, allow_errors=allow_errors)
     with regression_env():
         start = time.perf_counter()
         client.execute()
