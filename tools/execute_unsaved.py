@@ -22,7 +22,6 @@ import argparse
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # last: an installed lrlib wins over the checkout's
 
 from tools.bookconfig import chapter_notebooks  # noqa: E402
-from tools.notebooks import default_jobs, execute, longest_first, regression_env  # noqa: E402
+from tools.notebooks import execute_many, longest_first, regression_env  # noqa: E402
 
 
 def kernel_lrlib(cwd: Path) -> Path:
@@ -71,21 +70,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"lrlib imported from {used}", flush=True)
 
-    jobs = max(1, min(args.jobs or default_jobs(), len(paths)))
     start = time.perf_counter()
-    failed: list[tuple[Path, BaseException]] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(execute, path, write=False): path for path in paths}
-        for future in as_completed(futures):
-            path = futures[future]
-            name = path.relative_to(ROOT)
-            try:
-                seconds = future.result()
-            except BaseException as exc:  # noqa: BLE001 - reported, then the others go on
-                failed.append((path, exc))
-                print(f"FAILED {name}: {type(exc).__name__}: {str(exc).strip()[-2000:]}", flush=True)
-            else:
-                print(f"executed {name} in {seconds:.1f} s", flush=True)
+    failed: list[Path] = []
+
+    def passed(path: Path, seconds: float) -> None:
+        print(f"executed {path.relative_to(ROOT)} in {seconds:.1f} s", flush=True)
+
+    def broke(path: Path, exc: BaseException) -> None:
+        failed.append(path)
+        print(f"FAILED {path.relative_to(ROOT)}: {type(exc).__name__}: {str(exc).strip()[-2000:]}", flush=True)
+
+    try:
+        execute_many(paths, write=False, jobs=args.jobs, report=passed, report_error=broke)
+    except RuntimeError:
+        if not failed:  # not a notebook's failure: something else broke
+            raise
     wall = time.perf_counter() - start
     print(f"notebooks: {len(paths) - len(failed)} passed, {len(failed)} failed in {wall:.1f} s wall")
     return 1 if failed else 0
