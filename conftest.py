@@ -21,7 +21,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if os.environ.get("LRLIB_REQUIRE_CUDA", "").strip().lower() not in {"1", "true", "yes", "on"}:
+    if os.environ.get("LRLIB_REQUIRE_CUDA", "").strip().lower() not in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }:
         return
     import torch
 
@@ -31,6 +36,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(
-                "LRLIB_REQUIRE_CUDA is set but no CUDA memory was allocated: the GPU path was not exercised",
+                "LRLIB_REQUIRE_CUDA is set but no CUDA memory was allocated: the GPU "
+                "path was not exercised",
                 red=True,
             )

@@ -32,7 +32,9 @@ def _cpu_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=2, help="worker processes (default: 2)")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="worker processes (default: 2)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -49,16 +51,28 @@ def main() -> None:
         reuse = time.perf_counter() - start
 
     expected = 3 * sum(expected_counts().values())
-    print(f"pictures drawn:      {len(files)} (expected {expected}), {megabytes:.1f} MB")
+    print(
+        f"pictures drawn:      {len(files)} (expected {expected}), {megabytes:.1f} MB"
+    )
     print(f"worker processes:    {args.processes} (machine has {os.cpu_count()} cores)")
-    print(f"full generation:     {seconds:.1f} s ({1000 * seconds / len(files):.1f} ms per picture)")
-    print(f"ratio to target:     {seconds / TARGET_SECONDS:.2f} (target {TARGET_SECONDS:.0f} s; below 1 is within)")
+    print(
+        f"full generation:     {seconds:.1f} s ({1000 * seconds / len(files):.1f} ms "
+        "per picture)"
+    )
+    print(
+        f"ratio to target:     {seconds / TARGET_SECONDS:.2f} (target "
+        f"{TARGET_SECONDS:.0f} s; below 1 is within)"
+    )
     # On a shared machine the wall time also counts other programs' turns;
     # the CPU time does not. Spread over the workers, it is the wall time
     # the same work takes on otherwise idle cores.
     idle = cpu / min(args.processes, os.cpu_count() or 1)
-    print(f"CPU time:            {cpu:.1f} s, i.e. {idle:.1f} s on {args.processes} idle cores "
-          f"(ratio {idle / TARGET_SECONDS:.2f}); load average now {os.getloadavg()[0]:.1f}")
+    print(
+        f"CPU time:            {cpu:.1f} s, i.e. {idle:.1f} s on {args.processes} idle "
+        "cores "
+        f"(ratio {idle / TARGET_SECONDS:.2f}); load average now "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     print(f"reusing the cache:   {reuse * 1000:.1f} ms")
 
 

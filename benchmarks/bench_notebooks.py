@@ -54,8 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(seconds.values())
         print(f"{'-' * width}  -------")
         print(f"{'total':<{width}}  {total:7.1f}")
-        print(f"\nserial: {serial_wall:.1f} s wall; total / budget ({SERIAL_BUDGET_S:.0f} s) = "
-              f"{total / SERIAL_BUDGET_S:.2f}x ({'within' if total <= SERIAL_BUDGET_S else 'OVER'} budget)\n")
+        print(
+            f"\nserial: {serial_wall:.1f} s wall; total / budget "
+            f"({SERIAL_BUDGET_S:.0f} s) = "
+            f"{total / SERIAL_BUDGET_S:.2f}x "
+            f"({'within' if total <= SERIAL_BUDGET_S else 'OVER'} budget)\n"
+        )
 
     if not args.serial_only:
         jobs = default_jobs()
@@ -63,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         execute_many(notebooks, write=False, jobs=jobs, report=_report)
         wall = time.perf_counter() - start
-        print(f"\nparallel: {wall:.1f} s wall; wall / target ({PARALLEL_TARGET_S:.0f} s) = "
-              f"{wall / PARALLEL_TARGET_S:.2f}x ({'within' if wall <= PARALLEL_TARGET_S else 'OVER'} target)")
+        print(
+            f"\nparallel: {wall:.1f} s wall; wall / target ({PARALLEL_TARGET_S:.0f} s) "
+            "= "
+            f"{wall / PARALLEL_TARGET_S:.2f}x "
+            f"({'within' if wall <= PARALLEL_TARGET_S else 'OVER'} target)"
+        )
         if not args.parallel_only:
             print(f"parallel / serial wall = {wall / serial_wall:.2f}x")
     return 0

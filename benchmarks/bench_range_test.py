@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import copy
 import ctypes
+import functools
 import gc
 import io
 import json
@@ -52,7 +53,9 @@ import time
 import tracemalloc
 import warnings
 
-os.environ.setdefault("TQDM_DISABLE", "1")  # torch-lr-finder's progress bar, before tqdm loads
+os.environ.setdefault(
+    "TQDM_DISABLE", "1"
+)  # torch-lr-finder's progress bar, before tqdm loads
 
 import torch  # noqa: E402
 import torch_lr_finder  # noqa: E402
@@ -68,18 +71,31 @@ START_LR, END_LR, NUM_ITER = 1e-5, 1.0, 100
 
 
 def small_cnn(filters: int = 5, hidden: int = 50, p: float = 0.3) -> nn.Module:
-    """3@28x28 -> conv3 -> 26 -> pool -> 13 -> conv3 -> 11 -> pool -> 5 -> hidden -> 3."""
+    """3@28x28 -> conv3 -> 26 -> pool -> 13 -> conv3 -> 11 -> pool -> 5 -> hidden -> 3.
+
+    The chapter CNN, built here so that the benchmark does not depend on lrlib.models.
+    """
     return nn.Sequential(
-        nn.Conv2d(3, filters, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(filters, filters, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(p), nn.Linear(filters * 5 * 5, hidden), nn.ReLU(),
-        nn.Dropout(p), nn.Linear(hidden, 3),
-    )  # fmt: skip
+        nn.Conv2d(3, filters, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(filters, filters, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(p),
+        nn.Linear(filters * 5 * 5, hidden),
+        nn.ReLU(),
+        nn.Dropout(p),
+        nn.Linear(hidden, 3),
+    )
 
 
 def setup(args, device):
     torch.manual_seed(0)
-    data = TensorDataset(torch.randn(args.samples, 3, 28, 28), torch.randint(0, 3, (args.samples,)))
+    data = TensorDataset(
+        torch.randn(args.samples, 3, 28, 28), torch.randint(0, 3, (args.samples,))
+    )
     loader = DataLoader(data, batch_size=32, shuffle=True)
     model = small_cnn(hidden=args.hidden).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -87,8 +103,16 @@ def setup(args, device):
 
 
 def run_lrlib(model, optimizer, loader) -> int:
-    result = range_test(model, optimizer, nn.CrossEntropyLoss(), loader, start_lr=START_LR,
-                        end_lr=END_LR, num_iter=NUM_ITER, diverge_th=None)  # fmt: skip
+    result = range_test(
+        model,
+        optimizer,
+        nn.CrossEntropyLoss(),
+        loader,
+        start_lr=START_LR,
+        end_lr=END_LR,
+        num_iter=NUM_ITER,
+        diverge_th=None,
+    )
     return len(result.losses)
 
 
@@ -96,8 +120,9 @@ def run_torch_lr_finder(model, optimizer, loader) -> int:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # get_lr() called outside step()
         finder = torch_lr_finder.LRFinder(model, optimizer, nn.CrossEntropyLoss())
-        finder.range_test(loader, start_lr=START_LR, end_lr=END_LR, num_iter=NUM_ITER,
-                          diverge_th=1e30)  # fmt: skip  (it cannot be switched off)
+        finder.range_test(
+            loader, start_lr=START_LR, end_lr=END_LR, num_iter=NUM_ITER, diverge_th=1e30
+        )  # fmt: skip  (it cannot be switched off)
         finder.reset()
     return len(finder.history["loss"])
 
@@ -129,13 +154,16 @@ def _kib(field: str) -> int:
 class _MallInfo2(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_size_t)
-        for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
-        .split()
-    ]  # fmt: skip
+        for name in (
+            "arena ordblks smblks hblks hblkhd usmblks fsmblks "
+            "uordblks fordblks keepcost"
+        ).split()
+    ]
 
 
 def _heap_in_use() -> int:
-    """Bytes malloc has handed out and not got back: arena chunks plus mmapped blocks."""
+    """Bytes malloc has handed out and not got back: arena chunks plus mmapped
+    blocks."""
     libc = ctypes.CDLL("libc.so.6")
     libc.mallinfo2.restype = _MallInfo2
     info = libc.mallinfo2()
@@ -150,7 +178,9 @@ def memory_worker(name: str, args, device) -> dict[str, float]:
     warm_optimizer = torch.optim.SGD(warm_model.parameters(), lr=1e-3, momentum=0.9)
     for inputs, targets in list(loader)[:3]:  # kernels, thread pools, allocator
         warm_optimizer.zero_grad()
-        nn.functional.cross_entropy(warm_model(inputs.to(device)), targets.to(device)).backward()
+        nn.functional.cross_entropy(
+            warm_model(inputs.to(device)), targets.to(device)
+        ).backward()
         warm_optimizer.step()
     del warm_model, warm_optimizer
     gc.collect()
@@ -176,7 +206,9 @@ def memory_worker(name: str, args, device) -> dict[str, float]:
         hook.remove()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-        measured["cuda_peak_kib"] = (torch.cuda.max_memory_allocated(device) - cuda_before) / 1024
+        measured["cuda_peak_kib"] = (
+            torch.cuda.max_memory_allocated(device) - cuda_before
+        ) / 1024
 
     gc.collect()
     tracemalloc.start()
@@ -187,13 +219,25 @@ def memory_worker(name: str, args, device) -> dict[str, float]:
 
 
 def measure_memory(name: str, args) -> dict[str, float]:
-    command = [sys.executable, __file__, "--worker", name, "--samples", str(args.samples),
-               "--hidden", str(args.hidden), "--threads", str(args.threads)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--samples",
+        str(args.samples),
+        "--hidden",
+        str(args.hidden),
+        "--threads",
+        str(args.threads),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def report(label: str, unit: str, values: dict[str, list[float]], target: float) -> None:
+def report(
+    label: str, unit: str, values: dict[str, list[float]], target: float
+) -> None:
     """Print both sides and their ratio.
 
     Measurements i of the two sides were taken one right after the other, so
@@ -206,19 +250,29 @@ def report(label: str, unit: str, values: dict[str, list[float]], target: float)
     verdict = "within" if paired <= target else "ABOVE"
     print(f"{label}:")
     for name in RUNS:
-        print(f"    {name:16s} median {statistics.median(values[name]):10.2f} {unit}  "
-              f"(min {min(values[name]):.2f}, max {max(values[name]):.2f})")
-    print(f"    ratio lrlib / torch-lr-finder: {paired:.3f} (median of pairs; of medians "
-          f"{of_medians:.3f})  target <= {target:.2f}: {verdict} target")
+        print(
+            f"    {name:16s} median {statistics.median(values[name]):10.2f} {unit}  "
+            f"(min {min(values[name]):.2f}, max {max(values[name]):.2f})"
+        )
+    print(
+        f"    ratio lrlib / torch-lr-finder: {paired:.3f} (median of pairs; of medians "
+        f"{of_medians:.3f})  target <= {target:.2f}: {verdict} target"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed tests per side")
-    parser.add_argument("--memory-repeats", type=int, default=5, help="fresh processes per side")
+    parser.add_argument(
+        "--memory-repeats", type=int, default=5, help="fresh processes per side"
+    )
     parser.add_argument("--samples", type=int, default=1024)
-    parser.add_argument("--hidden", type=int, default=50, help="hidden units (model size)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads; 0: torch's default")
+    parser.add_argument(
+        "--hidden", type=int, default=50, help="hidden units (model size)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads; 0: torch's default"
+    )
     parser.add_argument("--worker", choices=sorted(RUNS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads > 0:
@@ -231,22 +285,25 @@ def main() -> None:
 
     model, optimizer, loader = setup(args, device)
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"device: {device}, torch threads: {torch.get_num_threads()}, "
-          f"model: {parameters:,} parameters, {NUM_ITER} iterations of batch 32")  # fmt: skip
+    print(
+        f"device: {device}, torch threads: {torch.get_num_threads()}, "
+        f"model: {parameters:,} parameters, {NUM_ITER} iterations of batch 32"
+    )
 
     for run in RUNS.values():
-        timed(lambda: run(model, optimizer, loader), device)  # warm-up
+        timed(functools.partial(run, model, optimizer, loader), device)  # warm-up
     walls: dict[str, list[float]] = {name: [] for name in RUNS}
     cpus: dict[str, list[float]] = {name: [] for name in RUNS}
     order = list(RUNS.items())
     for repeat in range(args.repeats):
         for name, run in order if repeat % 2 == 0 else order[::-1]:
-            wall, cpu = timed(lambda: run(model, optimizer, loader), device)
+            wall, cpu = timed(functools.partial(run, model, optimizer, loader), device)
             walls[name].append(wall)
             cpus[name].append(cpu)
     print(f"time ({args.repeats} alternating repetitions, one whole test each):")
     report("  wall clock", "ms", walls, TIME_TARGET)
-    # On a CPU shared with other jobs, the process's CPU time is steadier than the wall clock.
+    # On a CPU shared with other jobs, the process's CPU time is steadier than the wall
+    # clock.
     report("  CPU time of this process", "ms", cpus, TIME_TARGET)
 
     memory: dict[str, dict[str, list[float]]] = {}

@@ -30,14 +30,18 @@ def seconds(entry) -> float:
 
 def main() -> None:
     warm_up = seconds(CATALOG[0])  # the first optimizer.step() imports torch._dynamo
-    best = {entry.name: min(seconds(entry) for _ in range(REPEATS)) for entry in CATALOG}
+    best = {
+        entry.name: min(seconds(entry) for _ in range(REPEATS)) for entry in CATALOG
+    }
     one_pass = sum(seconds(entry) for entry in CATALOG)
     best_total = sum(best.values())
 
     print(f"Tracing {len(CATALOG)} schedulers for {STEPS:,} steps each")
     print(f"(one-off first trace in this process, not counted: {warm_up:.3f} s)")
     for name, value in best.items():
-        print(f"  {name:<28} {value * 1e3:7.1f} ms  ({value / STEPS * 1e6:5.1f} us/step)")
+        print(
+            f"  {name:<28} {value * 1e3:7.1f} ms  ({value / STEPS * 1e6:5.1f} us/step)"
+        )
     print(
         f"total, best of {REPEATS} per scheduler: {best_total:.3f} s  "
         f"ratio to the {TARGET_S:.0f} s target: {best_total / TARGET_S:.2f}"

@@ -77,9 +77,12 @@ def main() -> None:
     plain_optimizer = torch.optim.Adam(plain_model.parameters(), lr=3e-4)
     plain_loader = DataLoader(data, batch_size=args.batch_size, shuffle=True)
     trainer = Trainer(
-        trainer_model, loss_fn, torch.optim.Adam(trainer_model.parameters(), lr=3e-4),
+        trainer_model,
+        loss_fn,
+        torch.optim.Adam(trainer_model.parameters(), lr=3e-4),
         DataLoader(data, batch_size=args.batch_size, shuffle=True),
-        device=device, progress=False,
+        device=device,
+        progress=False,
     )
 
     def run_plain() -> None:
@@ -99,15 +102,25 @@ def main() -> None:
     ratio = ours / plain
     paired = statistics.median(t / p for t, p in zip(times["trainer"], times["plain"]))
     print(f"device: {device}, torch threads: {torch.get_num_threads()}")
-    print(f"{args.samples} samples, batch {args.batch_size}, {len(plain_loader)} batches "
-          f"per epoch, {args.repeats} alternating repetitions")
+    print(
+        f"{args.samples} samples, batch {args.batch_size}, {len(plain_loader)} batches "
+        f"per epoch, {args.repeats} alternating repetitions"
+    )
     for name, label in (("plain", "plain loop "), ("trainer", "Trainer.fit")):
         median, fastest = statistics.median(times[name]), min(times[name])
-        print(f"{label}: median {median * 1e3:8.1f} ms/epoch  (min {fastest * 1e3:.1f})")
-    for label, value in (("ratio of medians", ratio), ("median of paired ratios", paired)):
+        print(
+            f"{label}: median {median * 1e3:8.1f} ms/epoch  (min {fastest * 1e3:.1f})"
+        )
+    for label, value in (
+        ("ratio of medians", ratio),
+        ("median of paired ratios", paired),
+    ):
         verdict = "within" if value <= TARGET_RATIO else "ABOVE"
-        print(f"{label:<24} trainer / plain = {value:.3f} "
-              f"(target <= {TARGET_RATIO:.2f}: {verdict})")
+        print(
+            f"{label:<24} trainer / plain = {value:.3f} "
+            f"(target <= {TARGET_RATIO:.2f}: {verdict})"
+        )
+
 
 if __name__ == "__main__":
     main()

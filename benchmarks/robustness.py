@@ -75,14 +75,18 @@ class RunResult:
 
 def _environment(setting: Setting, log: Path) -> dict[str, str]:
     env = dict(os.environ)
-    for name in PINNED_ENV:  # native means the machine's defaults, whatever the caller set
+    for (
+        name
+    ) in PINNED_ENV:  # native means the machine's defaults, whatever the caller set
         env.pop(name, None)
-    env.update({
-        SEED_SHIFT_ENV: str(setting.shift),
-        STANDIN_SEED_ENV: str(setting.standin),
-        PINS_ENV: setting.numerics,
-        CLAIMS_LOG_ENV: str(log),
-    })
+    env.update(
+        {
+            SEED_SHIFT_ENV: str(setting.shift),
+            STANDIN_SEED_ENV: str(setting.standin),
+            PINS_ENV: setting.numerics,
+            CLAIMS_LOG_ENV: str(log),
+        }
+    )
     apply_regression_env(env)
     return env
 
@@ -103,7 +107,8 @@ def run_one(path: Path, setting: Setting, out: Path) -> RunResult:
     try:
         client.execute()
     except Exception as exc:  # noqa: BLE001 - a broken run is a result too
-        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        text = str(exc).strip()
+        error = f"{type(exc).__name__}: {text.splitlines()[-1] if text else ''}"
     finally:
         seconds = time.perf_counter() - start
         os.environ.clear()
@@ -112,13 +117,19 @@ def run_one(path: Path, setting: Setting, out: Path) -> RunResult:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or "nbval-skip" in cell.metadata.get("tags", []):
             continue
-        if any(line.lstrip().startswith("assert ") or "assert_close(" in line
-               for line in cell.source.splitlines()):
+        if any(
+            line.lstrip().startswith("assert ") or "assert_close(" in line
+            for line in cell.source.splitlines()
+        ):
             result.assert_cells += 1
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 result.failed_cells.append(
-                    {"cell": index, "ename": output["ename"], "evalue": str(output["evalue"])[:200]}
+                    {
+                        "cell": index,
+                        "ename": output["ename"],
+                        "evalue": str(output["evalue"])[:200],
+                    }
                 )
     return result
 
@@ -127,11 +138,16 @@ def _spread(values: list[float]) -> str:
     if not values:
         return ""
     low, high = min(values), max(values)
-    fmt = (lambda v: f"{v:.3g}")
+
+    def fmt(v: float) -> str:
+        return f"{v:.3g}"
+
     return fmt(low) if low == high else f"{fmt(low)} to {fmt(high)}"
 
 
-def summarize(results: list[RunResult]) -> tuple[list[tuple[str, str, int, int, str]], bool]:
+def summarize(
+    results: list[RunResult],
+) -> tuple[list[tuple[str, str, int, int, str]], bool]:
     """Rows (chapter, claim, held, runs, spread) and whether everything held."""
     rows = []
     ok = True
@@ -143,7 +159,9 @@ def summarize(results: list[RunResult]) -> tuple[list[tuple[str, str, int, int, 
         n = len(runs)
         held: dict[str, int] = defaultdict(int)
         seen: dict[str, int] = defaultdict(int)
-        numbers: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        numbers: dict[str, dict[str, list[float]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         order: list[str] = []
         for run in runs:
             for record in run.claims:
@@ -155,16 +173,31 @@ def summarize(results: list[RunResult]) -> tuple[list[tuple[str, str, int, int, 
                 for name, value in record["numbers"].items():
                     numbers[statement][name].append(value)
         for statement in order:
-            spread = "; ".join(f"{name} {_spread(v)}" for name, v in numbers[statement].items())
+            spread = "; ".join(
+                f"{name} {_spread(v)}" for name, v in numbers[statement].items()
+            )
             # a claim a broken run never reached counts as not held
             rows.append((notebook, statement, held[statement], n, spread))
             ok &= held[statement] == n
         clean = sum(1 for run in runs if not run.failed_cells and run.error is None)
         asserts = max(run.assert_cells for run in runs)
-        failures = sorted({f"{c['ename']} in cell {c['cell']}" for run in runs for c in run.failed_cells}
-                          | {run.error for run in runs if run.error})
-        rows.append((notebook, f"every cell ran, {asserts} cells of plain asserts held", clean, n,
-                     "; ".join(failures)[:300]))
+        failures = sorted(
+            {
+                f"{c['ename']} in cell {c['cell']}"
+                for run in runs
+                for c in run.failed_cells
+            }
+            | {run.error for run in runs if run.error}
+        )
+        rows.append(
+            (
+                notebook,
+                f"every cell ran, {asserts} cells of plain asserts held",
+                clean,
+                n,
+                "; ".join(failures)[:300],
+            )
+        )
         ok &= clean == n
     return rows, ok
 
@@ -183,10 +216,21 @@ def _ints(text: str) -> tuple[int, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--notebooks", nargs="*", default=None,
-                        help="chapter prefixes or stems (default: every chapter)")
-    parser.add_argument("--seeds", type=_ints, default=SEED_SHIFTS, help="seed shifts, e.g. 0,1,2")
-    parser.add_argument("--standins", type=_ints, default=STANDIN_SEEDS, help="stand-in seeds, e.g. 4,5,6")
+    parser.add_argument(
+        "--notebooks",
+        nargs="*",
+        default=None,
+        help="chapter prefixes or stems (default: every chapter)",
+    )
+    parser.add_argument(
+        "--seeds", type=_ints, default=SEED_SHIFTS, help="seed shifts, e.g. 0,1,2"
+    )
+    parser.add_argument(
+        "--standins",
+        type=_ints,
+        default=STANDIN_SEEDS,
+        help="stand-in seeds, e.g. 4,5,6",
+    )
     parser.add_argument("--numerics", default=",".join(NUMERICS), help="pinned,native")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=OUTPUT)
@@ -194,14 +238,22 @@ def main(argv: list[str] | None = None) -> int:
 
     notebooks = chapter_notebooks()
     if args.notebooks:
-        notebooks = [p for p in notebooks if any(p.stem.startswith(key) for key in args.notebooks)]
+        notebooks = [
+            p
+            for p in notebooks
+            if any(p.stem.startswith(key) for key in args.notebooks)
+        ]
         if not notebooks:
             parser.error(f"no chapter matches {args.notebooks}")
     numerics = tuple(part.strip() for part in args.numerics.split(",") if part.strip())
     if not set(numerics) <= set(NUMERICS):
         parser.error(f"--numerics takes {NUMERICS}, got {numerics}")
-    settings = [Setting(*combo) for combo in product(args.seeds, args.standins, numerics)]
-    args.out = args.out.resolve()  # the kernels run in book/: the claims log needs an absolute path
+    settings = [
+        Setting(*combo) for combo in product(args.seeds, args.standins, numerics)
+    ]
+    args.out = (
+        args.out.resolve()
+    )  # the kernels run in book/: the claims log needs an absolute path
     args.out.mkdir(parents=True, exist_ok=True)
 
     # Draw every stand-in once before the runs share them.
@@ -210,9 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     for standin in args.standins:
         print(get_rps("synthetic", seed=standin), flush=True)
 
-    tasks = [(path, setting) for path in longest_first(notebooks) for setting in settings]
-    print(f"{len(tasks)} runs: {len(notebooks)} chapters x {len(settings)} settings, {args.jobs} at a time",
-          flush=True)
+    tasks = [
+        (path, setting) for path in longest_first(notebooks) for setting in settings
+    ]
+    print(
+        f"{len(tasks)} runs: {len(notebooks)} chapters x {len(settings)} settings, "
+        f"{args.jobs} at a time",
+        flush=True,
+    )
     start = time.perf_counter()
     results: list[RunResult] = []
     done = 0
@@ -221,31 +278,60 @@ def main(argv: list[str] | None = None) -> int:
     for mode in numerics:
         batch = [(path, setting) for path, setting in tasks if setting.numerics == mode]
         jobs = args.jobs if mode == "pinned" else 1
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_one, path, setting, args.out) for path, setting in batch]
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            futures = [
+                pool.submit(run_one, path, setting, args.out) for path, setting in batch
+            ]
             for future in as_completed(futures):
                 result = future.result()
                 results.append(result)
                 done += 1
-                bad = sum(not c["held"] for c in result.claims) + len(result.failed_cells) + bool(result.error)
-                print(f"[{done}/{len(tasks)}] {result.notebook} {result.setting.label()}: "
-                      f"{len(result.claims)} claims, {bad} failures, {result.seconds:.0f} s", flush=True)
+                bad = (
+                    sum(not c["held"] for c in result.claims)
+                    + len(result.failed_cells)
+                    + bool(result.error)
+                )
+                print(
+                    f"[{done}/{len(tasks)}] {result.notebook} "
+                    f"{result.setting.label()}: "
+                    f"{len(result.claims)} claims, {bad} failures, "
+                    f"{result.seconds:.0f} s",
+                    flush=True,
+                )
                 for cell in result.failed_cells:
-                    print(f"    cell {cell['cell']}: {cell['ename']}: {cell['evalue'][:150]}", flush=True)
+                    print(
+                        f"    cell {cell['cell']}: {cell['ename']}: "
+                        f"{cell['evalue'][:150]}",
+                        flush=True,
+                    )
                 for record in result.claims:
                     if not record["held"]:
-                        print(f"    claim failed: {record['statement']} {record['numbers']}", flush=True)
+                        print(
+                            f"    claim failed: {record['statement']} "
+                            f"{record['numbers']}",
+                            flush=True,
+                        )
                 if result.error:
                     print(f"    run broke: {result.error}", flush=True)
     wall = time.perf_counter() - start
     rows, ok = summarize(results)
     table = render(rows)
-    (args.out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
+    (args.out / "results.json").write_text(
+        json.dumps([asdict(r) for r in results], indent=1)
+    )
     (args.out / "table.md").write_text(table + "\n")
     print()
     print(table)
-    print(f"\n{len(tasks)} runs in {wall:.0f} s wall; "
-          + ("every claim held in every run" if ok else "SOME CLAIMS FAILED (see the table)"))
+    print(
+        f"\n{len(tasks)} runs in {wall:.0f} s wall; "
+        + (
+            "every claim held in every run"
+            if ok
+            else "SOME CLAIMS FAILED (see the table)"
+        )
+    )
     return 0 if ok else 1
 
 

@@ -23,11 +23,13 @@ class Repository:
         """``owner/name`` of a GitHub repository url."""
         prefix = "https://github.com/"
         if not self.url.startswith(prefix):
-            raise ValueError(f"repository.url must start with {prefix!r}, got {self.url!r}")
-        return self.url[len(prefix):].rstrip("/")
+            raise ValueError(
+                f"repository.url must start with {prefix!r}, got {self.url!r}"
+            )
+        return self.url[len(prefix) :].rstrip("/")
 
     def colab_url(self, notebook: str) -> str:
-        """The Colab address that opens ``notebook`` (a path relative to the book root)."""
+        """The Colab address that opens ``notebook`` (relative to the book root)."""
         parts = [p for p in (self.path_to_book.strip("/"), notebook) if p]
         return f"https://colab.research.google.com/github/{self.slug}/blob/{self.branch}/{'/'.join(parts)}"
 

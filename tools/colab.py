@@ -49,7 +49,10 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
     first = nb.cells[0]
     found = []
     if first.source != bootstrap_source():
-        found.append("the Colab bootstrap cell differs from the one _config.yml implies (run: python -m tools.colab sync)")
+        found.append(
+            "the Colab bootstrap cell differs from the one _config.yml implies (run: "
+            "python -m tools.colab sync)"
+        )
     missing = [t for t in TAGS if t not in first.metadata.get("tags", [])]
     if missing:
         found.append(f"the Colab bootstrap cell lacks the tag(s) {missing}")
@@ -61,7 +64,11 @@ def sync(path: Path) -> bool:
     nb = nbformat.read(path, as_version=4)
     if not problems(nb):
         return False
-    if nb.cells and nb.cells[0].cell_type == "code" and nb.cells[0].source.startswith(MARKER):
+    if (
+        nb.cells
+        and nb.cells[0].cell_type == "code"
+        and nb.cells[0].source.startswith(MARKER)
+    ):
         old = nb.cells[0]
         old.source = bootstrap_source()
         old.metadata["tags"] = sorted(set(old.metadata.get("tags", [])) | set(TAGS))
@@ -76,14 +83,19 @@ def sync(path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["sync", "check"])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml")
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml"
+    )
     args = parser.parse_args(argv)
     paths = args.notebooks or chapter_notebooks()
     status = 0
     for path in paths:
         if args.command == "sync":
             if sync(path):
-                print(f"updated {path} (re-execute it: python -m tools.notebooks execute {path})")
+                print(
+                    f"updated {path} (re-execute it: python -m tools.notebooks execute "
+                    f"{path})"
+                )
         else:
             for problem in problems(nbformat.read(path, as_version=4)):
                 print(f"{path}: {problem}")

@@ -46,16 +46,30 @@ def kernel_lrlib(cwd: Path) -> Path:
             text=True,
         )
     if found.returncode != 0:
-        raise RuntimeError(f"lrlib cannot be imported by {sys.executable}: {found.stderr.strip()}")
+        raise RuntimeError(
+            f"lrlib cannot be imported by {sys.executable}: {found.stderr.strip()}"
+        )
     return Path(found.stdout.strip()).resolve()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml")
-    parser.add_argument("-j", "--jobs", type=int, default=None, help="kernels at once (default: one per core)")
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="kernels at once (default: one per core)",
+    )
     args = parser.parse_args(argv)
-    paths = longest_first(p.resolve() for p in args.notebooks) if args.notebooks else longest_first(chapter_notebooks())
+    paths = (
+        longest_first(p.resolve() for p in args.notebooks)
+        if args.notebooks
+        else longest_first(chapter_notebooks())
+    )
     if not paths:
         print("no notebooks to execute", file=sys.stderr)
         return 2
@@ -63,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     used = kernel_lrlib(paths[0].parent)
     if used.is_relative_to(ROOT / "lrlib"):
         print(
-            f"the kernels would import lrlib from the checkout ({used}), not from an installed "
+            f"the kernels would import lrlib from the checkout ({used}), not from an "
+            "installed "
             "package; install it (pip install .) and unset PYTHONPATH",
             file=sys.stderr,
         )
@@ -78,15 +93,24 @@ def main(argv: list[str] | None = None) -> int:
 
     def broke(path: Path, exc: BaseException) -> None:
         failed.append(path)
-        print(f"FAILED {path.relative_to(ROOT)}: {type(exc).__name__}: {str(exc).strip()[-2000:]}", flush=True)
+        print(
+            f"FAILED {path.relative_to(ROOT)}: {type(exc).__name__}: "
+            f"{str(exc).strip()[-2000:]}",
+            flush=True,
+        )
 
     try:
-        execute_many(paths, write=False, jobs=args.jobs, report=passed, report_error=broke)
+        execute_many(
+            paths, write=False, jobs=args.jobs, report=passed, report_error=broke
+        )
     except RuntimeError:
         if not failed:  # not a notebook's failure: something else broke
             raise
     wall = time.perf_counter() - start
-    print(f"notebooks: {len(paths) - len(failed)} passed, {len(failed)} failed in {wall:.1f} s wall")
+    print(
+        f"notebooks: {len(paths) - len(failed)} passed, {len(failed)} failed in "
+        f"{wall:.1f} s wall"
+    )
     return 1 if failed else 0
 
 

@@ -90,8 +90,12 @@ def regression_env() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def notebook_client(nb: nbformat.NotebookNode, path: Path, *, allow_errors: bool = False) -> NotebookClient:
-    """The client every tool executes a notebook with: a fresh python3 kernel in its folder."""
+def notebook_client(
+    nb: nbformat.NotebookNode, path: Path, *, allow_errors: bool = False
+) -> NotebookClient:
+    """The client every tool executes a notebook with: a fresh python3 kernel in its
+    folder.
+    """
     return NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_S,
@@ -123,7 +127,12 @@ def default_jobs() -> int:
         if jobs < 1:
             raise ValueError(f"LRBOOK_JOBS must be a positive integer, got {raw!r}")
         return jobs
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1,
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count() or 1,
+    )
 
 
 def longest_first(paths: Iterable[Path]) -> list[Path]:
@@ -170,15 +179,25 @@ def execute_many(
                 settle(futures[future], future.result)
     if errors:
         path, exc = errors[0]
-        raise RuntimeError(f"{path} failed to execute ({len(errors)} notebook(s) failed)") from exc
+        raise RuntimeError(
+            f"{path} failed to execute ({len(errors)} notebook(s) failed)"
+        ) from exc
     return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["execute"])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml")
-    parser.add_argument("-j", "--jobs", type=int, default=None, help="kernels at once (default: one per core)")
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="kernels at once (default: one per core)",
+    )
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or chapter_notebooks()
     start = time.perf_counter()
@@ -186,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         paths,
         write=True,
         jobs=args.jobs,
-        report=lambda path, s: print(f"executed {path.relative_to(ROOT)} in {s:.1f} s", flush=True),
+        report=lambda path, s: print(
+            f"executed {path.relative_to(ROOT)} in {s:.1f} s", flush=True
+        ),
     )
     print(f"{len(paths)} notebook(s) in {time.perf_counter() - start:.1f} s wall")
     return 0

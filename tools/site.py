@@ -31,7 +31,7 @@ VENDOR_FILES = ["require.js", "html-manager/embed-amd.js", "mathjax/tex-mml-chtm
 
 
 def committed_config(output_dir: Path = COMMITTED_OUTPUT) -> Path:
-    """A copy of _config.yml that renders the notebooks' outputs instead of executing."""
+    """A copy of _config.yml that renders the notebooks' outputs, executing nothing."""
     config = load_config()
     config["execute"]["execute_notebooks"] = "off"
     # Local extension paths are relative to the configuration file's folder.
@@ -57,7 +57,11 @@ def stage_executed_book(jobs: int | None = None) -> Path:
         shutil.rmtree(STAGING)
     STAGING.mkdir(parents=True)
     shutil.copy2(TOC, STAGING / TOC.name)
-    shutil.copytree(ROOT / "book", STAGING / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        ROOT / "book",
+        STAGING / "book",
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
     (STAGING / "lrlib").symlink_to(ROOT / "lrlib", target_is_directory=True)
     staged = [STAGING / path.relative_to(ROOT) for path in chapter_notebooks()]
     start = time.perf_counter()
@@ -65,9 +69,14 @@ def stage_executed_book(jobs: int | None = None) -> Path:
         staged,
         write=True,
         jobs=jobs,
-        report=lambda path, s: print(f"executed {path.relative_to(STAGING)} in {s:.1f} s", flush=True),
+        report=lambda path, s: print(
+            f"executed {path.relative_to(STAGING)} in {s:.1f} s", flush=True
+        ),
     )
-    print(f"executed {len(staged)} notebooks in {time.perf_counter() - start:.1f} s wall", flush=True)
+    print(
+        f"executed {len(staged)} notebooks in {time.perf_counter() - start:.1f} s wall",
+        flush=True,
+    )
     return STAGING
 
 
@@ -76,7 +85,8 @@ def build(*, committed: bool, jobs: int | None = None) -> Path:
     missing = [f for f in VENDOR_FILES if not (VENDOR / f).exists()]
     if missing:
         raise SystemExit(
-            f"the site's vendored JavaScript is missing under {VENDOR} ({', '.join(missing)}): run `make assets`"
+            f"the site's vendored JavaScript is missing under {VENDOR} "
+            f"({', '.join(missing)}): run `make assets`"
         )
     if committed:
         source, output, config = ROOT, COMMITTED_OUTPUT, committed_config()
@@ -84,13 +94,22 @@ def build(*, committed: bool, jobs: int | None = None) -> Path:
         source, output = stage_executed_book(jobs), SITE_OUTPUT
         config = committed_config(STAGING)
     command = [
-        sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-        "build", str(source),
-        "--path-output", str(output),
-        "--config", str(config),
-        "--all", "-W", "--keep-going",
+        sys.executable,
+        "-c",
+        "from jupyter_book.cli.main import main; main()",
+        "build",
+        str(source),
+        "--path-output",
+        str(output),
+        "--config",
+        str(config),
+        "--all",
+        "-W",
+        "--keep-going",
     ]
-    with regression_env():  # the same variables as the execution, for anything Sphinx runs
+    with (
+        regression_env()
+    ):  # the same variables as the execution, for anything Sphinx runs
         subprocess.run(command, check=True, cwd=ROOT)
     index = output / "_build" / "html" / "index.html"
     if not index.exists():
@@ -100,15 +119,26 @@ def build(*, committed: bool, jobs: int | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--committed", action="store_true",
-                        help="render committed outputs instead of executing the notebooks")
-    parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="notebooks executed at once (default: one per core)")
+    parser.add_argument(
+        "--committed",
+        action="store_true",
+        help="render committed outputs instead of executing the notebooks",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks executed at once (default: one per core)",
+    )
     args = parser.parse_args(argv)
     try:
         index = build(committed=args.committed, jobs=args.jobs)
     except subprocess.CalledProcessError as exc:
-        print(f"\nthe site build failed (exit {exc.returncode}); see the messages above", file=sys.stderr)
+        print(
+            f"\nthe site build failed (exit {exc.returncode}); see the messages above",
+            file=sys.stderr,
+        )
         return 1
     print(f"\nThe site is at {index.relative_to(ROOT)}  (open file://{index})")
     return 0

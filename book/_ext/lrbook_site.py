@@ -19,11 +19,15 @@ def _script_key(script: Any) -> tuple:
     # inline code in the `body` attribute); an inline script's filename is
     # None or "" depending on who added it.
     filename = getattr(script, "filename", script) or ""
-    attributes = tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items()))
+    attributes = tuple(
+        sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())
+    )
     return (str(filename), attributes)
 
 
-def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+def drop_duplicate_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
     scripts = context.get("script_files")
     if not scripts:
         return
