@@ -143,7 +143,7 @@ class RPSFolders:
             what = "the real Rock-Paper-Scissors images (Laurence Moroney, CC BY 2.0)"
         else:
             what = "the synthetic stand-in for the Rock-Paper-Scissors images"
-        return f"Using {what} in {self.train.parent} because {self.reason}."
+        return f"Using {what} in {display_path(self.train.parent)} because {self.reason}."
 
     def __str__(self) -> str:
         return self.describe()
@@ -509,6 +509,21 @@ def _data_root(root: str | os.PathLike[str] | None) -> Path:
             f"receives the Rock-Paper-Scissors images. To fix: {fix}."
         )
     return folder
+
+
+def display_path(path: Path) -> str:
+    """``path`` with the home folder written ``~``, as printed in the book.
+
+    Example:
+        >>> display_path(Path.home() / ".cache" / "lrbook")
+        '~/.cache/lrbook'
+        >>> display_path(Path("/data/rps"))
+        '/data/rps'
+    """
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
 
 
 def _fallback_data_dir() -> Path:

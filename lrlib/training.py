@@ -47,6 +47,10 @@ from torch.optim.lr_scheduler import (
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+# Epochs done and the latest losses, without the elapsed time and speed, which
+# depend on the machine (the book's pages would show this machine's).
+PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}"
+
 from lrlib.batches import (
     batch_inputs,
     check_loss_shapes,
@@ -611,7 +615,13 @@ class Trainer:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
         self._check_model_on_device()
-        bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not self.progress)
+        bar = tqdm(
+            range(epochs),
+            desc="epochs",
+            unit="epoch",
+            disable=not self.progress,
+            bar_format=PROGRESS_FORMAT,
+        )
         for _ in bar:
             with self._rolled_back_on_failure():  # an interrupted epoch leaves no trace
                 lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
