@@ -28,7 +28,6 @@ uninterrupted run would.
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,13 +36,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import (
-    CosineAnnealingWarmRestarts,
-    CyclicLR,
-    LRScheduler,
-    OneCycleLR,
-    ReduceLROnPlateau,
-)
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -54,15 +47,21 @@ from lrlib.batches import (
     is_one_shot,
     split_batch,
 )
-from lrlib.checkpoint import (
-    CheckpointError,
+from lrlib.checkpoint import CheckpointError, copy_state
+from lrlib.device import get_device, model_device
+from lrlib.scheduler_catalog import (
+    fractional_epoch,
+    learning_rates,
+    scheduler_step_kind,
+    takes_fractional_epochs,
+)
+from lrlib.seeding import (
     capture_rng_state,
     check_rng_state,
-    copy_state,
     loader_generators,
     restore_rng_state,
 )
-from lrlib.device import get_device
+from lrlib.validation import check_int
 
 __all__ = [
     "Accuracy",
@@ -73,6 +72,8 @@ __all__ = [
     "SchedulerStep",
     "Trainer",
     "accuracy",
+    "batch_losses",
+    "compute_loss",
     "evaluate",
     "learning_rates",
     "model_device",
@@ -84,7 +85,9 @@ __all__ = [
 
 SchedulerStep = Literal["epoch", "batch", "metric"]
 """Where a scheduler's ``step()`` goes: once per epoch, after every optimizer
-step, or once per epoch with a measured metric (``ReduceLROnPlateau``)."""
+step, or once per epoch with a measured metric (``ReduceLROnPlateau``). The
+default for each scheduler is recorded once, in :mod:`lrlib.scheduler_catalog`
+(:func:`scheduler_step_kind` reads it)."""
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Scheduler = LRScheduler | ReduceLROnPlateau
@@ -100,73 +103,10 @@ _STATE_KEYS = ("model", "optimizer", "scheduler", "scheduler_class", "epoch", "h
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
 """The history entries a metric-driven scheduler can be stepped with."""
 
-_BATCH_SCHEDULERS = (CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts)
-
 
 # --------------------------------------------------------------------------
 # Small building blocks
 # --------------------------------------------------------------------------
-
-
-def learning_rates(optimizer: Optimizer) -> list[float]:
-    """Return the current learning rate of every parameter group, in order.
-
-    Example:
-        >>> w = torch.zeros(1, requires_grad=True)
-        >>> learning_rates(torch.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1))
-        [0.5]
-    """
-    return [float(group["lr"]) for group in optimizer.param_groups]
-
-
-def scheduler_step_kind(scheduler: Scheduler) -> SchedulerStep:
-    """Where ``scheduler.step()`` belongs in a training loop, judged by its type.
-
-    * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
-      once per epoch with a measured quantity (``scheduler.step(val_loss)``);
-    * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
-      :class:`~torch.optim.lr_scheduler.OneCycleLR` and
-      :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
-      every optimizer step (the last one, after batch ``i`` counted from 0, with
-      the fractional epoch ``epoch + (i + 1) / batches_per_epoch``, so that its
-      periods still count epochs);
-    * ``"epoch"``: every other scheduler, stepped once per epoch.
-
-    Args:
-        scheduler: a learning-rate scheduler.
-
-    Returns:
-        ``"epoch"``, ``"batch"`` or ``"metric"``.
-
-    Example:
-        >>> w = torch.zeros(1, requires_grad=True)
-        >>> opt = torch.optim.SGD([w], lr=0.1)
-        >>> scheduler_step_kind(torch.optim.lr_scheduler.StepLR(opt, step_size=10))
-        'epoch'
-    """
-    if isinstance(scheduler, ReduceLROnPlateau):
-        return "metric"
-    if isinstance(scheduler, _BATCH_SCHEDULERS):
-        return "batch"
-    return "epoch"
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """Return the device holding the model's parameters and buffers.
-
-    A model without parameters or buffers is taken to be on the CPU.
-
-    Raises:
-        RuntimeError: the parameters are spread over several devices.
-    """
-    devices = {t.device for t in itertools.chain(model.parameters(), model.buffers())}
-    if len(devices) > 1:
-        found = sorted(str(d) for d in devices)
-        raise RuntimeError(
-            f"the model's parameters and buffers are on several devices {found}; "
-            "move the whole model to one device with model.to(device)"
-        )
-    return devices.pop() if devices else torch.device("cpu")
 
 
 @contextmanager
@@ -202,10 +142,35 @@ def _name(function: Callable) -> str:
     return getattr(function, "__name__", type(function).__name__)
 
 
-def _compute_loss(
+def compute_loss(
     loss_fn: LossFunction, outputs: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
-    """``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit."""
+    """Return ``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit.
+
+    Used by every loop of lrlib (the trainer, :func:`evaluate`, the range test).
+
+    Args:
+        loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
+        outputs: the model's outputs.
+        targets: the batch's targets.
+
+    Returns:
+        The loss, a 0-d tensor.
+
+    Raises:
+        ValueError: the shapes broadcast to a shape other than the outputs'
+            (:func:`lrlib.batches.check_loss_shapes`), ``loss_fn`` rejects them
+            (the message shows both shapes and dtypes), or the loss is not a
+            single number.
+
+    Example:
+        >>> compute_loss(nn.MSELoss(), torch.ones(4, 1), torch.zeros(4, 1))
+        tensor(1.)
+        >>> compute_loss(nn.CrossEntropyLoss(), torch.zeros(4, 3), torch.zeros(4))
+        Traceback (most recent call last):
+        ...
+        ValueError: the loss function CrossEntropyLoss does not accept these model outputs ...
+    """
     check_loss_shapes(outputs, targets)  # (N, 1) against (N,) would silently give (N, N)
     try:
         loss = loss_fn(outputs, targets)
@@ -271,6 +236,50 @@ class Accuracy:
         return self.correct / self.total
 
 
+def batch_losses(
+    model: nn.Module, loader: Any, loss_fn: LossFunction
+) -> list[tuple[torch.Tensor, int]]:
+    """Return the loss of ``model`` on every batch of ``loader``, with the batch's size.
+
+    Runs in evaluation mode (dropout off) under :func:`torch.no_grad`, on the
+    device of the model's parameters, and restores the model's modes
+    afterwards. :func:`evaluate` and the range test's validation loss average
+    these, each its own way.
+
+    Args:
+        model: the model.
+        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
+        loss_fn: a loss with ``reduction='mean'``.
+
+    Returns:
+        ``(loss, samples)`` per batch: the loss a 0-d tensor on the model's
+        device, ``samples`` the number of targets.
+
+    Raises:
+        ValueError: as :func:`evaluate`.
+        TypeError: as :func:`evaluate`.
+
+    Example:
+        >>> data = [(torch.zeros(4, 2), torch.zeros(4, 1)), (torch.zeros(2, 2), torch.ones(2, 1))]
+        >>> model = nn.Linear(2, 1)
+        >>> _ = nn.init.zeros_(model.bias)
+        >>> [(loss.item(), n) for loss, n in batch_losses(model, data, nn.MSELoss())]
+        [(0.0, 4), (1.0, 2)]
+    """
+    check_materialized(model)
+    device = model_device(model)
+    losses = []
+    with model_mode(model, training=False), torch.no_grad():
+        for batch in loader:
+            inputs, targets = split_batch(batch, device)
+            losses.append((compute_loss(loss_fn, model(inputs), targets), len(targets)))
+    if not losses:
+        raise ValueError(
+            "the loader is empty: it yielded no batches, so there is no loss to report"
+        )
+    return losses
+
+
 def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
     """Return the mean loss per sample of ``model`` over ``loader``.
 
@@ -300,16 +309,13 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
         >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)  # log 3: equal logits
         1.0986
     """
-    check_materialized(model)
-    device = model_device(model)
-    total_loss, count = torch.zeros((), device=device), 0
-    with model_mode(model, training=False), torch.no_grad():
-        for batch in loader:
-            inputs, targets = split_batch(batch, device)
-            total_loss += _compute_loss(loss_fn, model(inputs), targets) * len(targets)
-            count += len(targets)
+    losses = batch_losses(model, loader, loss_fn)
+    total_loss, count = torch.zeros((), device=model_device(model)), 0
+    for loss, samples in losses:  # summed on the device, read once
+        total_loss += loss * samples
+        count += samples
     if count == 0:
-        raise ValueError("the loader yielded no batches, so there is no loss to report")
+        raise ValueError("the loader yielded no samples, so there is no loss to report")
     return total_loss.item() / count
 
 
@@ -608,8 +614,7 @@ class Trainer:
             >>> history = trainer.fit(10)  # doctest: +SKIP
             >>> history["train_loss"][-1], history["val_loss"][-1]  # doctest: +SKIP
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        check_int("epochs", epochs, low=1)
         self._check_model_on_device()
         bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not self.progress)
         for _ in bar:
@@ -661,7 +666,7 @@ class Trainer:
         with model_mode(self.model, training=True):
             for i, batch in enumerate(self.train_loader):
                 inputs, targets = split_batch(batch, self.device)
-                loss = _compute_loss(self.loss_fn, self.model(inputs), targets)
+                loss = compute_loss(self.loss_fn, self.model(inputs), targets)
                 if not self._is_finite(loss, i):  # raises, or skips the batch
                     continue
                 self.optimizer.zero_grad(set_to_none=True)
@@ -728,11 +733,12 @@ class Trainer:
         return "train_loader yielded no batches: there is nothing to train on"
 
     def _step_batch_scheduler(self, i: int) -> None:
-        if isinstance(self.scheduler, CosineAnnealingWarmRestarts):
-            # After batch i (from 0), the epoch reached is epoch + (i + 1) / n: the rate
-            # of the next batch is the schedule's value there, and restarts come on time.
-            # (PyTorch's docs pass epoch + i / n, which lags one batch behind.)
-            self.scheduler.step(self.epoch + (i + 1) / len(self.train_loader))
+        if takes_fractional_epochs(self.scheduler):  # CosineAnnealingWarmRestarts
+            # After batch i (from 0), the epoch reached is epoch + (i + 1) / n: the
+            # rate of the next batch is the schedule's value there, and restarts come
+            # on time. (PyTorch's docs pass epoch + i / n, one batch behind.)
+            n = len(self.train_loader)
+            self.scheduler.step(fractional_epoch(self.epoch, i, n))
         else:
             self.scheduler.step()
 
@@ -916,8 +922,10 @@ class Trainer:
             )
         problems += _settings_problems(self._settings(), state.get("trainer"))
         epoch, history = state["epoch"], state["history"]
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            problems.append(f"its epoch must be a non-negative int, got {epoch!r}")
+        try:
+            check_int("its epoch", epoch, low=0)
+        except ValueError as exc:
+            problems.append(str(exc))
         if not isinstance(history, Mapping) or not all(
             isinstance(history.get(key), list) for key in HISTORY_KEYS if key != "skipped_batches"
         ):
@@ -1123,13 +1131,13 @@ def _check_monitor(
 def _check_fractional_epochs(
     scheduler: Scheduler | None, scheduler_step: SchedulerStep | None, train_loader: object
 ) -> None:
-    if scheduler_step != "batch" or not isinstance(scheduler, CosineAnnealingWarmRestarts):
+    if scheduler_step != "batch" or not takes_fractional_epochs(scheduler):
         return
     try:
         len(train_loader)  # type: ignore[arg-type]
     except TypeError:
         raise ValueError(
-            "CosineAnnealingWarmRestarts stepped after every batch is given fractional "
+            f"{type(scheduler).__name__} stepped after every batch is given fractional "
             "epochs, epoch + (i + 1) / len(train_loader), so the train_loader needs a "
             f"length, but {type(train_loader).__name__} has none; pass a loader with a "
             "length, or scheduler_step='epoch'"

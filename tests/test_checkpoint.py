@@ -22,16 +22,9 @@ from torch import nn
 from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrlib.checkpoint import (
-    CheckpointError,
-    capture_rng_state,
-    copy_state,
-    load_checkpoint,
-    loader_generators,
-    restore_rng_state,
-    save_checkpoint,
-)
+from lrlib.checkpoint import CheckpointError, copy_state, load_checkpoint, save_checkpoint
 from lrlib.device import get_device
+from lrlib.seeding import capture_rng_state, loader_generators, restore_rng_state
 from lrlib.training import Trainer
 from tests._compare import assert_same_history, assert_same_parameters
 

@@ -152,7 +152,10 @@ def test_entry_fields_are_well_formed(entry):
 
 def test_steps_on_and_momentum_flags_match_the_book():
     by_name = {entry.name: entry for entry in CATALOG}
-    assert {n for n, e in by_name.items() if e.steps_on == "batch"} == {"CyclicLR", "OneCycleLR"}
+    batch = {n for n, e in by_name.items() if e.steps_on == "batch"}
+    assert batch == {"CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts"}
+    fractional = {n for n, e in by_name.items() if e.fractional_epochs}
+    assert fractional == {"CosineAnnealingWarmRestarts"}
     assert {n for n, e in by_name.items() if e.steps_on == "metric"} == {"ReduceLROnPlateau"}
     assert {n for n, e in by_name.items() if e.cycles_momentum} == {"CyclicLR", "OneCycleLR"}
     assert len({e.description for e in CATALOG}) == len(CATALOG)
@@ -166,6 +169,8 @@ def test_entries_are_frozen_and_validated():
         dataclasses.replace(entry, steps_on="iteration")
     with pytest.raises(ValueError, match="demo_metrics"):
         dataclasses.replace(entry, steps_on="metric")
+    with pytest.raises(ValueError, match="fractional_epochs needs steps_on='batch'"):
+        dataclasses.replace(entry, fractional_epochs=True)
     with pytest.raises(KeyError, match="StepLr"):
         find_entry("StepLr")
 
@@ -192,7 +197,9 @@ def test_every_demo_traces_without_any_warning(entry, no_warnings):
         assert result.lr[:, 0].max() <= 0.1 * (1 + RTOL)
         assert result.lr[:, 1].max() <= 0.03 * (1 + RTOL)
         assert (result.momentum is not None) == entry.cycles_momentum
-        assert result.name == entry.name and result.steps_on == entry.steps_on
+        # A fractional-epoch scheduler traced with bare step() calls steps per epoch.
+        steps_on = "epoch" if entry.fractional_epochs else entry.steps_on
+        assert result.name == entry.name and result.steps_on == steps_on
     built = entry.build(
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9), 10
     )
@@ -694,7 +701,11 @@ def test_trace_uses_the_entrys_demo_metrics_and_accepts_others():
         ({"lr": []}, ValueError, "lr must be a positive"),
         ({"optimizer": "rmsprop"}, ValueError, "optimizer must be one of"),
         ({"metrics": [1.0] * 5}, ValueError, "does not step on a metric"),
-        ({"steps_per_epoch": 4}, ValueError, "needs CosineAnnealingWarmRestarts"),
+        (
+            {"steps_per_epoch": 4},
+            ValueError,
+            r"needs a scheduler whose step\(\) takes a float epoch \(CosineAnnealingWarmRestarts\)",
+        ),
         ({"steps_per_epoch": 0}, ValueError, "steps_per_epoch must be a positive int"),
     ],
 )

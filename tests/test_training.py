@@ -596,7 +596,7 @@ def test_bad_arguments():
         make_trainer(model, optimizer=lambda: None)
     trainer = make_trainer(model, optimizer)
     for epochs in (0, 2.5, True):
-        with pytest.raises(ValueError, match="positive integer"):
+        with pytest.raises(ValueError, match="epochs must be a positive int"):
             trainer.fit(epochs)
 
 
