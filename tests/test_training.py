@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numpy as np
 
 import pytest
 import torch
@@ -22,6 +23,7 @@ from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.device import get_device
+from lrlib.scheduler_catalog import CATALOG
 from lrlib.schedulers import trace
 from lrlib.training import (
     Accuracy,
@@ -907,3 +909,32 @@ def test_docstring_examples():
 
     outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert outcome.attempted > 0 and outcome.failed == 0
+
+
+AGREE_EPOCHS, AGREE_BATCHES = 4, 5
+
+
+@pytest.mark.parametrize("entry", CATALOG, ids=lambda entry: entry.name)
+def test_trainer_steps_every_catalog_scheduler_as_trace_does(entry):
+    # The catalog is the one record of where a scheduler steps: the trainer's
+    # default stepping and trace() both read it, so the rate of every batch agrees.
+    kind = scheduler_step_kind(entry.cls)
+    assert kind == entry.steps_on
+    steps = AGREE_EPOCHS * (AGREE_BATCHES if kind == "batch" else 1)
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    data = TensorDataset(torch.randn(4 * AGREE_BATCHES, 3), torch.randn(4 * AGREE_BATCHES, 1))
+    loader = DataLoader(data, batch_size=4)
+    trainer = Trainer(model, nn.MSELoss(), optimizer, loader, val_loader=loader,
+                      scheduler=entry.build(optimizer, steps), device="cpu", progress=False)
+    assert trainer.scheduler_step == kind
+    trainer.fit(AGREE_EPOCHS)
+    used = np.array([lrs[0] for lrs in trainer.history["batch_lr"]])
+    if kind == "batch":
+        per_epoch = AGREE_BATCHES if entry.fractional_epochs else None
+        expected = trace(entry, steps, steps_per_epoch=per_epoch).lr[:, 0]
+    else:
+        metrics = trainer.history["val_loss"] if kind == "metric" else None
+        expected = np.repeat(trace(entry, steps, metrics=metrics).lr[:, 0], AGREE_BATCHES)
+    np.testing.assert_array_equal(used, expected)
