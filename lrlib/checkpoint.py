@@ -107,7 +107,7 @@ def save_checkpoint(trainer: Resumable, path: str | Path) -> Path:
         IsADirectoryError: ``path`` is a directory.
 
     Example:
-        >>> save_checkpoint(trainer, "checkpoints/epoch4.pt")  # doctest: +SKIP
+        >>> save_checkpoint(trainer, "checkpoints/epoch4.pt")  # needs a trainer  # doctest: +SKIP
         PosixPath('checkpoints/epoch4.pt')
     """
     path = Path(path)
@@ -148,8 +148,8 @@ def load_checkpoint(trainer: Resumable, path: str | Path) -> None:
             groups, scheduler class, trainer settings, data-loader generators).
 
     Example:
-        >>> load_checkpoint(fresh_trainer, "checkpoints/epoch4.pt")  # doctest: +SKIP
-        >>> fresh_trainer.fit(4)  # doctest: +SKIP
+        >>> load_checkpoint(fresh_trainer, "checkpoints/epoch4.pt")  # needs a trainer  # doctest: +SKIP
+        >>> fresh_trainer.fit(4)  # needs a trainer  # doctest: +SKIP
     """
     path = Path(path)
     if path.is_dir():

@@ -96,11 +96,11 @@ class ClassicData:
                 not accepted as ``1``).
 
         Example:
-            >>> data = load_classic("fashion-mnist")  # doctest: +SKIP
+            >>> data = load_classic("fashion-mnist")  # downloads a data set  # doctest: +SKIP
             >>> generator = torch.Generator().manual_seed(13)
-            >>> train_loader, test_loader = data.loaders(64, generator=generator)  # doctest: +SKIP
-            >>> images, labels = next(iter(train_loader))  # doctest: +SKIP
-            >>> images.shape  # doctest: +SKIP
+            >>> train_loader, test_loader = data.loaders(64, generator=generator)  # downloads a data set  # doctest: +SKIP
+            >>> images, labels = next(iter(train_loader))  # downloads a data set  # doctest: +SKIP
+            >>> images.shape  # downloads a data set  # doctest: +SKIP
             torch.Size([64, 1, 28, 28])
         """
         return split_loaders(self.train, self.test, batch_size, generator=generator)
@@ -128,10 +128,10 @@ def load_classic(name: str, root: str | os.PathLike[str] = "data", *, download: 
             message says how to fix it.
 
     Example:
-        >>> data = load_classic("cifar10", "data", download=True)  # doctest: +SKIP
-        >>> data.image_shape, data.classes[:3]  # doctest: +SKIP
+        >>> data = load_classic("cifar10", "data", download=True)  # downloads a data set  # doctest: +SKIP
+        >>> data.image_shape, data.classes[:3]  # downloads a data set  # doctest: +SKIP
         ((3, 32, 32), ['airplane', 'automobile', 'bird'])
-        >>> train_loader, test_loader = data.loaders(128)  # doctest: +SKIP
+        >>> train_loader, test_loader = data.loaders(128)  # downloads a data set  # doctest: +SKIP
     """
     if name not in CLASSIC_DATASETS:
         raise ValueError(f"unknown classic data set {name!r}; expected one of {sorted(CLASSIC_DATASETS)}")

@@ -255,7 +255,7 @@ class Splits:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # doctest: +SKIP
+            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # needs data, files or a second process  # doctest: +SKIP
             PosixPath('splits.pt')
         """
         path = Path(path)
@@ -424,7 +424,7 @@ class RunResult:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # doctest: +SKIP
+            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # needs data, files or a second process  # doctest: +SKIP
             PosixPath('run/result.json')
         """
         path = Path(path)
@@ -625,7 +625,7 @@ def sampler_seed(seed: int) -> int:
     """The seed the training samplers shuffle with: ``seed`` plus ``LRBOOK_SEED_SHIFT``.
 
     Example:
-        >>> sampler_seed(42)  # doctest: +SKIP
+        >>> sampler_seed(42)  # needs data, files or a second process  # doctest: +SKIP
         42
     """
     return (seed + seed_shift()) % 2**31
@@ -832,7 +832,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ``torch.distributed``); the launcher then stops every rank.
 
     Example:
-        >>> main(["--out", "runs/x"])  # doctest: +SKIP
+        >>> main(["--out", "runs/x"])  # needs data, files or a second process  # doctest: +SKIP
         lrlib.distributed: error: this script runs one process per rank and must be started by torchrun, ...
         2
     """
@@ -1016,8 +1016,8 @@ def launch_torchrun(
         A :class:`TorchrunJob`; call its ``wait()`` for the result.
 
     Example:
-        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # doctest: +SKIP
-        >>> print(job.wait(timeout_s=120).stdout)  # doctest: +SKIP
+        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # needs data, files or a second process  # doctest: +SKIP
+        >>> print(job.wait(timeout_s=120).stdout)  # needs data, files or a second process  # doctest: +SKIP
         epoch 1/2: val loss 0.5438, val accuracy 86.6%, last lr 0.02079
         ...
     """

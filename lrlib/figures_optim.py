@@ -310,7 +310,7 @@ def animate_paths(
             that the shortest path does not have.
 
     Example:
-        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # doctest: +SKIP
+        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # needs a surface and paths  # doctest: +SKIP
     """
     if not paths:
         raise ValueError("paths must hold at least one path to animate")
@@ -388,7 +388,7 @@ def animation_html(animation: FuncAnimation, element_id: str) -> str:
         RuntimeError: matplotlib's HTML no longer has the expected shape.
 
     Example:
-        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # doctest: +SKIP
+        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # needs a surface and paths  # doctest: +SKIP
     """
     if not isinstance(element_id, str) or not _ELEMENT_ID.fullmatch(element_id):
         raise ValueError(

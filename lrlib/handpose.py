@@ -733,8 +733,8 @@ def ensure_handpose(
             (not drawn by this module); it is never overwritten.
 
     Example:
-        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # doctest: +SKIP
-        >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
+        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # renders a data set  # doctest: +SKIP
+        >>> sorted(p.name for p in folder.iterdir())  # renders a data set  # doctest: +SKIP
         ['HANDPOSE.json', 'rps', 'rps-test-set']
     """
     _refuse_in_spawned_startup()

@@ -101,9 +101,9 @@ def record_gradients(
             (``requires_grad=False``), so it has no gradient.
 
     Example:
-        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # doctest: +SKIP
+        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # needs a model and data  # doctest: +SKIP
         ...     trainer.fit(1)
-        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # doctest: +SKIP
+        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # needs a model and data  # doctest: +SKIP
     """
     parameters = layer_parameters(model, layers)
     frozen = [name for name, p in parameters.items() if not p.requires_grad]
@@ -146,7 +146,7 @@ def record_parameters(
         ValueError: see :func:`layer_parameters`.
 
     Example:
-        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # doctest: +SKIP
+        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # needs a model and data  # doctest: +SKIP
         ...     trainer.fit(2)
     """
     parameters = layer_parameters(model, layers)

@@ -151,8 +151,8 @@ def load_rps_data(
             ``size`` or ``source``; see also :func:`lrlib.rps.get_rps`.
 
     Example:
-        >>> data = load_rps_data()  # doctest: +SKIP
-        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # doctest: +SKIP
+        >>> data = load_rps_data()  # needs the data set  # doctest: +SKIP
+        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # needs the data set  # doctest: +SKIP
     """
     folders = get_rps(source, root)
     transform = base_transform(size)

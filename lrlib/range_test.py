@@ -314,8 +314,8 @@ def plot_range_test(
         The axes drawn on.
 
     Example:
-        >>> ax = plot_range_test(result)  # doctest: +SKIP
-        >>> ax.set_title("LR range test")  # doctest: +SKIP
+        >>> ax = plot_range_test(result)  # needs a result  # doctest: +SKIP
+        >>> ax.set_title("LR range test")  # needs a result  # doctest: +SKIP
     """
     if ax is None:
         import matplotlib.pyplot as plt

@@ -195,8 +195,8 @@ def validate_image_folder(
             a ``ValueError`` too, naming the file and what to do.
 
     Example:
-        >>> counts = validate_image_folder(get_rps().train)  # doctest: +SKIP
-        >>> counts
+        >>> counts = validate_image_folder(get_rps().train)  # needs the data set  # doctest: +SKIP
+        >>> counts  # needs the data set  # doctest: +SKIP
         {'paper': 840, 'rock': 840, 'scissors': 840}
     """
     root = Path(path)
@@ -440,11 +440,11 @@ def get_rps(
         DownloadError: ``source="real"`` and the download failed.
 
     Example:
-        >>> folders = get_rps("synthetic", "/tmp/lrbook-data")  # doctest: +SKIP
-        >>> print(folders)  # doctest: +SKIP
+        >>> folders = get_rps("synthetic", "/tmp/lrbook-data")  # needs the data set  # doctest: +SKIP
+        >>> print(folders)  # needs the data set  # doctest: +SKIP
         Using the synthetic stand-in for the Rock-Paper-Scissors images in
         /tmp/lrbook-data/rps-synthetic because source='synthetic' asks for it.
-        >>> folders.train  # doctest: +SKIP
+        >>> folders.train  # needs the data set  # doctest: +SKIP
         PosixPath('/tmp/lrbook-data/rps-synthetic/rps')
     """
     source, asked_by = _resolve_source(source)

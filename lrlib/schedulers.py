@@ -451,7 +451,7 @@ def plot_trace(
 
     Example:
         >>> from lrlib.scheduler_catalog import find_entry
-        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # doctest: +SKIP
+        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # draws a figure  # doctest: +SKIP
     """
     if ax is None:
         _, ax = plt.subplots()

@@ -611,8 +611,8 @@ class Trainer:
             RuntimeError: the model was moved off the trainer's device.
 
         Example:
-            >>> history = trainer.fit(10)  # doctest: +SKIP
-            >>> history["train_loss"][-1], history["val_loss"][-1]  # doctest: +SKIP
+            >>> history = trainer.fit(10)  # needs a trainer  # doctest: +SKIP
+            >>> history["train_loss"][-1], history["val_loss"][-1]  # needs a trainer  # doctest: +SKIP
         """
         check_int("epochs", epochs, low=1)
         self._check_model_on_device()
@@ -658,7 +658,7 @@ class Trainer:
             RuntimeError: the model is no longer on the trainer's device.
 
         Example:
-            >>> trainer.train_one_epoch()  # one more pass, outside the history  # doctest: +SKIP
+            >>> trainer.train_one_epoch()  # one more pass, outside the history  # needs a trainer  # doctest: +SKIP
             0.8421
         """
         self._check_model_on_device()
@@ -694,7 +694,7 @@ class Trainer:
             ValueError: the trainer has no validation loader.
 
         Example:
-            >>> trainer.validate()  # doctest: +SKIP
+            >>> trainer.validate()  # needs a trainer  # doctest: +SKIP
             {'val_loss': 0.6931, 'val_accuracy': 0.75}
         """
         if self.val_loader is None:
@@ -824,8 +824,8 @@ class Trainer:
             ``"epoch"``, ``"history"``, ``"trainer"`` and ``"rng"``.
 
         Example:
-            >>> state = trainer.state_dict()  # doctest: +SKIP
-            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # doctest: +SKIP
+            >>> state = trainer.state_dict()  # needs a trainer  # doctest: +SKIP
+            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # needs a trainer  # doctest: +SKIP
             (3, 'SGD', 'StepLR')
         """
         return {
@@ -866,9 +866,9 @@ class Trainer:
                 every mismatch.
 
         Example:
-            >>> state = copy.deepcopy(trainer.state_dict())  # doctest: +SKIP
-            >>> trainer.fit(2)  # doctest: +SKIP
-            >>> trainer.load_state_dict(state)  # back, generators included  # doctest: +SKIP
+            >>> state = copy.deepcopy(trainer.state_dict())  # needs a trainer  # doctest: +SKIP
+            >>> trainer.fit(2)  # needs a trainer  # doctest: +SKIP
+            >>> trainer.load_state_dict(state)  # back, generators included  # needs a trainer  # doctest: +SKIP
         """
         problems = self._state_problems(state)
         if problems:
