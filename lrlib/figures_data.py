@@ -14,6 +14,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Polygon
 
+__all__ = [
+    "CHANNEL_COLORS",
+    "draw_conv_volumes",
+    "plot_channel_histograms",
+    "plot_image_grid",
+]
+
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
 
 

@@ -30,6 +30,19 @@ from lrlib.linreg import LossSurface
 from lrlib.moving_averages import LagWeights
 from lrlib.optim_math import AdamTrace
 
+__all__ = [
+    "animate_paths",
+    "animation_html",
+    "BiasWeightPath",
+    "plot_adam_gradients",
+    "plot_adam_scaling",
+    "plot_lag_weights",
+    "plot_loss_curves",
+    "plot_loss_surface",
+    "plot_moving_averages",
+    "plot_update_terms",
+]
+
 
 class BiasWeightPath(Protocol):
     """Anything with ``biases`` and ``weights`` arrays, such as :class:`lrlib.linreg.PathResult`."""

@@ -54,6 +54,34 @@ from PIL import Image, ImageChops, ImageDraw
 
 from lrlib.filelock import exclusive
 
+__all__ = [
+    "DEFAULT_SEED",
+    "GENERATOR_VERSION",
+    "GESTURES",
+    "HALFWAY_RATE",
+    "IMAGE_SIZE",
+    "MARKER_FILE",
+    "SPLITS",
+    "TEST_SPLIT",
+    "TRAIN_SPLIT",
+    "draw_habit",
+    "draw_hand_shape",
+    "draw_pose",
+    "draw_view",
+    "ensure_handpose",
+    "expected_counts",
+    "HandPose",
+    "HandShape",
+    "HandView",
+    "latin_hypercube",
+    "render_hand",
+    "render_sample",
+    "series_shape",
+    "SplitSpec",
+    "ViewHabit",
+    "write_handpose",
+]
+
 GENERATOR_VERSION = "2"
 """Bumped whenever a change to this module changes the pictures; stale caches are redrawn."""
 

@@ -25,6 +25,21 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader, TensorDataset
 
+__all__ = [
+    "TRUE_BIAS",
+    "TRUE_WEIGHT",
+    "least_squares",
+    "linreg_mse",
+    "LinRegData",
+    "loss_surface",
+    "LossSurface",
+    "make_linreg_data",
+    "make_linreg_loader",
+    "make_linreg_model",
+    "PathResult",
+    "record_path",
+]
+
 TRUE_BIAS = 1.0
 """The bias of the line the data come from."""
 

@@ -27,6 +27,22 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
+__all__ = [
+    "alpha_from_periods",
+    "average_age",
+    "ewma",
+    "ewma_average_age",
+    "ewma_beta",
+    "ewma_bias_corrected",
+    "ewma_lag_weights",
+    "LagWeights",
+    "periods_from_alpha",
+    "periods_from_beta",
+    "sma",
+    "sma_average_age",
+    "sma_lag_weights",
+]
+
 
 @dataclass(frozen=True)
 class LagWeights:

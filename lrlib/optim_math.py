@@ -30,6 +30,14 @@ from torch import Tensor
 
 from lrlib.numerics import exact_sqrt
 
+__all__ = [
+    "adam_reference",
+    "AdamTrace",
+    "param_trajectory",
+    "sgd_reference",
+    "SGDTrace",
+]
+
 
 @dataclass(frozen=True)
 class AdamTrace:

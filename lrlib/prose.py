@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+__all__ = [
+    "glue",
+]
+
 T = TypeVar("T")
 
 

@@ -44,6 +44,29 @@ from lrlib import handpose
 from lrlib.filelock import exclusive
 from lrlib.preload import DECODE_ERRORS, ImageDecodeError
 
+__all__ = [
+    "ARCHIVES",
+    "CLASSES",
+    "CONNECT_TIMEOUT",
+    "DATA_DIR_ENV",
+    "DATA_SOURCE_ENV",
+    "DOWNLOAD_TIMEOUT",
+    "RPS_CREDIT",
+    "SOURCES",
+    "STANDIN_SEED_ENV",
+    "SYNTHETIC_FOLDER",
+    "TEST_ARCHIVE",
+    "TRAIN_ARCHIVE",
+    "default_data_dir",
+    "download_archive",
+    "DownloadError",
+    "get_rps",
+    "RemoteArchive",
+    "RPSFolders",
+    "unreachable_reason",
+    "validate_image_folder",
+]
+
 CLASSES = ("paper", "rock", "scissors")
 """The class folders, in the (alphabetical) order ``ImageFolder`` numbers them."""
 
