@@ -30,7 +30,13 @@ from typing import Any, Protocol
 
 import torch
 
-__all__ = ["CheckpointError", "Resumable", "copy_state", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "Resumable",
+    "copy_state",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 
 
 class Resumable(Protocol):
@@ -77,8 +83,12 @@ def copy_state(state: Any, device: torch.device | str = "cpu") -> Any:
     if isinstance(state, torch.Tensor):
         return state.detach().to(device, copy=True)
     if isinstance(state, dict):
-        copied = type(state)((key, copy_state(value, device)) for key, value in state.items())
-        if hasattr(state, "_metadata"):  # module state dicts carry their format versions here
+        copied = type(state)(
+            (key, copy_state(value, device)) for key, value in state.items()
+        )
+        if hasattr(
+            state, "_metadata"
+        ):  # module state dicts carry their format versions here
             copied._metadata = copy.deepcopy(state._metadata)
         return copied
     if isinstance(state, (list, tuple)):
@@ -163,21 +173,29 @@ def load_checkpoint(trainer: Resumable, path: str | Path) -> None:
     try:
         trainer.load_state_dict(state)
     except CheckpointError as exc:
-        raise CheckpointError(f"checkpoint {str(path)!r} cannot be loaded: {exc}") from exc
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} cannot be loaded: {exc}"
+        ) from exc
 
 
 def _save_atomically(state: Any, path: Path) -> None:
     """``torch.save(state, path)`` through a temporary file renamed over ``path`` when complete."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    descriptor = os.open(temporary, flags, 0o666)  # 0o666 minus the umask, like open(..., "w")
+    descriptor = os.open(
+        temporary, flags, 0o666
+    )  # 0o666 minus the umask, like open(..., "w")
     try:
         with os.fdopen(descriptor, "wb") as file:
             torch.save(state, file)
             file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the name points to them
+            os.fsync(
+                file.fileno()
+            )  # the bytes are on disk before the name points to them
         if path.exists():
-            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))  # keep the old permissions
+            os.chmod(
+                temporary, stat.S_IMODE(path.stat().st_mode)
+            )  # keep the old permissions
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -216,4 +234,3 @@ def _read_checkpoint(path: Path) -> Any:
             "holds objects that torch.load(weights_only=True) refuses. "
             f"torch.load said: {type(exc).__name__}: {said}"
         ) from exc
-

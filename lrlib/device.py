@@ -144,7 +144,9 @@ def model_device(model: nn.Module) -> torch.device:
 def _check_available(device: torch.device, source: str) -> None:
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(f"{source} asks for {str(device)!r}, but CUDA is not available")
+            raise RuntimeError(
+                f"{source} asks for {str(device)!r}, but CUDA is not available"
+            )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
             raise RuntimeError(

@@ -41,7 +41,9 @@ from torch.optim import Optimizer
 __all__ = ["layer_parameters", "record_gradients", "record_parameters"]
 
 
-def layer_parameters(model: nn.Module, layers: str | Sequence[str]) -> dict[str, nn.Parameter]:
+def layer_parameters(
+    model: nn.Module, layers: str | Sequence[str]
+) -> dict[str, nn.Parameter]:
     """Return the parameters of the named layers (and of their sublayers).
 
     Args:
@@ -115,7 +117,9 @@ def record_gradients(
     handles = []
     try:
         for name, parameter in parameters.items():
-            handles.append(parameter.register_hook(partial(_store_gradient, gradients[name])))
+            handles.append(
+                parameter.register_hook(partial(_store_gradient, gradients[name]))
+            )
         yield gradients
     finally:
         for handle in handles:

@@ -70,6 +70,10 @@ def _for_prose(value: Any) -> Any:
     if isinstance(value, str):
         return _Verbatim(value)
     kind = type(value).__module__.split(".")[0]
-    if kind in ("numpy", "torch") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+    if (
+        kind in ("numpy", "torch")
+        and getattr(value, "ndim", None) == 0
+        and hasattr(value, "item")
+    ):
         return value.item()
     return value

@@ -265,14 +265,20 @@ def range_test(
             step_lrs = [lr * factor(i) for lr in start_lrs]
             for group, lr in zip(optimizer.param_groups, step_lrs):
                 group["lr"] = lr  # set directly: a scheduler would leave traces behind
-            loss = _train_step(model, optimizer, criterion, batches, accumulation_steps, device)
+            loss = _train_step(
+                model, optimizer, criterion, batches, accumulation_steps, device
+            )
             if val_loader is not None:
                 loss = _validation_loss(model, criterion, val_loader)
             if not math.isfinite(loss):
-                stop_reason = "non-finite loss"  # stop before the point spoils the curve
+                stop_reason = (
+                    "non-finite loss"  # stop before the point spoils the curve
+                )
                 break
             average = beta * average + (1 - beta) * loss
-            smooth = average / (1 - beta ** (i + 1))  # bias correction: `average` started at 0
+            smooth = average / (
+                1 - beta ** (i + 1)
+            )  # bias correction: `average` started at 0
             lrs.append(step_lrs)
             losses.append(loss)
             smoothed.append(smooth)
@@ -283,7 +289,9 @@ def range_test(
 
     lrs_array = np.array(lrs, dtype=float).reshape(-1, len(start_lrs))
     smoothed_array = np.array(smoothed, dtype=float)
-    suggestions = suggest_all(lrs_array[:, 0], smoothed_array) if len(smoothed) >= 3 else {}
+    suggestions = (
+        suggest_all(lrs_array[:, 0], smoothed_array) if len(smoothed) >= 3 else {}
+    )
     return RangeTestResult(
         lrs=lrs_array,
         losses=np.array(losses, dtype=float),
@@ -338,13 +346,23 @@ def plot_range_test(
         label = f"{suggestion.rule}: {suggestion.lr:.2g}"
         ax.plot(suggestion.lr, loss, "o", color=f"C{k}", label=label)
     if notes:
-        ax.text(0.5, 0.95, "No suggestion: " + "\n".join(notes), transform=ax.transAxes,
-                ha="center", va="top", wrap=True, fontsize="small",
-                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
+        ax.text(
+            0.5,
+            0.95,
+            "No suggestion: " + "\n".join(notes),
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            wrap=True,
+            fontsize="small",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
+        )
     if log_x:
         ax.set_xscale("log")
     first, lowest = result.smoothed_losses[0], result.smoothed_losses.min()
-    if first > lowest:  # keep the blow-up at the end from flattening the interesting part
+    if (
+        first > lowest
+    ):  # keep the blow-up at the end from flattening the interesting part
         top = first + 0.5 * (first - lowest)
         bottom = min(lowest, result.losses.min()) if show_raw else lowest
         ax.set_ylim(bottom - 0.05 * (top - bottom), top)
@@ -354,22 +372,32 @@ def plot_range_test(
     return ax
 
 
-def _check_schedule(start_lr: float, end_lr: float, num_iter: int, step_mode: str) -> None:
+def _check_schedule(
+    start_lr: float, end_lr: float, num_iter: int, step_mode: str
+) -> None:
     if step_mode not in STEP_MODES:
         raise ValueError(f"step_mode must be one of {STEP_MODES}, got {step_mode!r}")
     check_int("num_iter", num_iter)
     if num_iter < 2:
-        raise ValueError(f"num_iter must be at least 2 (a first and a last rate), got {num_iter}")
+        raise ValueError(
+            f"num_iter must be at least 2 (a first and a last rate), got {num_iter}"
+        )
     if not start_lr > 0:
-        why = "exponential growth from 0 stays at 0" if step_mode == "exp" else (
-            "LambdaLR multiplies the optimizer's rate, so it cannot start from 0"
+        why = (
+            "exponential growth from 0 stays at 0"
+            if step_mode == "exp"
+            else ("LambdaLR multiplies the optimizer's rate, so it cannot start from 0")
         )
         raise ValueError(f"start_lr must be positive ({why}), got {start_lr}")
     if not (end_lr > start_lr and math.isfinite(end_lr)):
-        raise ValueError(f"end_lr must be finite and above start_lr={start_lr}, got {end_lr}")
+        raise ValueError(
+            f"end_lr must be finite and above start_lr={start_lr}, got {end_lr}"
+        )
 
 
-def _check_options(beta: float, diverge_th: float | None, accumulation_steps: int) -> None:
+def _check_options(
+    beta: float, diverge_th: float | None, accumulation_steps: int
+) -> None:
     check_number("beta", beta, low=0, high=1, include_high=False)
     if diverge_th is not None and not diverge_th > 1:
         raise ValueError(f"diverge_th must be above 1 (or None), got {diverge_th}")
@@ -393,13 +421,17 @@ def _start_lrs(
         start_lrs = [float(start_lr)] * len(groups)
     for i, lr in enumerate(start_lrs):
         if not (lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"start_lr must be positive, got {lr} for parameter group {i}")
+            raise ValueError(
+                f"start_lr must be positive, got {lr} for parameter group {i}"
+            )
     return start_lrs
 
 
 @contextmanager
 def _restored(
-    model: nn.Module, optimizer: torch.optim.Optimizer, generators: list[torch.Generator]
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generators: list[torch.Generator],
 ) -> Iterator[None]:
     """Put back, on leaving, everything a training run changes (modes: see model_mode)."""
     # The copies live on the CPU, leaving the accelerator's memory to the test.
@@ -410,7 +442,9 @@ def _restored(
     grads = [parameter.grad for parameter in model.parameters()]
     for parameter in model.parameters():
         parameter.grad = None
-    rng_state = capture_rng_state(generators)  # PyTorch's, NumPy's, Python's, the loaders'
+    rng_state = capture_rng_state(
+        generators
+    )  # PyTorch's, NumPy's, Python's, the loaders'
     try:
         yield
     finally:

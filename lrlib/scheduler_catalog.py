@@ -127,7 +127,11 @@ class Knob:
                 f"knob {self.name!r}: a numeric knob needs numbers default, low, high and step; "
                 f"got {numbers}"
             )
-        if not (self.low < self.high and self.step > 0 and self.low <= self.default <= self.high):
+        if not (
+            self.low < self.high
+            and self.step > 0
+            and self.low <= self.default <= self.high
+        ):
             raise ValueError(
                 f"knob {self.name!r}: expected low < high, step > 0 and low <= default <= high; "
                 f"got low={self.low}, high={self.high}, step={self.step}, default={self.default}"
@@ -148,7 +152,9 @@ class Knob:
         """
         if self.options:
             if value not in self.options:
-                raise ValueError(f"{self.name} must be one of {self.options}, got {value!r}")
+                raise ValueError(
+                    f"{self.name} must be one of {self.options}, got {value!r}"
+                )
             return value
         if not _is_number(value) or not self.low <= value <= self.high:
             raise ValueError(
@@ -162,7 +168,11 @@ class Knob:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 @dataclass(frozen=True)
@@ -309,9 +319,12 @@ class SchedulerEntry:
                 f"{[knob.name for knob in self.knobs]}"
             )
         values = {
-            knob.name: knob.check(settings.get(knob.name, knob.default)) for knob in self.knobs
+            knob.name: knob.check(settings.get(knob.name, knob.default))
+            for knob in self.knobs
         }
-        return self.cls(optimizer=optimizer, **self.explore_kwargs(optimizer, steps, **values))
+        return self.cls(
+            optimizer=optimizer, **self.explore_kwargs(optimizer, steps, **values)
+        )
 
 
 def learning_rates(optimizer: Optimizer) -> list[float]:
@@ -379,15 +392,21 @@ def _cosine_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
 
 
 def _chained_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
-    warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=_part(steps, 0.1))
+    warmup = lr_scheduler.LinearLR(
+        optimizer, start_factor=0.1, total_iters=_part(steps, 0.1)
+    )
     decay = lr_scheduler.ExponentialLR(optimizer, gamma=0.05 ** (1 / steps))
     return {"schedulers": [warmup, decay]}
 
 
 def _sequential_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
     warmup_steps = _part(steps, 0.1)
-    warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup_steps)
-    cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps - warmup_steps))
+    warmup = lr_scheduler.LinearLR(
+        optimizer, start_factor=0.1, total_iters=warmup_steps
+    )
+    cosine = lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(1, steps - warmup_steps)
+    )
     return {"schedulers": [warmup, cosine], "milestones": [warmup_steps]}
 
 
@@ -483,13 +502,21 @@ def _chained_explore(
 def _sequential_explore(
     optimizer: Optimizer, steps: int, *, warmup: int, start_factor: float
 ) -> dict[str, Any]:
-    linear = lr_scheduler.LinearLR(optimizer, start_factor=start_factor, total_iters=warmup)
+    linear = lr_scheduler.LinearLR(
+        optimizer, start_factor=start_factor, total_iters=warmup
+    )
     cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps - warmup))
     return {"schedulers": [linear, cosine], "milestones": [warmup]}
 
 
 def _cyclic_explore(
-    optimizer: Optimizer, steps: int, *, mode: str, step_size_up: int, base_lr: float, gamma: float
+    optimizer: Optimizer,
+    steps: int,
+    *,
+    mode: str,
+    step_size_up: int,
+    base_lr: float,
+    gamma: float,
 ) -> dict[str, Any]:
     # The optimizer's learning rate is the top of the cycle.
     return {
@@ -501,7 +528,9 @@ def _cyclic_explore(
     }
 
 
-def _one_cycle_explore(optimizer: Optimizer, steps: int, **settings: Any) -> dict[str, Any]:
+def _one_cycle_explore(
+    optimizer: Optimizer, steps: int, **settings: Any
+) -> dict[str, Any]:
     # The optimizer's learning rate is max_lr; the cycle fills the run.
     return {"max_lr": learning_rates(optimizer), "total_steps": steps, **settings}
 
@@ -641,7 +670,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_sequential_demo,
         description="Hands over from one scheduler to the next at milestones: warmup, then decay.",
-        formula=(r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"),
+        formula=(
+            r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"
+        ),
         knobs=(
             Knob("warmup", 10, low=1, high=100, step=1),
             Knob("start_factor", 0.1, low=0.05, high=1.0, step=0.05),
@@ -683,7 +714,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"g \in \{1,\ 2^{1-c},\ \gamma^{t}\} \end{gathered}"
         ),
         knobs=(
-            Knob("mode", "triangular", options=("triangular", "triangular2", "exp_range")),
+            Knob(
+                "mode", "triangular", options=("triangular", "triangular2", "exp_range")
+            ),
             Knob("step_size_up", 12, low=1, high=100, step=1),
             Knob("base_lr", 0.01, low=0.0, high=0.1, step=0.005),
             Knob("gamma", 0.99, low=0.9, high=1.0, step=0.001),
@@ -778,7 +811,11 @@ def discover_schedulers(
     found: set[type] = set()
     for module in modules:
         for name, obj in vars(module).items():
-            if name.startswith("_") or name in _BASE_CLASSES or not inspect.isclass(obj):
+            if (
+                name.startswith("_")
+                or name in _BASE_CLASSES
+                or not inspect.isclass(obj)
+            ):
                 continue
             if issubclass(obj, lr_scheduler.LRScheduler) or name == "ReduceLROnPlateau":
                 found.add(obj)
@@ -832,7 +869,9 @@ def check_coverage(
     return Coverage(tuple(missing), tuple(unknown), tuple(duplicated))
 
 
-def find_entry(name: str, catalog: Sequence[SchedulerEntry] = CATALOG) -> SchedulerEntry:
+def find_entry(
+    name: str, catalog: Sequence[SchedulerEntry] = CATALOG
+) -> SchedulerEntry:
     """Return the catalog entry of the scheduler called ``name``.
 
     Args:
@@ -852,7 +891,9 @@ def find_entry(name: str, catalog: Sequence[SchedulerEntry] = CATALOG) -> Schedu
     for entry in catalog:
         if entry.name == name:
             return entry
-    raise KeyError(f"no scheduler named {name!r}; expected one of {[e.name for e in catalog]}")
+    raise KeyError(
+        f"no scheduler named {name!r}; expected one of {[e.name for e in catalog]}"
+    )
 
 
 def scheduler_entry(scheduler: object) -> SchedulerEntry | None:

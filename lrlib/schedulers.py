@@ -129,10 +129,15 @@ class CycleLength:
 
     def kwargs(self) -> dict[str, int]:
         """``step_size_up`` and ``step_size_down``, to pass on to ``CyclicLR``."""
-        return {"step_size_up": self.step_size_up, "step_size_down": self.step_size_down}
+        return {
+            "step_size_up": self.step_size_up,
+            "step_size_down": self.step_size_down,
+        }
 
 
-def cycle_from_loader(batches_per_epoch: int, epochs_per_cycle: float = 2) -> CycleLength:
+def cycle_from_loader(
+    batches_per_epoch: int, epochs_per_cycle: float = 2
+) -> CycleLength:
     """Size a CyclicLR cycle in batches from the length of the training loader.
 
     ``CyclicLR`` counts ``scheduler.step()`` calls, one per mini-batch, and
@@ -317,7 +322,11 @@ def trace(
     steps_on = source.steps_on if isinstance(source, SchedulerEntry) else None
     if steps_on == "batch" and steps_per_epoch is None and source.fractional_epochs:
         steps_on = "epoch"  # stepped without an epoch, each step() is a whole epoch
-    if metrics is None and isinstance(source, SchedulerEntry) and source.demo_metrics is not None:
+    if (
+        metrics is None
+        and isinstance(source, SchedulerEntry)
+        and source.demo_metrics is not None
+    ):
         metrics = source.demo_metrics(steps)
     needs_metric = scheduler_step_kind(scheduler) == "metric"
     metrics = _check_metrics(name, needs_metric, metrics, steps)
@@ -340,7 +349,9 @@ def trace(
         for g, group in enumerate(groups):
             lrs[t, g] = group["lr"]
             if momenta is not None:
-                momenta[t, g] = group["betas"][0] if momentum_name == "beta1" else group["momentum"]
+                momenta[t, g] = (
+                    group["betas"][0] if momentum_name == "beta1" else group["momentum"]
+                )
         if metrics is not None:
             scheduler.step(metrics[t])
         elif steps_per_epoch is not None:
@@ -371,7 +382,9 @@ def _build_scheduler(
             return source.build(opt, steps)
         return source.explore(opt, steps, **settings)
     if settings is not None:
-        raise ValueError("settings are knob values of a SchedulerEntry; a factory takes none")
+        raise ValueError(
+            "settings are knob values of a SchedulerEntry; a factory takes none"
+        )
     if not callable(source):
         raise TypeError(
             f"source must be a SchedulerEntry or a function optimizer -> scheduler, "
@@ -399,7 +412,10 @@ def _throwaway_optimizer(kind: str, lr: float | Sequence[float]) -> Optimizer:
         raise ValueError(
             f"lr must be a positive number or a non-empty sequence of them, got {lr!r}"
         )
-    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": float(value)} for value in lrs]
+    groups = [
+        {"params": [torch.zeros(1, requires_grad=True)], "lr": float(value)}
+        for value in lrs
+    ]
     if kind == "sgd":
         return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9)
     if kind == "adam":
@@ -415,7 +431,9 @@ def _check_metrics(
     if not needs_metric and metrics is not None:
         raise ValueError(f"{name} does not step on a metric, but metrics were given")
     if metrics is not None and len(metrics) != steps:
-        raise ValueError(f"metrics must hold one value per step ({steps}), got {len(metrics)}")
+        raise ValueError(
+            f"metrics must hold one value per step ({steps}), got {len(metrics)}"
+        )
     return metrics
 
 
@@ -462,10 +480,18 @@ def plot_trace(
     for g in range(result.groups):
         label = f"lr (group {g})" if many else "lr"
         lines += ax.plot(
-            x, result.lr[:, g], color=lr_color, alpha=1.0 - 0.5 * g / result.groups, label=label
+            x,
+            result.lr[:, g],
+            color=lr_color,
+            alpha=1.0 - 0.5 * g / result.groups,
+            label=label,
         )
     if xlabel is None:
-        xlabel = "epoch" if result.steps_per_epoch else _X_LABELS.get(result.steps_on, "step")
+        xlabel = (
+            "epoch"
+            if result.steps_per_epoch
+            else _X_LABELS.get(result.steps_on, "step")
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("learning rate", color=lr_color)
     if log_lr:
@@ -477,13 +503,21 @@ def plot_trace(
     if result.momentum is not None:
         twin = ax.twinx()
         for g in range(result.groups):
-            label = f"{result.momentum_name} (group {g})" if many else result.momentum_name
+            label = (
+                f"{result.momentum_name} (group {g})" if many else result.momentum_name
+            )
             lines += twin.plot(
-                x, result.momentum[:, g], color="tab:orange", linestyle="--", label=label
+                x,
+                result.momentum[:, g],
+                color="tab:orange",
+                linestyle="--",
+                label=label,
             )
         twin.set_ylabel(result.momentum_name, color="tab:orange")
     if many:  # with one group, the coloured axis labels say which line is which
-        ax.legend(lines, [line.get_label() for line in lines], loc="best", fontsize="small")
+        ax.legend(
+            lines, [line.get_label() for line in lines], loc="best", fontsize="small"
+        )
     return ax
 
 

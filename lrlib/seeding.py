@@ -49,9 +49,13 @@ def seed_shift() -> int:
     try:
         shift = int(raw)
     except ValueError:
-        raise ValueError(f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}") from None
+        raise ValueError(
+            f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}"
+        ) from None
     if shift < 0:
-        raise ValueError(f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}")
+        raise ValueError(
+            f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}"
+        )
     return shift
 
 
@@ -115,7 +119,9 @@ def loader_generators(*loaders: Any) -> list[torch.Generator]:
     for loader in loaders:
         for owner in (loader, getattr(loader, "sampler", None)):
             generator = getattr(owner, "generator", None)
-            if isinstance(generator, torch.Generator) and not any(generator is g for g in found):
+            if isinstance(generator, torch.Generator) and not any(
+                generator is g for g in found
+            ):
                 found.append(generator)
     return found
 
@@ -139,7 +145,13 @@ def capture_rng_state(generators: Sequence[torch.Generator] = ()) -> dict[str, A
         True
     """
     name, keys, position, has_gauss, cached_gauss = np.random.get_state(legacy=True)
-    numpy_state = (name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached_gauss)
+    numpy_state = (
+        name,
+        torch.from_numpy(keys.astype(np.int64)),
+        position,
+        has_gauss,
+        cached_gauss,
+    )
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -150,7 +162,9 @@ def capture_rng_state(generators: Sequence[torch.Generator] = ()) -> dict[str, A
     }
 
 
-def restore_rng_state(state: dict[str, Any], generators: Sequence[torch.Generator] = ()) -> None:
+def restore_rng_state(
+    state: dict[str, Any], generators: Sequence[torch.Generator] = ()
+) -> None:
     """Put back the generator states returned by :func:`capture_rng_state`.
 
     Args:
@@ -178,7 +192,9 @@ def restore_rng_state(state: dict[str, Any], generators: Sequence[torch.Generato
     if state["mps"] is not None and mps_available():
         torch.mps.set_rng_state(state["mps"])
     name, keys, position, has_gauss, cached_gauss = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), position, has_gauss, cached_gauss))
+    np.random.set_state(
+        (name, keys.numpy().astype(np.uint32), position, has_gauss, cached_gauss)
+    )
     random.setstate(state["python"])
     for generator, generator_state in zip(generators, saved):
         generator.set_state(generator_state)
@@ -204,7 +220,9 @@ def check_rng_state(state: Any, generators: Sequence[torch.Generator] = ()) -> N
         ValueError: the saved state has 0 data-loader generator(s), but 1 were given: ...
     """
     if not isinstance(state, dict) or any(key not in state for key in _RNG_KEYS):
-        found = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
+        found = (
+            sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
+        )
         raise ValueError(
             f"the random number generator state must be a dict with the entries "
             f"{list(_RNG_KEYS)} (as capture_rng_state makes), got {found}"

@@ -92,13 +92,28 @@ default for each scheduler is recorded once, in :mod:`lrlib.scheduler_catalog`
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Scheduler = LRScheduler | ReduceLROnPlateau
 
-HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr", "skipped_batches")
+HISTORY_KEYS = (
+    "train_loss",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "batch_lr",
+    "skipped_batches",
+)
 """The lists in :attr:`Trainer.history`."""
 
 NON_FINITE_POLICIES = ("raise", "skip")
 """What :class:`Trainer` does with a NaN or infinite training loss (``on_nonfinite``)."""
 
-_STATE_KEYS = ("model", "optimizer", "scheduler", "scheduler_class", "epoch", "history", "rng")
+_STATE_KEYS = (
+    "model",
+    "optimizer",
+    "scheduler",
+    "scheduler_class",
+    "epoch",
+    "history",
+    "rng",
+)
 
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
 """The history entries a metric-driven scheduler can be stepped with."""
@@ -171,7 +186,9 @@ def compute_loss(
         ...
         ValueError: the loss function CrossEntropyLoss does not accept these model outputs ...
     """
-    check_loss_shapes(outputs, targets)  # (N, 1) against (N,) would silently give (N, N)
+    check_loss_shapes(
+        outputs, targets
+    )  # (N, 1) against (N,) would silently give (N, N)
     try:
         loss = loss_fn(outputs, targets)
     except (RuntimeError, ValueError, IndexError) as exc:
@@ -205,7 +222,9 @@ def _check_loader(loader: object, name: str) -> None:
     except TypeError:
         return  # an iterable-style loader: its length is unknown until it runs
     if size == 0:
-        raise ValueError(f"{name} is empty (len(loader) == 0): it has no batches to use")
+        raise ValueError(
+            f"{name} is empty (len(loader) == 0): it has no batches to use"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -355,7 +374,9 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
             inputs, targets = split_batch(batch, device)
             per_batch.append(_class_counts(model(inputs), targets))
     if not per_batch:
-        raise ValueError("the loader yielded no batches, so there is no accuracy to report")
+        raise ValueError(
+            "the loader yielded no batches, so there is no accuracy to report"
+        )
     correct, total = torch.stack(per_batch).sum(dim=0).cpu()
     return Accuracy(correct=correct, total=total)
 
@@ -409,7 +430,9 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
         for batch in loader:
             outputs.append(model(batch_inputs(batch, device)).cpu())
     if not outputs:
-        raise ValueError("the loader yielded no batches, so there is nothing to predict")
+        raise ValueError(
+            "the loader yielded no batches, so there is nothing to predict"
+        )
     return torch.cat(outputs)
 
 
@@ -562,7 +585,9 @@ class Trainer:
         self.train_loader = train_loader
         self.val_loader = val_loader
         self.scheduler = scheduler
-        self.scheduler_step = _resolve_scheduler_step(scheduler, scheduler_step, optimizer)
+        self.scheduler_step = _resolve_scheduler_step(
+            scheduler, scheduler_step, optimizer
+        )
         self.monitor = monitor
         self.track_accuracy = track_accuracy or monitor == "val_accuracy"
         self.progress = progress
@@ -616,14 +641,20 @@ class Trainer:
         """
         check_int("epochs", epochs, low=1)
         self._check_model_on_device()
-        bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not self.progress)
+        bar = tqdm(
+            range(epochs), desc="epochs", unit="epoch", disable=not self.progress
+        )
         for _ in bar:
             with self._rolled_back_on_failure():  # an interrupted epoch leaves no trace
                 lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
                 train_loss = self.train_one_epoch()
                 metrics = self.validate() if self.val_loader is not None else {}
-                self._record(lr=lrs, train_loss=train_loss, skipped_batches=self._skipped,
-                             **metrics)
+                self._record(
+                    lr=lrs,
+                    train_loss=train_loss,
+                    skipped_batches=self._skipped,
+                    **metrics,
+                )
                 self._step_scheduler_after_epoch()
                 self.epoch += 1
             bar.set_postfix(self._last_losses(), refresh=False)
@@ -784,7 +815,9 @@ class Trainer:
             "model": copy_state(self.model.state_dict()),
             "optimizer": copy_state(self.optimizer.state_dict()),
             "scheduler": (
-                None if self.scheduler is None else copy_state(self.scheduler.state_dict())
+                None
+                if self.scheduler is None
+                else copy_state(self.scheduler.state_dict())
             ),
             "rng": capture_rng_state(self._generators()),
             "epoch": self.epoch,
@@ -832,8 +865,12 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "optimizer_class": type(self.optimizer).__name__,
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "scheduler_class": None if self.scheduler is None else type(self.scheduler).__name__,
+            "scheduler": None
+            if self.scheduler is None
+            else self.scheduler.state_dict(),
+            "scheduler_class": None
+            if self.scheduler is None
+            else type(self.scheduler).__name__,
             "epoch": self.epoch,
             "history": copy.deepcopy(self.history),
             "trainer": self._settings(),
@@ -891,7 +928,9 @@ class Trainer:
         except BaseException:
             self._restore(snapshot)
             raise
-        history = {key: list(values) for key, values in copy.deepcopy(state["history"]).items()}
+        history = {
+            key: list(values) for key, values in copy.deepcopy(state["history"]).items()
+        }
         history.setdefault("skipped_batches", [0] * len(history["lr"]))  # older states
         self.epoch = state["epoch"]
         self.history = history
@@ -927,7 +966,9 @@ class Trainer:
         except ValueError as exc:
             problems.append(str(exc))
         if not isinstance(history, Mapping) or not all(
-            isinstance(history.get(key), list) for key in HISTORY_KEYS if key != "skipped_batches"
+            isinstance(history.get(key), list)
+            for key in HISTORY_KEYS
+            if key != "skipped_batches"
         ):
             problems.append(
                 f"its history must be a dict of lists with the keys {list(HISTORY_KEYS)}"
@@ -969,7 +1010,9 @@ def _listed(names: list[str], limit: int = 5) -> str:
 
 def _model_problems(model: nn.Module, saved: Any) -> list[str]:
     if not isinstance(saved, Mapping):
-        return [f"its model state must be a dict of tensors, got {type(saved).__name__}"]
+        return [
+            f"its model state must be a dict of tensors, got {type(saved).__name__}"
+        ]
     own = model.state_dict()
     problems = []
     missing = [key for key in own if key not in saved]
@@ -977,7 +1020,9 @@ def _model_problems(model: nn.Module, saved: Any) -> list[str]:
     if missing:
         problems.append(f"the model's {_listed(missing)} are missing from it")
     if unexpected:
-        problems.append(f"it holds model entries this model lacks: {_listed(unexpected)}")
+        problems.append(
+            f"it holds model entries this model lacks: {_listed(unexpected)}"
+        )
     for key, tensor in own.items():
         value = saved.get(key)
         if isinstance(value, torch.Tensor) and value.shape != tensor.shape:
@@ -986,18 +1031,24 @@ def _model_problems(model: nn.Module, saved: Any) -> list[str]:
                 f"{tuple(tensor.shape)} in this model"
             )
         elif key in saved and not isinstance(value, torch.Tensor):
-            problems.append(f"model entry {key!r} is a {type(value).__name__}, not a tensor")
+            problems.append(
+                f"model entry {key!r} is a {type(value).__name__}, not a tensor"
+            )
     return problems
 
 
-def _optimizer_problems(optimizer: Optimizer, saved: Any, saved_class: str | None) -> list[str]:
+def _optimizer_problems(
+    optimizer: Optimizer, saved: Any, saved_class: str | None
+) -> list[str]:
     own_class = type(optimizer).__name__
     if saved_class is not None and saved_class != own_class:
         return [
             f"it was saved with optimizer {saved_class}, but this trainer has {own_class}: "
             f"{own_class} would find none of the state and settings it needs"
         ]
-    if not (isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved):
+    if not (
+        isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved
+    ):
         return ["its optimizer state is not a dict with 'state' and 'param_groups'"]
     saved_groups, own_groups = saved["param_groups"], optimizer.param_groups
     if len(saved_groups) != len(own_groups):
@@ -1017,16 +1068,24 @@ def _optimizer_problems(optimizer: Optimizer, saved: Any, saved_class: str | Non
     own_params = [p for group in own_groups for p in group["params"]]
     index_of = {
         saved_id: position
-        for position, saved_id in enumerate(i for group in saved_groups for i in group["params"])
+        for position, saved_id in enumerate(
+            i for group in saved_groups for i in group["params"]
+        )
     }
     for saved_id, entries in saved["state"].items():
         position = index_of.get(saved_id)
         if position is None or not isinstance(entries, Mapping):
-            problems.append(f"its optimizer state refers to an unknown parameter {saved_id!r}")
+            problems.append(
+                f"its optimizer state refers to an unknown parameter {saved_id!r}"
+            )
             continue
         shape = tuple(own_params[position].shape)
         for name, value in entries.items():
-            if isinstance(value, torch.Tensor) and value.ndim > 0 and tuple(value.shape) != shape:
+            if (
+                isinstance(value, torch.Tensor)
+                and value.ndim > 0
+                and tuple(value.shape) != shape
+            ):
                 problems.append(
                     f"optimizer state {name!r} of parameter {position} has shape "
                     f"{tuple(value.shape)} in it, but the parameter has shape {shape}"
@@ -1057,7 +1116,9 @@ def _settings_problems(own: dict[str, Any], saved: Any) -> list[str]:
 
 def _check_type(name: str, value: object, expected: type) -> None:
     if not isinstance(value, expected):
-        raise TypeError(f"{name} must be a {expected.__name__}, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a {expected.__name__}, got {type(value).__name__}"
+        )
 
 
 def _check_optimizer_owns(model: nn.Module, optimizer: Optimizer) -> None:
@@ -1077,7 +1138,9 @@ def _resolve_scheduler_step(
 ) -> SchedulerStep | None:
     if scheduler is None:
         if scheduler_step is not None:
-            raise ValueError(f"scheduler_step={scheduler_step!r} was given, but no scheduler")
+            raise ValueError(
+                f"scheduler_step={scheduler_step!r} was given, but no scheduler"
+            )
         return None
     if not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
         raise TypeError(
@@ -1105,12 +1168,17 @@ def _resolve_scheduler_step(
 
 
 def _check_monitor(
-    monitor: str, track_accuracy: bool, val_loader: object, metric_scheduler: Scheduler | None
+    monitor: str,
+    track_accuracy: bool,
+    val_loader: object,
+    metric_scheduler: Scheduler | None,
 ) -> None:
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {list(MONITORS)}, got {monitor!r}")
     if track_accuracy and val_loader is None:
-        raise ValueError("track_accuracy=True needs a val_loader to measure the accuracy on")
+        raise ValueError(
+            "track_accuracy=True needs a val_loader to measure the accuracy on"
+        )
     if metric_scheduler is None:
         return
     name = type(metric_scheduler).__name__
@@ -1129,7 +1197,9 @@ def _check_monitor(
 
 
 def _check_fractional_epochs(
-    scheduler: Scheduler | None, scheduler_step: SchedulerStep | None, train_loader: object
+    scheduler: Scheduler | None,
+    scheduler_step: SchedulerStep | None,
+    train_loader: object,
 ) -> None:
     if scheduler_step != "batch" or not takes_fractional_epochs(scheduler):
         return

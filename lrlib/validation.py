@@ -46,7 +46,9 @@ def describe_int_range(low: int | None = None, high: int | None = None) -> str:
     return f"an int from {low} to {high}"
 
 
-def check_int(name: str, value: object, *, low: int | None = None, high: int | None = None) -> int:
+def check_int(
+    name: str, value: object, *, low: int | None = None, high: int | None = None
+) -> int:
     """Return ``value`` as an ``int`` if it is an integer from ``low`` to ``high``.
 
     Python and NumPy integers are accepted; ``bool`` and floats (even ``2.0``)
@@ -133,7 +135,9 @@ def check_number(
     return number
 
 
-def _interval(low: float | None, high: float | None, closed_low: bool, closed_high: bool) -> str:
+def _interval(
+    low: float | None, high: float | None, closed_low: bool, closed_high: bool
+) -> str:
     if low is None and high is None:
         return ""
     if high is None:

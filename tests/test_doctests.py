@@ -18,7 +18,12 @@ from lrlib.seeding import capture_rng_state, restore_rng_state
 
 MODULES = sorted(f"lrlib.{info.name}" for info in pkgutil.iter_modules(lrlib.__path__))
 
-ENVIRONMENT = ("LRBOOK_CLAIMS_LOG", "LRBOOK_SEED_SHIFT", "LRLIB_DEVICE", "LRLIB_REQUIRE_CUDA")
+ENVIRONMENT = (
+    "LRBOOK_CLAIMS_LOG",
+    "LRBOOK_SEED_SHIFT",
+    "LRLIB_DEVICE",
+    "LRLIB_REQUIRE_CUDA",
+)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -26,7 +31,9 @@ def test_docstring_examples(name, monkeypatch):
     for variable in ENVIRONMENT:  # the examples show the defaults
         monkeypatch.delenv(variable, raising=False)
     module = importlib.import_module(name)
-    rng_state = capture_rng_state()  # examples seed and draw: leave no trace for other tests
+    rng_state = (
+        capture_rng_state()
+    )  # examples seed and draw: leave no trace for other tests
     threads = torch.get_num_threads()
     try:
         outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -40,5 +47,7 @@ def test_the_examples_are_found():
     finder = doctest.DocTestFinder()
     examples = 0
     for name in MODULES:
-        examples += sum(len(t.examples) for t in finder.find(importlib.import_module(name)))
+        examples += sum(
+            len(t.examples) for t in finder.find(importlib.import_module(name))
+        )
     assert examples > 300

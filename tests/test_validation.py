@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from lrlib.validation import ArgumentTypeError, check_int, check_number, describe_int_range
+from lrlib.validation import (
+    ArgumentTypeError,
+    check_int,
+    check_number,
+    describe_int_range,
+)
 
 
 def test_an_argument_type_error_is_caught_as_either_kind():
@@ -38,7 +43,9 @@ def test_check_int_accepts_python_and_numpy_ints():
 
 @pytest.mark.parametrize("value", [2.0, 2.5, "3", None, True, False])
 def test_check_int_refuses_other_types(value):
-    with pytest.raises(ArgumentTypeError, match=rf"^n must be a positive int, got {value!r}$"):
+    with pytest.raises(
+        ArgumentTypeError, match=rf"^n must be a positive int, got {value!r}$"
+    ):
         check_int("n", value, low=1)
 
 
@@ -59,7 +66,9 @@ def test_check_int_refuses_values_out_of_range(value, low, high, message):
 def test_check_number():
     assert check_number("x", 1) == 1.0 and type(check_number("x", 1)) is float
     assert check_number("beta", 0.0, low=0, high=1, include_high=False) == 0.0
-    with pytest.raises(ValueError, match=r"^beta must be a finite number in \[0, 1\), got 1$"):
+    with pytest.raises(
+        ValueError, match=r"^beta must be a finite number in \[0, 1\), got 1$"
+    ):
         check_number("beta", 1, low=0, high=1, include_high=False)
     with pytest.raises(ValueError, match=r"^lr must be a finite number > 0, got 0$"):
         check_number("lr", 0, low=0, include_low=False)
