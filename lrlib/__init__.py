@@ -32,7 +32,23 @@ _EXPORTS = {
     "to_displayable": "lrlib.stats",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [  # literal, so that linters see it; a test checks it matches _EXPORTS
+    "__version__",
+    "ChannelStats",
+    "DEVICE_ENV",
+    "Preloaded",
+    "REQUIRE_CUDA_ENV",
+    "TwoBlockCNN",
+    "batch_stats",
+    "count_parameters",
+    "denormalize",
+    "fit_normalizer",
+    "get_device",
+    "glue",
+    "loader_stats",
+    "seed_everything",
+    "to_displayable",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -50,9 +66,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from lrlib.device import DEVICE_ENV, REQUIRE_CUDA_ENV, get_device
-    from lrlib.prose import glue
     from lrlib.models import TwoBlockCNN, count_parameters
     from lrlib.preload import Preloaded
+    from lrlib.prose import glue
     from lrlib.seeding import seed_everything
     from lrlib.stats import (
         ChannelStats,

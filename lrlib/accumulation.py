@@ -63,7 +63,9 @@ def _parameters(model: nn.Module) -> dict[str, nn.Parameter]:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     named = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if not named:
-        raise ValueError("the model has no trainable parameters, so there is no gradient to compute")
+        raise ValueError(
+            "the model has no trainable parameters, so there is no gradient to compute"
+        )
     return named
 
 
@@ -78,7 +80,9 @@ def _gradients_of(
             p.grad = None
         compute()
         return {
-            name: (p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p))
+            name: (
+                p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+            )
             for name, p in params.items()
         }
     finally:
@@ -168,10 +172,18 @@ def accumulated_gradients(
         True
     """
     _check_batch(inputs, targets)
-    if isinstance(micro_batch_size, bool) or not isinstance(micro_batch_size, int) or micro_batch_size < 1:
-        raise ValueError(f"micro_batch_size must be a positive integer, got {micro_batch_size!r}")
+    if (
+        isinstance(micro_batch_size, bool)
+        or not isinstance(micro_batch_size, int)
+        or micro_batch_size < 1
+    ):
+        raise ValueError(
+            f"micro_batch_size must be a positive integer, got {micro_batch_size!r}"
+        )
     if weighting not in WEIGHTINGS:
-        raise ValueError(f"weighting must be one of {list(WEIGHTINGS)}, got {weighting!r}")
+        raise ValueError(
+            f"weighting must be one of {list(WEIGHTINGS)}, got {weighting!r}"
+        )
     micro_inputs = inputs.split(micro_batch_size)
     micro_targets = targets.split(micro_batch_size)
     k = len(micro_inputs)
@@ -206,13 +218,17 @@ def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> fl
         0.5
     """
     if set(a) != set(b):
-        raise ValueError(f"the gradients name different parameters: {sorted(set(a) ^ set(b))}")
+        raise ValueError(
+            f"the gradients name different parameters: {sorted(set(a) ^ set(b))}"
+        )
     worst = 0.0
     for name in a:
         if a[name].shape != b[name].shape:
             raise ValueError(
                 f"{name}: shapes differ, {tuple(a[name].shape)} and {tuple(b[name].shape)}"
             )
-        diff = (a[name].detach().double() - b[name].detach().double().to(a[name].device)).abs()
+        diff = (
+            a[name].detach().double() - b[name].detach().double().to(a[name].device)
+        ).abs()
         worst = max(worst, float(diff.max()) if diff.numel() else 0.0)
     return worst

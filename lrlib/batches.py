@@ -48,7 +48,9 @@ BATCH_KEYS: tuple[tuple[str, str], ...] = (
 _PAIRS = ", ".join(f"({a!r}, {b!r})" for a, b in BATCH_KEYS)
 
 
-def split_batch(batch: Any, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+def split_batch(
+    batch: Any, device: torch.device | str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the inputs and targets of a batch, moved to ``device``.
 
     Args:

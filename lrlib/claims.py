@@ -77,7 +77,9 @@ def claim(statement: str, held: Any, /, **numbers: Any) -> None:
             stream.write(json.dumps(record, allow_nan=True) + "\n")
         return
     if not held:
-        shown = ", ".join(f"{name}={_format(value)}" for name, value in evidence.items())
+        shown = ", ".join(
+            f"{name}={_format(value)}" for name, value in evidence.items()
+        )
         raise ClaimFailed(f"{statement} ({shown})" if shown else statement)
 
 
@@ -103,7 +105,13 @@ def read_claims_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         record = json.loads(line)
-        if not isinstance(record, Mapping) or not {"statement", "held", "numbers"} <= set(record):
-            raise ValueError(f"{path}, line {number}: not a claim record: {line[:80]!r}")
+        if not isinstance(record, Mapping) or not {
+            "statement",
+            "held",
+            "numbers",
+        } <= set(record):
+            raise ValueError(
+                f"{path}, line {number}: not a claim record: {line[:80]!r}"
+            )
         records.append(dict(record))
     return records

@@ -96,17 +96,19 @@ class ClassicData:
                 not accepted as ``1``).
 
         Example:
-            >>> data = load_classic("fashion-mnist")  # doctest: +SKIP
+            >>> data = load_classic("fashion-mnist")  # downloads a data set  # doctest: +SKIP
             >>> generator = torch.Generator().manual_seed(13)
-            >>> train_loader, test_loader = data.loaders(64, generator=generator)  # doctest: +SKIP
-            >>> images, labels = next(iter(train_loader))  # doctest: +SKIP
-            >>> images.shape  # doctest: +SKIP
+            >>> train_loader, test_loader = data.loaders(64, generator=generator)  # downloads a data set  # doctest: +SKIP
+            >>> images, labels = next(iter(train_loader))  # downloads a data set  # doctest: +SKIP
+            >>> images.shape  # downloads a data set  # doctest: +SKIP
             torch.Size([64, 1, 28, 28])
         """
         return split_loaders(self.train, self.test, batch_size, generator=generator)
 
 
-def load_classic(name: str, root: str | os.PathLike[str] = "data", *, download: bool = False) -> ClassicData:
+def load_classic(
+    name: str, root: str | os.PathLike[str] = "data", *, download: bool = False
+) -> ClassicData:
     """Load Fashion-MNIST or CIFAR-10 and standardize both splits with training statistics.
 
     Args:
@@ -128,22 +130,28 @@ def load_classic(name: str, root: str | os.PathLike[str] = "data", *, download: 
             message says how to fix it.
 
     Example:
-        >>> data = load_classic("cifar10", "data", download=True)  # doctest: +SKIP
-        >>> data.image_shape, data.classes[:3]  # doctest: +SKIP
+        >>> data = load_classic("cifar10", "data", download=True)  # downloads a data set  # doctest: +SKIP
+        >>> data.image_shape, data.classes[:3]  # downloads a data set  # doctest: +SKIP
         ((3, 32, 32), ['airplane', 'automobile', 'bird'])
-        >>> train_loader, test_loader = data.loaders(128)  # doctest: +SKIP
+        >>> train_loader, test_loader = data.loaders(128)  # downloads a data set  # doctest: +SKIP
     """
     if name not in CLASSIC_DATASETS:
-        raise ValueError(f"unknown classic data set {name!r}; expected one of {sorted(CLASSIC_DATASETS)}")
+        raise ValueError(
+            f"unknown classic data set {name!r}; expected one of {sorted(CLASSIC_DATASETS)}"
+        )
     dataset_class = CLASSIC_DATASETS[name]
-    folder = os.path.expanduser(os.fspath(root))  # as given: messages show the path the caller wrote
+    folder = os.path.expanduser(
+        os.fspath(root)
+    )  # as given: messages show the path the caller wrote
 
     train = _open_split(dataset_class, name, folder, train=True, download=download)
     # The training split is complete on disk now (downloaded if need be): no second download.
     test = _open_split(dataset_class, name, folder, train=False, download=False)
 
     normalizer = _fit_normalizer(train.data)
-    transform = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), normalizer])
+    transform = v2.Compose(
+        [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), normalizer]
+    )
     for split in (train, test):
         _set_transform(split, transform)
 
@@ -158,7 +166,12 @@ def load_classic(name: str, root: str | os.PathLike[str] = "data", *, download: 
 
 
 def _open_split(
-    dataset_class: type[VisionDataset], name: str, folder: str, *, train: bool, download: bool
+    dataset_class: type[VisionDataset],
+    name: str,
+    folder: str,
+    *,
+    train: bool,
+    download: bool,
 ) -> VisionDataset:
     """Construct one split, turning torchvision's errors into ones that say what to do."""
     split = "training" if train else "test"
@@ -197,7 +210,11 @@ def _as_nhwc(data: Any) -> torch.Tensor:
     FashionMNIST keeps a ``uint8`` tensor ``(N, H, W)``; CIFAR10 a ``uint8``
     numpy array ``(N, H, W, C)``.
     """
-    images = torch.as_tensor(np.asarray(data)) if not isinstance(data, torch.Tensor) else data
+    images = (
+        torch.as_tensor(np.asarray(data))
+        if not isinstance(data, torch.Tensor)
+        else data
+    )
     if images.dtype != torch.uint8 or images.ndim not in (3, 4):
         raise TypeError(
             f"expected uint8 images (N, H, W) or (N, H, W, C), got {images.dtype} of shape {tuple(images.shape)}"
@@ -224,7 +241,8 @@ def _fit_normalizer(data: Any) -> v2.Normalize:
     """
     images = _as_nhwc(data)
     chunks = (
-        images[start : start + _STATS_CHUNK].permute(0, 3, 1, 2).to(torch.float64) / 255.0
+        images[start : start + _STATS_CHUNK].permute(0, 3, 1, 2).to(torch.float64)
+        / 255.0
         for start in range(0, images.shape[0], _STATS_CHUNK)
     )
     return loader_stats(chunks).normalizer()

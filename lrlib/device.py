@@ -7,9 +7,19 @@ environment variable can move the whole book (tests included) to another device.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import torch
+from torch import nn
+
+__all__ = [
+    "DEVICE_ENV",
+    "REQUIRE_CUDA_ENV",
+    "get_device",
+    "model_device",
+    "mps_available",
+]
 
 DEVICE_ENV = "LRLIB_DEVICE"
 """Environment variable that overrides the automatic choice (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
@@ -32,7 +42,8 @@ def _flag(name: str) -> bool:
     )
 
 
-def _mps_available() -> bool:
+def mps_available() -> bool:
+    """Whether this PyTorch can use an Apple GPU (``torch.backends.mps``)."""
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
@@ -80,7 +91,7 @@ def get_device(preferred: str | torch.device | None = None) -> torch.device:
     if requested is None:
         if torch.cuda.is_available():
             device = torch.device("cuda")
-        elif _mps_available() and not require_cuda:
+        elif mps_available() and not require_cuda:
             device = torch.device("mps")
         else:
             device = torch.device("cpu")
@@ -102,14 +113,44 @@ def get_device(preferred: str | torch.device | None = None) -> torch.device:
     return device
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Return the device holding the model's parameters and buffers.
+
+    A model without parameters or buffers is taken to be on the CPU.
+
+    Args:
+        model: the model.
+
+    Returns:
+        The device of all its parameters and buffers.
+
+    Raises:
+        RuntimeError: the parameters are spread over several devices.
+
+    Example:
+        >>> model_device(nn.Linear(2, 1))
+        device(type='cpu')
+    """
+    devices = {t.device for t in itertools.chain(model.parameters(), model.buffers())}
+    if len(devices) > 1:
+        found = sorted(str(d) for d in devices)
+        raise RuntimeError(
+            f"the model's parameters and buffers are on several devices {found}; "
+            "move the whole model to one device with model.to(device)"
+        )
+    return devices.pop() if devices else torch.device("cpu")
+
+
 def _check_available(device: torch.device, source: str) -> None:
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(f"{source} asks for {str(device)!r}, but CUDA is not available")
+            raise RuntimeError(
+                f"{source} asks for {str(device)!r}, but CUDA is not available"
+            )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
             raise RuntimeError(
                 f"{source} asks for {str(device)!r}, but only {count} CUDA device(s) exist"
             )
-    elif device.type == "mps" and not _mps_available():
+    elif device.type == "mps" and not mps_available():
         raise RuntimeError(f"{source} asks for 'mps', but MPS is not available")

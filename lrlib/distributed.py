@@ -99,7 +99,13 @@ __all__ = [
     "train_epoch",
 ]
 
-LAUNCHER_VARIABLES: tuple[str, ...] = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+LAUNCHER_VARIABLES: tuple[str, ...] = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
 """The environment variables ``torchrun`` sets for every process it starts."""
 
 BACKENDS: tuple[str, ...] = ("auto", "gloo", "nccl")
@@ -182,19 +188,31 @@ class RunConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
-            raise ValueError(f"seed must be an integer in [0, 2**31), got {self.seed!r}")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**31
+        ):
+            raise ValueError(
+                f"seed must be an integer in [0, 2**31), got {self.seed!r}"
+            )
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
-        if not (math.isfinite(self.warmup_epochs) and 0 <= self.warmup_epochs < self.epochs):
+        if not (
+            math.isfinite(self.warmup_epochs) and 0 <= self.warmup_epochs < self.epochs
+        ):
             raise ValueError(
                 f"warmup_epochs must be at least 0 and less than epochs={self.epochs}, "
                 f"got {self.warmup_epochs!r}"
             )
         if not 0 < self.warmup_start_factor <= 1:
-            raise ValueError(f"warmup_start_factor must be in (0, 1], got {self.warmup_start_factor!r}")
+            raise ValueError(
+                f"warmup_start_factor must be in (0, 1], got {self.warmup_start_factor!r}"
+            )
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+            raise ValueError(
+                f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
 
@@ -224,7 +242,10 @@ class Splits:
 
     def __post_init__(self) -> None:
         for split in ("train", "val"):
-            images, targets = getattr(self, f"{split}_images"), getattr(self, f"{split}_targets")
+            images, targets = (
+                getattr(self, f"{split}_images"),
+                getattr(self, f"{split}_targets"),
+            )
             if images.ndim != 4 or targets.shape != (len(images),) or len(images) == 0:
                 raise ValueError(
                     f"{split}: expected images (N, C, H, W) and targets (N,) with N >= 1, got "
@@ -255,7 +276,7 @@ class Splits:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # doctest: +SKIP
+            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # needs data, files or a second process  # doctest: +SKIP
             PosixPath('splits.pt')
         """
         path = Path(path)
@@ -272,7 +293,9 @@ class Splits:
         """
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"no data file at {str(path)!r} (write one with Splits.save)")
+            raise FileNotFoundError(
+                f"no data file at {str(path)!r} (write one with Splits.save)"
+            )
         return cls(**torch.load(path, weights_only=True))
 
 
@@ -328,10 +351,18 @@ def launch_environment(environ: dict[str, str] | None = None) -> LaunchEnvironme
             "Run for example: torchrun --nproc-per-node=2 -m lrlib.distributed --out runs/ddp"
         )
     try:
-        numbers = {name: int(env[name]) for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_PORT")}
+        numbers = {
+            name: int(env[name])
+            for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_PORT")
+        }
     except ValueError:
-        shown = {name: env[name] for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_PORT")}
-        raise ValueError(f"the launcher's variables must be integers, got {shown}") from None
+        shown = {
+            name: env[name]
+            for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_PORT")
+        }
+        raise ValueError(
+            f"the launcher's variables must be integers, got {shown}"
+        ) from None
     if not 0 <= numbers["RANK"] < numbers["WORLD_SIZE"] or numbers["LOCAL_RANK"] < 0:
         raise ValueError(
             f"inconsistent launcher variables: RANK={numbers['RANK']}, "
@@ -424,13 +455,18 @@ class RunResult:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # doctest: +SKIP
+            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # needs data, files or a second process  # doctest: +SKIP
             PosixPath('run/result.json')
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = asdict(self)
-        _atomic_write(path, lambda partial: Path(partial).write_text(json.dumps(payload), encoding="utf-8"))
+        _atomic_write(
+            path,
+            lambda partial: Path(partial).write_text(
+                json.dumps(payload), encoding="utf-8"
+            ),
+        )
         return path
 
     @classmethod
@@ -458,7 +494,9 @@ def _process_group() -> tuple[int, int]:
     return 0, 1
 
 
-def _sum_over_ranks(values: list[float], device: torch.device, world_size: int) -> list[float]:
+def _sum_over_ranks(
+    values: list[float], device: torch.device, world_size: int
+) -> list[float]:
     """Add ``values`` element-wise over all ranks (float64); unchanged for one process."""
     if world_size == 1:
         return values
@@ -488,13 +526,17 @@ def _evaluate_share(
         loss_sum = nn.functional.cross_entropy(logits, targets, reduction="sum").item()
         correct = (logits.argmax(dim=1) == targets).sum().item()
     model.train()
-    loss_sum, correct, count = _sum_over_ranks([loss_sum, float(correct), float(len(images))], device, world_size)
+    loss_sum, correct, count = _sum_over_ranks(
+        [loss_sum, float(correct), float(len(images))], device, world_size
+    )
     return loss_sum / count, correct / count
 
 
 def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
     """Write through a temporary file in the same folder, then rename it into place."""
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
+    handle, partial = tempfile.mkstemp(
+        dir=path.parent, prefix=path.name, suffix=".partial"
+    )
     os.close(handle)
     try:
         write(partial)
@@ -521,7 +563,9 @@ def load_run_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise FileNotFoundError(f"no checkpoint file at {str(path)!r}")
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{str(path)!r} is not an lrlib.distributed checkpoint (format {CHECKPOINT_FORMAT})")
+        raise ValueError(
+            f"{str(path)!r} is not an lrlib.distributed checkpoint (format {CHECKPOINT_FORMAT})"
+        )
     return state
 
 
@@ -577,12 +621,20 @@ def train(
     """
     rank, world_size = _process_group()
     end_epoch = config.epochs if stop_after is None else stop_after
-    if isinstance(end_epoch, bool) or not isinstance(end_epoch, int) or not 1 <= end_epoch <= config.epochs:
-        raise ValueError(f"stop_after must be an epoch count from 1 to {config.epochs}, got {stop_after!r}")
+    if (
+        isinstance(end_epoch, bool)
+        or not isinstance(end_epoch, int)
+        or not 1 <= end_epoch <= config.epochs
+    ):
+        raise ValueError(
+            f"stop_after must be an epoch count from 1 to {config.epochs}, got {stop_after!r}"
+        )
     device = torch.device(device)
     say = log if (log is not None and rank == 0) else (lambda line: None)
     replica = build_replica(config, splits, rank, world_size, device)
-    result = RunResult(config=config, world_size=world_size, steps_per_epoch=len(replica.loader))
+    result = RunResult(
+        config=config, world_size=world_size, steps_per_epoch=len(replica.loader)
+    )
 
     start_epoch = 0
     if resume is not None:
@@ -607,13 +659,21 @@ def train(
         lrs, losses = train_epoch(replica, epoch, device)
         result.lr += lrs
         result.train_loss += losses
-        val_loss, val_accuracy = _evaluate_share(replica.model, splits, rank, world_size, device)
+        val_loss, val_accuracy = _evaluate_share(
+            replica.model, splits, rank, world_size, device
+        )
         result.val_loss.append(val_loss)
         result.val_accuracy.append(val_accuracy)
-        say(f"epoch {epoch + 1}/{config.epochs}: val loss {val_loss:.4f}, "
-            f"val accuracy {val_accuracy:.1%}, last lr {result.lr[-1]:.4g}")
-        if checkpoint is not None and rank == 0:  # one writer, or the ranks would collide
-            _save_checkpoint(Path(checkpoint), config, epoch + 1, replica, result, world_size)
+        say(
+            f"epoch {epoch + 1}/{config.epochs}: val loss {val_loss:.4f}, "
+            f"val accuracy {val_accuracy:.1%}, last lr {result.lr[-1]:.4g}"
+        )
+        if (
+            checkpoint is not None and rank == 0
+        ):  # one writer, or the ranks would collide
+            _save_checkpoint(
+                Path(checkpoint), config, epoch + 1, replica, result, world_size
+            )
             writes += 1
 
     result.lr_by_rank = _gather(result.lr, world_size)
@@ -625,7 +685,7 @@ def sampler_seed(seed: int) -> int:
     """The seed the training samplers shuffle with: ``seed`` plus ``LRBOOK_SEED_SHIFT``.
 
     Example:
-        >>> sampler_seed(42)  # doctest: +SKIP
+        >>> sampler_seed(42)  # needs data, files or a second process  # doctest: +SKIP
         42
     """
     return (seed + seed_shift()) % 2**31
@@ -684,11 +744,18 @@ def build_replica(
     model = TwoBlockCNN(n_filters=config.n_filters).to(device)
     net = model
     if world_size > 1:
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     optimizer = _optimizer(config, model)
     train_set = TensorDataset(splits.train_images, splits.train_targets)
-    sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
-                                 seed=sampler_seed(config.seed))
+    sampler = DistributedSampler(
+        train_set,
+        num_replicas=world_size,
+        rank=rank,
+        shuffle=True,
+        seed=sampler_seed(config.seed),
+    )
     loader = DataLoader(train_set, batch_size=local_batch, sampler=sampler)
     steps_per_epoch = len(loader)  # the same on every rank, and for any number of ranks
     scheduler = warmup_cosine(
@@ -697,10 +764,21 @@ def build_replica(
         warmup_steps=steps_from_epochs(config.warmup_epochs, steps_per_epoch),
         start_factor=config.warmup_start_factor,
     )
-    return Replica(model, net, optimizer, scheduler, sampler, loader, nn.CrossEntropyLoss(), world_size)
+    return Replica(
+        model,
+        net,
+        optimizer,
+        scheduler,
+        sampler,
+        loader,
+        nn.CrossEntropyLoss(),
+        world_size,
+    )
 
 
-def train_epoch(replica: Replica, epoch: int, device: torch.device) -> tuple[list[float], list[float]]:
+def train_epoch(
+    replica: Replica, epoch: int, device: torch.device
+) -> tuple[list[float], list[float]]:
     """One pass over the rank's share of the training set.
 
     Args:
@@ -723,8 +801,11 @@ def train_epoch(replica: Replica, epoch: int, device: torch.device) -> tuple[lis
         loss.backward()  # DDP: every rank gets the average gradient of all ranks here
         replica.optimizer.step()
         replica.scheduler.step()  # each rank steps its own scheduler, identically
-        loss_sum, count = _sum_over_ranks([loss.item() * len(targets), float(len(targets))],
-                                          device, replica.world_size)
+        loss_sum, count = _sum_over_ranks(
+            [loss.item() * len(targets), float(len(targets))],
+            device,
+            replica.world_size,
+        )
         losses.append(loss_sum / count)
     return lrs, losses
 
@@ -736,7 +817,12 @@ def _optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 
 def _save_checkpoint(
-    path: Path, config: RunConfig, epoch: int, replica: Replica, result: RunResult, world_size: int
+    path: Path,
+    config: RunConfig,
+    epoch: int,
+    replica: Replica,
+    result: RunResult,
+    world_size: int,
 ) -> None:
     state = {
         "format": CHECKPOINT_FORMAT,
@@ -757,7 +843,10 @@ def _write_gradient_probe(
 ) -> None:
     """Backward on the first batch of epoch 0 (through DDP when there is one); rank 0 saves it."""
     model = replica.model
-    initial = {name: tensor.detach().cpu().clone() for name, tensor in model.state_dict().items()}
+    initial = {
+        name: tensor.detach().cpu().clone()
+        for name, tensor in model.state_dict().items()
+    }
     replica.sampler.set_epoch(0)
     indices = list(replica.sampler)[: replica.loader.batch_size]
     images, targets = replica.loader.dataset[indices]
@@ -767,7 +856,10 @@ def _write_gradient_probe(
         probe = {
             "initial_state": initial,
             "indices": torch.tensor([i for share in every_rank for i in share]),
-            "gradients": {name: p.grad.detach().cpu().clone() for name, p in model.named_parameters()},
+            "gradients": {
+                name: p.grad.detach().cpu().clone()
+                for name, p in model.named_parameters()
+            },
             "world_size": world_size,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -786,28 +878,55 @@ def _parser() -> argparse.ArgumentParser:
         prog="torchrun --nproc-per-node=N -m lrlib.distributed",
         description="Train the book's CNN with DistributedDataParallel (one process per rank).",
     )
-    parser.add_argument("--out", required=True, type=Path,
-                        help=f"folder for {RESULT_FILE} and {CHECKPOINT_FILE} (written by rank 0)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="tensors written by Splits.save (default: load the RPS images)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                        help="effective batch, split over the ranks")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help=f"folder for {RESULT_FILE} and {CHECKPOINT_FILE} (written by rank 0)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="tensors written by Splits.save (default: load the RPS images)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help="effective batch, split over the ranks",
+    )
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
-    parser.add_argument("--warmup-start-factor", type=float, default=defaults.warmup_start_factor)
+    parser.add_argument(
+        "--warmup-start-factor", type=float, default=defaults.warmup_start_factor
+    )
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     parser.add_argument("--momentum", type=float, default=defaults.momentum)
     parser.add_argument("--n-filters", type=int, default=defaults.n_filters)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
-    parser.add_argument("--timeout-s", type=float, default=120.0,
-                        help="how long a collective may wait for the other ranks")
-    parser.add_argument("--resume", type=Path, default=None, help="continue from this checkpoint")
-    parser.add_argument("--stop-after", type=int, default=None,
-                        help="stop after this many epochs (to resume later)")
-    parser.add_argument("--gradient-probe", action="store_true",
-                        help=f"also write {PROBE_FILE}: the DDP gradient of the first batch")
+    parser.add_argument(
+        "--timeout-s",
+        type=float,
+        default=120.0,
+        help="how long a collective may wait for the other ranks",
+    )
+    parser.add_argument(
+        "--resume", type=Path, default=None, help="continue from this checkpoint"
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop after this many epochs (to resume later)",
+    )
+    parser.add_argument(
+        "--gradient-probe",
+        action="store_true",
+        help=f"also write {PROBE_FILE}: the DDP gradient of the first batch",
+    )
     return parser
 
 
@@ -832,7 +951,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ``torch.distributed``); the launcher then stops every rank.
 
     Example:
-        >>> main(["--out", "runs/x"])  # doctest: +SKIP
+        >>> main(["--out", "runs/x"])  # needs data, files or a second process  # doctest: +SKIP
         lrlib.distributed: error: this script runs one process per rank and must be started by torchrun, ...
         2
     """
@@ -840,15 +959,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         env = launch_environment()
         config = RunConfig(
-            batch_size=args.batch_size, lr=args.lr, epochs=args.epochs,
-            warmup_epochs=args.warmup_epochs, warmup_start_factor=args.warmup_start_factor,
-            optimizer=args.optimizer, momentum=args.momentum, n_filters=args.n_filters, seed=args.seed,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            epochs=args.epochs,
+            warmup_epochs=args.warmup_epochs,
+            warmup_start_factor=args.warmup_start_factor,
+            optimizer=args.optimizer,
+            momentum=args.momentum,
+            n_filters=args.n_filters,
+            seed=args.seed,
         )
         per_rank_batch(config.batch_size, env.world_size)
         if args.timeout_s <= 0:
             raise ValueError(f"--timeout-s must be positive, got {args.timeout_s}")
         if args.stop_after is not None and not 1 <= args.stop_after <= config.epochs:
-            raise ValueError(f"--stop-after must be from 1 to --epochs={config.epochs}, got {args.stop_after}")
+            raise ValueError(
+                f"--stop-after must be from 1 to --epochs={config.epochs}, got {args.stop_after}"
+            )
     except (NotLaunchedError, ValueError) as exc:
         print(f"lrlib.distributed: error: {exc}", file=sys.stderr)
         return 2
@@ -872,7 +999,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 splits = _load_rps_splits()
         args.out.mkdir(parents=True, exist_ok=True)
         result = train(
-            config, splits, device=device,
+            config,
+            splits,
+            device=device,
             checkpoint=args.out / CHECKPOINT_FILE,
             resume=args.resume,
             gradient_probe=args.out / PROBE_FILE if args.gradient_probe else None,
@@ -922,13 +1051,24 @@ def torchrun_command(
         >>> torchrun_command(["--out", "run"], python="python")[3:]
         ['--nproc-per-node=2', '--rdzv-backend=c10d', '--rdzv-endpoint=127.0.0.1:0', '-m', 'lrlib.distributed', '--out', 'run']
     """
-    if isinstance(nproc_per_node, bool) or not isinstance(nproc_per_node, int) or nproc_per_node < 1:
-        raise ValueError(f"nproc_per_node must be a positive integer, got {nproc_per_node!r}")
+    if (
+        isinstance(nproc_per_node, bool)
+        or not isinstance(nproc_per_node, int)
+        or nproc_per_node < 1
+    ):
+        raise ValueError(
+            f"nproc_per_node must be a positive integer, got {nproc_per_node!r}"
+        )
     return [
-        python or sys.executable, "-m", "torch.distributed.run",
+        python or sys.executable,
+        "-m",
+        "torch.distributed.run",
         f"--nproc-per-node={nproc_per_node}",
-        "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0",
-        "-m", "lrlib.distributed", *map(str, script_args),
+        "--rdzv-backend=c10d",
+        "--rdzv-endpoint=127.0.0.1:0",
+        "-m",
+        "lrlib.distributed",
+        *map(str, script_args),
     ]
 
 
@@ -940,7 +1080,9 @@ class TorchrunJob:
         process: the launcher's :class:`subprocess.Popen`.
     """
 
-    def __init__(self, command: list[str], process: subprocess.Popen, stdout: Any, stderr: Any) -> None:
+    def __init__(
+        self, command: list[str], process: subprocess.Popen, stdout: Any, stderr: Any
+    ) -> None:
         self.command = command
         self.process = process
         self._stdout = stdout
@@ -980,8 +1122,12 @@ class TorchrunJob:
             raise
         stdout, stderr = (self._read(stream) for stream in (self._stdout, self._stderr))
         if self.process.returncode != 0:
-            raise subprocess.CalledProcessError(self.process.returncode, self.command, stdout, stderr)
-        return subprocess.CompletedProcess(self.command, self.process.returncode, stdout, stderr)
+            raise subprocess.CalledProcessError(
+                self.process.returncode, self.command, stdout, stderr
+            )
+        return subprocess.CompletedProcess(
+            self.command, self.process.returncode, stdout, stderr
+        )
 
     @staticmethod
     def _read(stream: Any) -> str:
@@ -1016,15 +1162,20 @@ def launch_torchrun(
         A :class:`TorchrunJob`; call its ``wait()`` for the result.
 
     Example:
-        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # doctest: +SKIP
-        >>> print(job.wait(timeout_s=120).stdout)  # doctest: +SKIP
+        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # needs data, files or a second process  # doctest: +SKIP
+        >>> print(job.wait(timeout_s=120).stdout)  # needs data, files or a second process  # doctest: +SKIP
         epoch 1/2: val loss 0.5438, val accuracy 86.6%, last lr 0.02079
         ...
     """
     command = torchrun_command(script_args, nproc_per_node=nproc_per_node)
     stdout, stderr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=stdout, stderr=stderr, start_new_session=True,
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=True,
     )
     return TorchrunJob(command, process, stdout, stderr)
 

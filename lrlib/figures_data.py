@@ -14,6 +14,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Polygon
 
+__all__ = [
+    "CHANNEL_COLORS",
+    "draw_conv_volumes",
+    "plot_channel_histograms",
+    "plot_image_grid",
+]
+
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
 
 
@@ -46,12 +53,19 @@ def plot_image_grid(
         raise ValueError(f"ncols must be at least 1, got {ncols}")
     ncols = min(ncols, len(images))
     nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.3 * nrows), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i < len(images):
             image = np.asarray(images[i])
-            ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1 if image.dtype != np.uint8 else 255)
+            ax.imshow(
+                image,
+                cmap="gray" if image.ndim == 2 else None,
+                vmin=0,
+                vmax=1 if image.dtype != np.uint8 else 255,
+            )
             if titles is not None:
                 ax.set_title(titles[i], fontsize=9)
     fig.tight_layout()
@@ -91,8 +105,15 @@ def plot_channel_histograms(
     low, high = float(images.min()), float(images.max())
     edges = np.linspace(low, high, bins + 1)
     for c in range(images.shape[1]):
-        ax.hist(images[:, c].ravel(), bins=edges, histtype="step", linewidth=1.5,
-                color=CHANNEL_COLORS[c % 3], label=labels[c], density=True)
+        ax.hist(
+            images[:, c].ravel(),
+            bins=edges,
+            histtype="step",
+            linewidth=1.5,
+            color=CHANNEL_COLORS[c % 3],
+            label=labels[c],
+            density=True,
+        )
     ax.set(xlabel="pixel value", ylabel="density", yscale="log")
     if title:
         ax.set_title(title)
@@ -100,16 +121,41 @@ def plot_channel_histograms(
     return ax
 
 
-def _slab(ax: Axes, x: float, y: float, size: float, depth: int, colors: Sequence[str], offset: float, label: str) -> None:
+def _slab(
+    ax: Axes,
+    x: float,
+    y: float,
+    size: float,
+    depth: int,
+    colors: Sequence[str],
+    offset: float,
+    label: str,
+) -> None:
     """Draw ``depth`` stacked squares, back to front, with a label underneath."""
     for d in reversed(range(depth)):
         dx, dy = d * offset, d * offset
         square = Polygon(
-            [(x + dx, y + dy), (x + size + dx, y + dy), (x + size + dx, y + size + dy), (x + dx, y + size + dy)],
-            closed=True, facecolor=colors[d % len(colors)], edgecolor="black", alpha=0.55, linewidth=1,
+            [
+                (x + dx, y + dy),
+                (x + size + dx, y + dy),
+                (x + size + dx, y + size + dy),
+                (x + dx, y + size + dy),
+            ],
+            closed=True,
+            facecolor=colors[d % len(colors)],
+            edgecolor="black",
+            alpha=0.55,
+            linewidth=1,
         )
         ax.add_patch(square)
-    ax.text(x + size / 2 + (depth - 1) * offset / 2, y - 0.35, label, ha="center", va="top", fontsize=9)
+    ax.text(
+        x + size / 2 + (depth - 1) * offset / 2,
+        y - 0.35,
+        label,
+        ha="center",
+        va="top",
+        fontsize=9,
+    )
 
 
 def draw_conv_volumes(n_filters: int = 1, *, ax: Axes | None = None) -> Axes:
@@ -136,11 +182,32 @@ def draw_conv_volumes(n_filters: int = 1, *, ax: Axes | None = None) -> Axes:
     filter_colors = ("#b07aa1", "#f28e2b", "#59a14f", "#edc948")
     for f in range(n_filters):
         y = 2.6 - f * (3.2 / max(n_filters, 1)) if n_filters > 1 else 1.2
-        _slab(ax, 5.0, y, 1.0, 3, CHANNEL_COLORS, 0.2, f"filter {f + 1}: 3@3x3" if n_filters > 1 else "filter: 3@3x3")
-    _slab(ax, 8.6, 0.8, 2.4, n_filters, filter_colors, 0.3,
-          f"output: {n_filters} channel" + ("s" if n_filters > 1 else ""))
+        _slab(
+            ax,
+            5.0,
+            y,
+            1.0,
+            3,
+            CHANNEL_COLORS,
+            0.2,
+            f"filter {f + 1}: 3@3x3" if n_filters > 1 else "filter: 3@3x3",
+        )
+    _slab(
+        ax,
+        8.6,
+        0.8,
+        2.4,
+        n_filters,
+        filter_colors,
+        0.3,
+        f"output: {n_filters} channel" + ("s" if n_filters > 1 else ""),
+    )
     for start, end in (((3.9, 2.3), (4.8, 2.3)), ((6.7, 2.3), (8.4, 2.3))):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color="black"))
+        ax.add_patch(
+            FancyArrowPatch(
+                start, end, arrowstyle="-|>", mutation_scale=14, color="black"
+            )
+        )
     ax.text(7.55, 2.55, "sum over\nchannels", ha="center", va="bottom", fontsize=8)
     ax.set_xlim(-0.3, 12.3)
     ax.set_ylim(-0.9, 4.6)

@@ -30,6 +30,19 @@ from lrlib.linreg import LossSurface
 from lrlib.moving_averages import LagWeights
 from lrlib.optim_math import AdamTrace
 
+__all__ = [
+    "animate_paths",
+    "animation_html",
+    "BiasWeightPath",
+    "plot_adam_gradients",
+    "plot_adam_scaling",
+    "plot_lag_weights",
+    "plot_loss_curves",
+    "plot_loss_surface",
+    "plot_moving_averages",
+    "plot_update_terms",
+]
+
 
 class BiasWeightPath(Protocol):
     """Anything with ``biases`` and ``weights`` arrays, such as :class:`lrlib.linreg.PathResult`."""
@@ -64,7 +77,9 @@ def _element(values: Tensor, element: int) -> np.ndarray:
     return flat[:, element].numpy()
 
 
-def plot_lag_weights(weights: Mapping[str, LagWeights], *, ax: Axes | None = None) -> Axes:
+def plot_lag_weights(
+    weights: Mapping[str, LagWeights], *, ax: Axes | None = None
+) -> Axes:
     """Bars of the weight each moving average gives to each lag, side by side.
 
     Args:
@@ -79,7 +94,12 @@ def plot_lag_weights(weights: Mapping[str, LagWeights], *, ax: Axes | None = Non
     width = 0.8 / max(len(weights), 1)
     for i, (label, lag_weights) in enumerate(weights.items()):
         offset = (i - (len(weights) - 1) / 2) * width
-        ax.bar(np.asarray(lag_weights.lags) + offset, lag_weights.weights, width=width, label=label)
+        ax.bar(
+            np.asarray(lag_weights.lags) + offset,
+            lag_weights.weights,
+            width=width,
+            label=label,
+        )
     ax.set_xlabel("lag (1 = newest value)")
     ax.set_ylabel("weight")
     ax.legend()
@@ -114,14 +134,18 @@ def plot_moving_averages(
     for label, average in averages.items():
         line = _series(label, average)
         if len(line) != len(raw):
-            raise ValueError(f"average {label!r} has {len(line)} values, the series {len(raw)}")
+            raise ValueError(
+                f"average {label!r} has {len(line)} values, the series {len(raw)}"
+            )
         ax.plot(t, line, label=label)
     ax.set_xlabel("t")
     ax.legend()
     return ax
 
 
-def plot_adam_gradients(trace: AdamTrace, *, element: int = 0, ax: Axes | None = None) -> Axes:
+def plot_adam_gradients(
+    trace: AdamTrace, *, element: int = 0, ax: Axes | None = None
+) -> Axes:
     """One parameter value's gradients, smoothed gradients (``m_hat``) and adapted gradients.
 
     Args:
@@ -140,7 +164,9 @@ def plot_adam_gradients(trace: AdamTrace, *, element: int = 0, ax: Axes | None =
     ax.plot(steps, _element(trace.grad, element), color="0.6", label="gradient")
     ax.plot(steps, _element(trace.m_hat, element), label="smoothed (m_hat)")
     ax.plot(
-        steps, _element(trace.adapted_grad, element), label="adapted (m_hat / (sqrt(v_hat) + eps))"
+        steps,
+        _element(trace.adapted_grad, element),
+        label="adapted (m_hat / (sqrt(v_hat) + eps))",
     )
     ax.axhline(0.0, color="black", linewidth=0.5)
     ax.set_xlabel("step")
@@ -148,7 +174,9 @@ def plot_adam_gradients(trace: AdamTrace, *, element: int = 0, ax: Axes | None =
     return ax
 
 
-def plot_adam_scaling(trace: AdamTrace, *, element: int = 0, ax: Axes | None = None) -> Axes:
+def plot_adam_scaling(
+    trace: AdamTrace, *, element: int = 0, ax: Axes | None = None
+) -> Axes:
     """The factor ``1 / (sqrt(v_hat) + eps)`` by which Adam scales the smoothed gradient.
 
     Args:
@@ -188,7 +216,9 @@ def plot_loss_surface(
         minimum's marker first).
     """
     ax = _axes(ax)
-    ax.contour(surface.biases, surface.weights, surface.losses, levels=levels, cmap="viridis")
+    ax.contour(
+        surface.biases, surface.weights, surface.losses, levels=levels, cmap="viridis"
+    )
     ax.plot(
         [surface.best_bias],
         [surface.best_weight],
@@ -199,7 +229,14 @@ def plot_loss_surface(
         label="minimum",
     )
     for label, path in (paths or {}).items():
-        ax.plot(path.biases, path.weights, marker=".", markersize=3, linewidth=1, label=label)
+        ax.plot(
+            path.biases,
+            path.weights,
+            marker=".",
+            markersize=3,
+            linewidth=1,
+            label=label,
+        )
     ax.set_xlabel("bias b")
     ax.set_ylabel("weight w")
     ax.legend()
@@ -236,7 +273,9 @@ def plot_loss_curves(
     return ax
 
 
-def plot_update_terms(terms: Mapping[str, ArrayLike], *, ax: Axes | None = None) -> Axes:
+def plot_update_terms(
+    terms: Mapping[str, ArrayLike], *, ax: Axes | None = None
+) -> Axes:
     """The update term (what the learning rate multiplies) of SGD's flavours, per step.
 
     Args:
@@ -310,7 +349,7 @@ def animate_paths(
             that the shortest path does not have.
 
     Example:
-        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # doctest: +SKIP
+        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # needs a surface and paths  # doctest: +SKIP
     """
     if not paths:
         raise ValueError("paths must hold at least one path to animate")
@@ -330,11 +369,16 @@ def animate_paths(
     for contours in ax.collections:
         contours.set_antialiased(False)
     ax.legend(loc=legend_loc)
-    trails = ax.lines[1:]  # plot_loss_surface draws the minimum first, then one line per path
+    trails = ax.lines[
+        1:
+    ]  # plot_loss_surface draws the minimum first, then one line per path
     heads = [
-        ax.plot([], [], marker="o", markersize=6, color=trail.get_color())[0] for trail in trails
+        ax.plot([], [], marker="o", markersize=6, color=trail.get_color())[0]
+        for trail in trails
     ]
-    title = ax.set_title(f"after {max(steps)} steps")  # the longest title, to fix the layout
+    title = ax.set_title(
+        f"after {max(steps)} steps"
+    )  # the longest title, to fix the layout
     if fig.get_layout_engine() is None:
         fig.tight_layout()
 
@@ -345,7 +389,9 @@ def animate_paths(
         title.set_text(f"after {step} steps")
         return [*trails, *heads, title]
 
-    return FuncAnimation(fig, draw_frame, frames=steps, interval=interval_ms, blit=False)
+    return FuncAnimation(
+        fig, draw_frame, frames=steps, interval=interval_ms, blit=False
+    )
 
 
 # The buttons of matplotlib's player use Font Awesome icons, which its HTML
@@ -388,7 +434,7 @@ def animation_html(animation: FuncAnimation, element_id: str) -> str:
         RuntimeError: matplotlib's HTML no longer has the expected shape.
 
     Example:
-        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # doctest: +SKIP
+        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # needs a surface and paths  # doctest: +SKIP
     """
     if not isinstance(element_id, str) or not _ELEMENT_ID.fullmatch(element_id):
         raise ValueError(
@@ -398,11 +444,13 @@ def animation_html(animation: FuncAnimation, element_id: str) -> str:
     html = animation.to_jshtml()
     random_ids = set(re.findall(r'id="_anim_img(\w+)"', html))
     if len(random_ids) != 1:
-        raise RuntimeError(f"expected one animation id in matplotlib's HTML, found {len(random_ids)}")
+        raise RuntimeError(
+            f"expected one animation id in matplotlib's HTML, found {len(random_ids)}"
+        )
     html = html.replace(random_ids.pop(), element_id)
     html = re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
     for icon, symbol in _BUTTON_SYMBOLS.items():
         html = html.replace(f'<i class="{icon}"></i>', symbol)
-    if "<i class=\"fa" in html or "https://" in html:
+    if '<i class="fa' in html or "https://" in html:
         raise RuntimeError("matplotlib's HTML still refers to web fonts or other sites")
     return html

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 __all__ = ["exclusive"]
 
@@ -31,6 +30,7 @@ def exclusive(path: str | os.PathLike[str]) -> Iterator[None]:
 
     Example:
         >>> import tempfile
+        >>> from pathlib import Path
         >>> folder = Path(tempfile.mkdtemp())
         >>> with exclusive(folder / ".data.lock"):
         ...     pass  # check for the data, and make it if it is missing
@@ -41,7 +41,9 @@ def exclusive(path: str | os.PathLike[str]) -> Iterator[None]:
 
             while True:
                 try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for ~10 s
+                    msvcrt.locking(
+                        handle.fileno(), msvcrt.LK_LOCK, 1
+                    )  # retries for ~10 s
                     break
                 except OSError:
                     continue

@@ -54,6 +54,34 @@ from PIL import Image, ImageChops, ImageDraw
 
 from lrlib.filelock import exclusive
 
+__all__ = [
+    "DEFAULT_SEED",
+    "GENERATOR_VERSION",
+    "GESTURES",
+    "HALFWAY_RATE",
+    "IMAGE_SIZE",
+    "MARKER_FILE",
+    "SPLITS",
+    "TEST_SPLIT",
+    "TRAIN_SPLIT",
+    "draw_habit",
+    "draw_hand_shape",
+    "draw_pose",
+    "draw_view",
+    "ensure_handpose",
+    "expected_counts",
+    "HandPose",
+    "HandShape",
+    "HandView",
+    "latin_hypercube",
+    "render_hand",
+    "render_sample",
+    "series_shape",
+    "SplitSpec",
+    "ViewHabit",
+    "write_handpose",
+]
+
 GENERATOR_VERSION = "2"
 """Bumped whenever a change to this module changes the pictures; stale caches are redrawn."""
 
@@ -114,7 +142,9 @@ class SplitSpec:
 
 
 TRAIN_SPLIT = SplitSpec("rps", "", hands=7, images_per_hand=120, index_digits=3, code=1)
-TEST_SPLIT = SplitSpec("rps-test-set", "test", hands=4, images_per_hand=31, index_digits=2, code=2)
+TEST_SPLIT = SplitSpec(
+    "rps-test-set", "test", hands=4, images_per_hand=31, index_digits=2, code=2
+)
 SPLITS = (TRAIN_SPLIT, TEST_SPLIT)
 
 
@@ -221,7 +251,9 @@ def draw_hand_shape(rng: np.random.Generator, tone: float | None = None) -> Hand
             None draws it uniformly.
     """
     tone = rng.uniform() if tone is None else tone
-    skin = _LIGHT_SKIN + tone * (_DARK_SKIN - _LIGHT_SKIN) + rng.normal(0.0, 6.0, size=3)
+    skin = (
+        _LIGHT_SKIN + tone * (_DARK_SKIN - _LIGHT_SKIN) + rng.normal(0.0, 6.0, size=3)
+    )
     middle = rng.uniform(0.8, 1.1)
     return HandShape(
         skin=tuple(int(c) for c in np.clip(skin, 0, 255)),
@@ -268,9 +300,17 @@ def draw_pose(gesture: str, rng: np.random.Generator) -> HandPose:
 
     # The thumb: out to the side for paper, folded over the fingers otherwise.
     if gesture == "paper" and not halfway:
-        thumb = ((deg(30, 45), deg(0, 20)), (deg(30, 60), deg(0, 20)), (deg(20, 60), deg(0, 20)))
+        thumb = (
+            (deg(30, 45), deg(0, 20)),
+            (deg(30, 60), deg(0, 20)),
+            (deg(20, 60), deg(0, 20)),
+        )
     else:
-        thumb = ((deg(15, 35), deg(30, 50)), (deg(-70, -30), deg(40, 80)), (deg(-100, -70), deg(10, 40)))
+        thumb = (
+            (deg(15, 35), deg(30, 50)),
+            (deg(-70, -30), deg(40, 80)),
+            (deg(-100, -70), deg(10, 40)),
+        )
 
     if gesture == "paper":
         fan = 0.0 if halfway else deg(0, 14)
@@ -286,7 +326,9 @@ def draw_pose(gesture: str, rng: np.random.Generator) -> HandPose:
     return HandPose(gesture=gesture, spread=spread, flex=flex, thumb=thumb)
 
 
-def draw_habit(rng: np.random.Generator, quantiles: np.ndarray | None = None) -> ViewHabit:
+def draw_habit(
+    rng: np.random.Generator, quantiles: np.ndarray | None = None
+) -> ViewHabit:
     """Draw how a person holds a hand: near upright, palm (or, for a quarter
     of the people, the back of the hand) to the camera.
 
@@ -306,7 +348,9 @@ def draw_habit(rng: np.random.Generator, quantiles: np.ndarray | None = None) ->
     )
 
 
-def draw_view(habit: ViewHabit, rng: np.random.Generator, size: int = IMAGE_SIZE) -> HandView:
+def draw_view(
+    habit: ViewHabit, rng: np.random.Generator, size: int = IMAGE_SIZE
+) -> HandView:
     """Draw one picture's view: a small variation on ``habit``."""
     deg = _degrees(rng)
     return HandView(
@@ -363,17 +407,25 @@ def _direction(sideways: float, towards_palm: float) -> np.ndarray:
     )
 
 
-def _bones(shape: HandShape, pose: HandPose) -> list[tuple[np.ndarray, np.ndarray, float]]:
+def _bones(
+    shape: HandShape, pose: HandPose
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """The posed bones as (start, end, radius) in the hand's own frame.
 
     The frame: x across the palm (thumb at -x), y from the wrist towards the
     fingers, z out of the palm. The first bone is the forearm.
     """
     r = shape.finger_width / 2
-    bones = [(np.array([0.0, 0.05, 0.0]), np.array([0.0, -shape.wrist_length, 0.0]), 0.38)]
+    bones = [
+        (np.array([0.0, 0.05, 0.0]), np.array([0.0, -shape.wrist_length, 0.0]), 0.38)
+    ]
     # Four fingers of three bones each, rooted on a slightly arched knuckle line.
-    for i, (spread, flex, length) in enumerate(zip(pose.spread, pose.flex, shape.finger_lengths)):
-        joint = np.array([-0.36 + 0.24 * i, shape.palm_length - 0.06 * abs(i - 1.2) - 0.05, 0.0])
+    for i, (spread, flex, length) in enumerate(
+        zip(pose.spread, pose.flex, shape.finger_lengths)
+    ):
+        joint = np.array(
+            [-0.36 + 0.24 * i, shape.palm_length - 0.06 * abs(i - 1.2) - 0.05, 0.0]
+        )
         bend = 0.0
         for share, angle, taper in zip((0.46, 0.30, 0.24), flex, (1.0, 0.92, 0.84)):
             bend += angle
@@ -382,7 +434,9 @@ def _bones(shape: HandShape, pose: HandPose) -> list[tuple[np.ndarray, np.ndarra
             joint = end
     # The thumb: metacarpal from the heel of the palm, then two phalanges.
     joint = np.array([-0.3, 0.12 * shape.palm_length, 0.05])
-    for share, (away, towards), taper in zip((0.42, 0.3, 0.28), pose.thumb, (1.25, 1.1, 1.0)):
+    for share, (away, towards), taper in zip(
+        (0.42, 0.3, 0.28), pose.thumb, (1.25, 1.1, 1.0)
+    ):
         end = joint + share * shape.thumb_length * _direction(-away, towards)
         bones.append((joint, end, r * taper))
         joint = end
@@ -391,8 +445,14 @@ def _bones(shape: HandShape, pose: HandPose) -> list[tuple[np.ndarray, np.ndarra
 
 _PALM_OUTLINE = np.array(
     [
-        (-0.38, 0.0), (0.36, 0.0), (0.5, 0.35), (0.5, 0.85),
-        (0.42, 0.98), (-0.42, 0.98), (-0.5, 0.85), (-0.48, 0.3),
+        (-0.38, 0.0),
+        (0.36, 0.0),
+        (0.5, 0.35),
+        (0.5, 0.85),
+        (0.42, 0.98),
+        (-0.42, 0.98),
+        (-0.5, 0.85),
+        (-0.48, 0.3),
     ]
 )
 """The palm's outline in the hand's frame: x in palm widths, y in palm lengths."""
@@ -433,14 +493,20 @@ def _parts(shape: HandShape, pose: HandPose, view: HandView) -> list[_Part]:
     return sorted(parts, key=lambda part: part.depth)
 
 
-def _placement(parts: list[_Part], view: HandView, size: int) -> tuple[float, np.ndarray]:
+def _placement(
+    parts: list[_Part], view: HandView, size: int
+) -> tuple[float, np.ndarray]:
     """Scale (pixels per unit) and offset that put the hand where ``view`` says.
 
     The hand shrinks and moves when needed to keep a margin of 4% of the
     picture on every side, so that the corners always show the background.
     """
-    low = np.min([part.points[:, :2].min(axis=0) - part.radius for part in parts], axis=0)
-    high = np.max([part.points[:, :2].max(axis=0) + part.radius for part in parts], axis=0)
+    low = np.min(
+        [part.points[:, :2].min(axis=0) - part.radius for part in parts], axis=0
+    )
+    high = np.max(
+        [part.points[:, :2].max(axis=0) + part.radius for part in parts], axis=0
+    )
     margin = 0.04 * size
     room = size - 2 * margin
     scale = min(view.scale, *(room / (high - low)))
@@ -448,11 +514,15 @@ def _placement(parts: list[_Part], view: HandView, size: int) -> tuple[float, np
     center = np.clip(view.center, margin + half, size - margin - half)
     # Picture rows grow downwards, camera y upwards.
     center_of_hand = (low + high) / 2
-    offset = np.array([center[0] - scale * center_of_hand[0], center[1] + scale * center_of_hand[1]])
+    offset = np.array(
+        [center[0] - scale * center_of_hand[0], center[1] + scale * center_of_hand[1]]
+    )
     return scale, offset
 
 
-def render_hand(shape: HandShape, pose: HandPose, view: HandView, size: int = IMAGE_SIZE) -> Image.Image:
+def render_hand(
+    shape: HandShape, pose: HandPose, view: HandView, size: int = IMAGE_SIZE
+) -> Image.Image:
     """Paint one hand on a white background.
 
     The parts are painted farthest first (the painter's algorithm), each with
@@ -493,12 +563,19 @@ def render_hand(shape: HandShape, pose: HandPose, view: HandView, size: int = IM
         # Nearer parts are a little lighter.
         tint = 1.0 + 0.08 * max(-1.0, part.depth / deepest)
         if part.radius == 0.0:
-            draw.polygon([tuple(p) for p in xy], fill=_rgb(skin * tint), outline=edge, width=round(line))
+            draw.polygon(
+                [tuple(p) for p in xy],
+                fill=_rgb(skin * tint),
+                outline=edge,
+                width=round(line),
+            )
             continue
         radius = part.radius * scale * supersample
         _capsule(draw, xy, radius + line, edge)
         _capsule(draw, xy, radius, _rgb(skin * tint))
-        _capsule(draw, xy + 0.35 * radius * light, 0.4 * radius, _rgb(skin * tint * 1.1))
+        _capsule(
+            draw, xy + 0.35 * radius * light, 0.4 * radius, _rgb(skin * tint * 1.1)
+        )
 
     picture = canvas.reduce(supersample)
     # The light gradient scales the "ink" (255 minus the colour), so the
@@ -507,7 +584,9 @@ def render_hand(shape: HandShape, pose: HandPose, view: HandView, size: int = IM
     left, top, right, bottom = ImageChops.invert(picture).getbbox()
     ink = 255 - np.asarray(picture.crop((left, top, right, bottom)))
     across = np.linspace(-1.0, 1.0, size, dtype=np.float32)
-    ramp = 1.0 - 0.5 * view.contrast * (light[0] * across[None, left:right] + light[1] * across[top:bottom, None])
+    ramp = 1.0 - 0.5 * view.contrast * (
+        light[0] * across[None, left:right] + light[1] * across[top:bottom, None]
+    )
     shaded_ink = np.minimum(ink * ramp[..., None], 255.0).astype(np.uint8)
     picture.paste(Image.fromarray(255 - shaded_ink, "RGB"), (left, top))
     return picture.convert("RGBA")
@@ -517,7 +596,12 @@ def _rgb(color: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(c) for c in np.clip(color, 0, 255))
 
 
-def _capsule(draw: ImageDraw.ImageDraw, ends: np.ndarray, radius: float, fill: tuple[int, int, int]) -> None:
+def _capsule(
+    draw: ImageDraw.ImageDraw,
+    ends: np.ndarray,
+    radius: float,
+    fill: tuple[int, int, int],
+) -> None:
     """A thick line with round ends between the two rows of ``ends``."""
     (x0, y0), (x1, y1) = ends
     draw.line([(x0, y0), (x1, y1)], fill=fill, width=max(1, round(2 * radius)))
@@ -534,14 +618,23 @@ _STRATA, _HAND, _PICTURE = 0, 1, 2
 """What a random generator is for: the third entry of its key."""
 
 
-def _rng(seed: int, split: SplitSpec, gesture: str, purpose: int, hand: int = 0, index: int = 0) -> np.random.Generator:
+def _rng(
+    seed: int,
+    split: SplitSpec,
+    gesture: str,
+    purpose: int,
+    hand: int = 0,
+    index: int = 0,
+) -> np.random.Generator:
     """An independent random generator for one purpose.
 
     All keys have the same length: NumPy pads short keys with zeros, so
     ``[4, 1, 1]`` and ``[4, 1, 1, 0]`` would give the same numbers.
     """
     _check_gesture(gesture)
-    return np.random.default_rng([seed, split.code, purpose, GESTURES.index(gesture), hand, index])
+    return np.random.default_rng(
+        [seed, split.code, purpose, GESTURES.index(gesture), hand, index]
+    )
 
 
 def latin_hypercube(rng: np.random.Generator, n: int, dims: int) -> np.ndarray:
@@ -555,7 +648,9 @@ def latin_hypercube(rng: np.random.Generator, n: int, dims: int) -> np.ndarray:
     return (slices + rng.uniform(size=(n, dims))) / n
 
 
-def series_shape(split: SplitSpec, gesture: str, hand: int, seed: int) -> tuple[HandShape, ViewHabit]:
+def series_shape(
+    split: SplitSpec, gesture: str, hand: int, seed: int
+) -> tuple[HandShape, ViewHabit]:
     """The hand of one series and the way it is held.
 
     The hands of one gesture in one split are stratified (see
@@ -563,12 +658,21 @@ def series_shape(split: SplitSpec, gesture: str, hand: int, seed: int) -> tuple[
     are keyed by split, gesture and hand, so every series -- in particular
     every test series -- shows a hand of its own.
     """
-    tone, *habit = latin_hypercube(_rng(seed, split, gesture, _STRATA), split.hands, 4)[hand]
+    tone, *habit = latin_hypercube(_rng(seed, split, gesture, _STRATA), split.hands, 4)[
+        hand
+    ]
     rng = _rng(seed, split, gesture, _HAND, hand)
     return draw_hand_shape(rng, tone), draw_habit(rng, np.array(habit))
 
 
-def render_sample(split: SplitSpec, gesture: str, hand: int, index: int, seed: int, size: int = IMAGE_SIZE) -> Image.Image:
+def render_sample(
+    split: SplitSpec,
+    gesture: str,
+    hand: int,
+    index: int,
+    seed: int,
+    size: int = IMAGE_SIZE,
+) -> Image.Image:
     """Render picture ``index`` of series ``hand`` of ``gesture`` in ``split``.
 
     The picture depends only on the arguments, never on what was rendered
@@ -576,7 +680,9 @@ def render_sample(split: SplitSpec, gesture: str, hand: int, index: int, seed: i
     """
     shape, habit = series_shape(split, gesture, hand, seed)
     rng = _rng(seed, split, gesture, _PICTURE, hand, index)
-    return render_hand(shape, draw_pose(gesture, rng), draw_view(habit, rng, size), size)
+    return render_hand(
+        shape, draw_pose(gesture, rng), draw_view(habit, rng, size), size
+    )
 
 
 # --------------------------------------------------------------------------
@@ -596,17 +702,33 @@ class _Job:
     seed: int
 
 
-def _check_arguments(seed: int, images_per_hand: int | None, processes: int | None) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be a non-negative integer below 2**32, got {seed!r}")
+def _check_arguments(
+    seed: int, images_per_hand: int | None, processes: int | None
+) -> None:
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, (int, np.integer))
+        or not 0 <= seed < 2**32
+    ):
+        raise ValueError(
+            f"seed must be a non-negative integer below 2**32, got {seed!r}"
+        )
     if images_per_hand is not None and (
-        isinstance(images_per_hand, bool) or not isinstance(images_per_hand, (int, np.integer)) or images_per_hand < 1
+        isinstance(images_per_hand, bool)
+        or not isinstance(images_per_hand, (int, np.integer))
+        or images_per_hand < 1
     ):
-        raise ValueError(f"images_per_hand must be a positive integer or None, got {images_per_hand!r}")
+        raise ValueError(
+            f"images_per_hand must be a positive integer or None, got {images_per_hand!r}"
+        )
     if processes is not None and (
-        isinstance(processes, bool) or not isinstance(processes, (int, np.integer)) or processes < 1
+        isinstance(processes, bool)
+        or not isinstance(processes, (int, np.integer))
+        or processes < 1
     ):
-        raise ValueError(f"processes must be a positive integer or None, got {processes!r}")
+        raise ValueError(
+            f"processes must be a positive integer or None, got {processes!r}"
+        )
 
 
 def expected_counts(images_per_hand: int | None = None) -> dict[str, int]:
@@ -619,7 +741,10 @@ def expected_counts(images_per_hand: int | None = None) -> dict[str, int]:
         {'rps': 14, 'rps-test-set': 8}
     """
     _check_arguments(0, images_per_hand, None)
-    return {split.folder: split.hands * _images_per_hand(split, images_per_hand) for split in SPLITS}
+    return {
+        split.folder: split.hands * _images_per_hand(split, images_per_hand)
+        for split in SPLITS
+    }
 
 
 def _images_per_hand(split: SplitSpec, cap: int | None) -> int:
@@ -691,7 +816,7 @@ def _refuse_in_spawned_startup() -> None:
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise RuntimeError(
             "the stand-in is being drawn while a worker process starts up: the script that "
-            "calls get_rps/load_rps_data at top level needs an `if __name__ == \"__main__\":` "
+            'calls get_rps/load_rps_data at top level needs an `if __name__ == "__main__":` '
             "guard (the drawing workers re-import the main module)"
         )
 
@@ -733,8 +858,8 @@ def ensure_handpose(
             (not drawn by this module); it is never overwritten.
 
     Example:
-        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # doctest: +SKIP
-        >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
+        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # renders a data set  # doctest: +SKIP
+        >>> sorted(p.name for p in folder.iterdir())  # renders a data set  # doctest: +SKIP
         ['HANDPOSE.json', 'rps', 'rps-test-set']
     """
     _refuse_in_spawned_startup()
@@ -764,20 +889,39 @@ def ensure_handpose(
         # left next to root belongs to a run that was killed.
         for leftover in root.parent.glob(f".{root.name}.*.partial"):
             shutil.rmtree(leftover, ignore_errors=True)
-        _draw_into(root, marker, seed=seed, images_per_hand=images_per_hand, processes=processes)
+        _draw_into(
+            root,
+            marker,
+            seed=seed,
+            images_per_hand=images_per_hand,
+            processes=processes,
+        )
     return root
 
 
 def _draw_into(
-    root: Path, marker: dict, *, seed: int, images_per_hand: int | None, processes: int | None
+    root: Path,
+    marker: dict,
+    *,
+    seed: int,
+    images_per_hand: int | None,
+    processes: int | None,
 ) -> None:
     """Draw the stand-in into a temporary folder, then swap it in for ``root``."""
-    fresh = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.", suffix=".partial"))
+    fresh = Path(
+        tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.", suffix=".partial")
+    )
     try:
-        write_handpose(fresh, seed=seed, images_per_hand=images_per_hand, processes=processes)
+        write_handpose(
+            fresh, seed=seed, images_per_hand=images_per_hand, processes=processes
+        )
         (fresh / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n")
         if root.exists():  # a stale cache: move it aside, then delete it
-            stale = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.", suffix=".partial"))
+            stale = Path(
+                tempfile.mkdtemp(
+                    dir=root.parent, prefix=f".{root.name}.", suffix=".partial"
+                )
+            )
             root.rename(stale / "old")
             fresh.rename(root)
             shutil.rmtree(stale, ignore_errors=True)
@@ -794,4 +938,8 @@ def _read_marker(root: Path) -> dict | None:
         marker = json.loads((root / MARKER_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return marker if isinstance(marker, dict) and marker.get("generator") == __name__ else None
+    return (
+        marker
+        if isinstance(marker, dict) and marker.get("generator") == __name__
+        else None
+    )

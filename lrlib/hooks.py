@@ -41,7 +41,9 @@ from torch.optim import Optimizer
 __all__ = ["layer_parameters", "record_gradients", "record_parameters"]
 
 
-def layer_parameters(model: nn.Module, layers: str | Sequence[str]) -> dict[str, nn.Parameter]:
+def layer_parameters(
+    model: nn.Module, layers: str | Sequence[str]
+) -> dict[str, nn.Parameter]:
     """Return the parameters of the named layers (and of their sublayers).
 
     Args:
@@ -101,9 +103,9 @@ def record_gradients(
             (``requires_grad=False``), so it has no gradient.
 
     Example:
-        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # doctest: +SKIP
+        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # needs a model and data  # doctest: +SKIP
         ...     trainer.fit(1)
-        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # doctest: +SKIP
+        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # needs a model and data  # doctest: +SKIP
     """
     parameters = layer_parameters(model, layers)
     frozen = [name for name, p in parameters.items() if not p.requires_grad]
@@ -115,7 +117,9 @@ def record_gradients(
     handles = []
     try:
         for name, parameter in parameters.items():
-            handles.append(parameter.register_hook(partial(_store_gradient, gradients[name])))
+            handles.append(
+                parameter.register_hook(partial(_store_gradient, gradients[name]))
+            )
         yield gradients
     finally:
         for handle in handles:
@@ -146,7 +150,7 @@ def record_parameters(
         ValueError: see :func:`layer_parameters`.
 
     Example:
-        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # doctest: +SKIP
+        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # needs a model and data  # doctest: +SKIP
         ...     trainer.fit(2)
     """
     parameters = layer_parameters(model, layers)

@@ -25,6 +25,21 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader, TensorDataset
 
+__all__ = [
+    "TRUE_BIAS",
+    "TRUE_WEIGHT",
+    "least_squares",
+    "linreg_mse",
+    "LinRegData",
+    "loss_surface",
+    "LossSurface",
+    "make_linreg_data",
+    "make_linreg_loader",
+    "make_linreg_model",
+    "PathResult",
+    "record_path",
+]
+
 TRUE_BIAS = 1.0
 """The bias of the line the data come from."""
 
@@ -148,7 +163,9 @@ def make_linreg_data(
         raise ValueError(f"noise_std must be >= 0, got {noise_std}")
     n_train = round(n * (1 - val_fraction))
     if n_train < 1:
-        raise ValueError(f"n={n} with val_fraction={val_fraction} leaves no training point")
+        raise ValueError(
+            f"n={n} with val_fraction={val_fraction} leaves no training point"
+        )
 
     generator = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 1, generator=generator)
@@ -220,7 +237,9 @@ def make_linreg_loader(
         5
     """
     if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"x and y must have the same length, got {len(x)} and {len(y)}"
+        )
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     generator = torch.Generator().manual_seed(seed)
@@ -279,7 +298,14 @@ def linreg_mse(
     w = np.asarray(weight, dtype=np.float64)
     mean_x, mean_y = x.mean(), y.mean()
     mean_xx, mean_xy, mean_yy = (x * x).mean(), (x * y).mean(), (y * y).mean()
-    losses = mean_yy + b**2 + w**2 * mean_xx - 2 * b * mean_y - 2 * w * mean_xy + 2 * b * w * mean_x
+    losses = (
+        mean_yy
+        + b**2
+        + w**2 * mean_xx
+        - 2 * b * mean_y
+        - 2 * w * mean_xy
+        + 2 * b * w * mean_x
+    )
     return np.maximum(losses, 0.0)  # rounding must not make a square negative
 
 
@@ -334,7 +360,9 @@ def loss_surface(
     grid_w = np.asarray(weights, dtype=np.float64)
     for name, grid in (("biases", grid_b), ("weights", grid_w)):
         if grid.ndim != 1 or grid.size == 0:
-            raise ValueError(f"{name} must be a non-empty 1-D array, got shape {grid.shape}")
+            raise ValueError(
+                f"{name} must be a non-empty 1-D array, got shape {grid.shape}"
+            )
     bias_mesh, weight_mesh = np.meshgrid(grid_b, grid_w)  # both of shape (W, B)
     best_bias, best_weight = least_squares(x, y)
     return LossSurface(
@@ -353,7 +381,11 @@ def loss_surface(
 
 
 def _bias_and_weight(model: nn.Module) -> tuple[nn.Parameter, nn.Parameter]:
-    if not isinstance(model, nn.Linear) or model.in_features != 1 or model.out_features != 1:
+    if (
+        not isinstance(model, nn.Linear)
+        or model.in_features != 1
+        or model.out_features != 1
+    ):
         raise TypeError(f"model must be an nn.Linear(1, 1), got {model!r}")
     if model.bias is None:
         raise ValueError("model must have a bias (nn.Linear(1, 1, bias=True))")

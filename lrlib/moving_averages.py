@@ -27,6 +27,22 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
+__all__ = [
+    "alpha_from_periods",
+    "average_age",
+    "ewma",
+    "ewma_average_age",
+    "ewma_beta",
+    "ewma_bias_corrected",
+    "ewma_lag_weights",
+    "LagWeights",
+    "periods_from_alpha",
+    "periods_from_beta",
+    "sma",
+    "sma_average_age",
+    "sma_lag_weights",
+]
+
 
 @dataclass(frozen=True)
 class LagWeights:
@@ -49,7 +65,9 @@ class LagWeights:
 def _check_series(values: ArrayLike) -> np.ndarray:
     series = np.asarray(values, dtype=float)
     if series.ndim != 1:
-        raise ValueError(f"values must be a 1-D series, got an array of shape {series.shape}")
+        raise ValueError(
+            f"values must be a 1-D series, got an array of shape {series.shape}"
+        )
     if not np.all(np.isfinite(series)):
         raise ValueError("values must be finite, got NaN or infinity")
     return series
@@ -135,7 +153,9 @@ def sma(values: ArrayLike, periods: int, *, partial: bool = True) -> np.ndarray:
 # --------------------------------------------------------------------------- #
 
 
-def ewma_beta(values: ArrayLike, beta: float, *, initial: float | None = 0.0) -> np.ndarray:
+def ewma_beta(
+    values: ArrayLike, beta: float, *, initial: float | None = 0.0
+) -> np.ndarray:
     """EWMA in its beta form: ``ewma_t = beta * ewma_{t-1} + (1 - beta) * x_t``.
 
     This is how Adam writes its moments (``beta`` is one of its ``betas``).

@@ -169,7 +169,9 @@ def reproducible_adam(params: Any, **kwargs: Any) -> Any:
     import torch
 
     if "fused" in kwargs:
-        raise TypeError(f"reproducible_adam sets fused=True itself; got fused={kwargs['fused']!r}")
+        raise TypeError(
+            f"reproducible_adam sets fused=True itself; got fused={kwargs['fused']!r}"
+        )
     return torch.optim.Adam(params, fused=True, **kwargs)
 
 
@@ -213,6 +215,8 @@ def numerics_report(environ: Mapping[str, str] | None = None) -> str:
             "the page's numbers reproduce bit for bit"
         )
     return (
-        "CPU numerics not pinned (" + ", ".join(missing) + " differ): numbers can differ "
+        "CPU numerics not pinned ("
+        + ", ".join(missing)
+        + " differ): numbers can differ "
         "from the page in their last digits; call lrlib.numerics.reproducible() first to pin them"
     )

@@ -30,6 +30,14 @@ from torch import Tensor
 
 from lrlib.numerics import exact_sqrt
 
+__all__ = [
+    "adam_reference",
+    "AdamTrace",
+    "param_trajectory",
+    "sgd_reference",
+    "SGDTrace",
+]
+
 
 @dataclass(frozen=True)
 class AdamTrace:
@@ -117,10 +125,16 @@ def _stack(name: str, tensors: Tensor | Sequence[Tensor]) -> Tensor:
             raise TypeError(f"{name} must hold tensors, got {kinds}")
         shapes = {tuple(t.shape) for t in tensors}
         if len(shapes) > 1:
-            raise ValueError(f"{name} must all have the same shape, got shapes {sorted(shapes)}")
-        stacked = torch.stack([t.detach() for t in tensors]) if tensors else torch.empty(0)
+            raise ValueError(
+                f"{name} must all have the same shape, got shapes {sorted(shapes)}"
+            )
+        stacked = (
+            torch.stack([t.detach() for t in tensors]) if tensors else torch.empty(0)
+        )
     if stacked.ndim == 0 or len(stacked) == 0:
-        raise ValueError(f"{name} must hold at least one step, got {tuple(stacked.shape)}")
+        raise ValueError(
+            f"{name} must hold at least one step, got {tuple(stacked.shape)}"
+        )
     if not stacked.is_floating_point():
         raise TypeError(f"{name} must be floating point, got dtype {stacked.dtype}")
     return stacked
@@ -149,7 +163,9 @@ def _grad_with_weight_decay(
     return grad + weight_decay * param
 
 
-def _check_in(name: str, value: object, low: float, high: float, *, high_inclusive: bool) -> float:
+def _check_in(
+    name: str, value: object, low: float, high: float, *, high_inclusive: bool
+) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
@@ -260,7 +276,9 @@ def adam_reference(
     correction2 = _per_step(1 - beta2**t, like=grad)
     m_hat = exp_avg / correction1
     v_hat = (max_exp_avg_sq if amsgrad else exp_avg_sq) / correction2
-    denominator = exact_sqrt(v_hat) + eps  # correctly rounded on every CPU (lrlib.numerics)
+    denominator = (
+        exact_sqrt(v_hat) + eps
+    )  # correctly rounded on every CPU (lrlib.numerics)
     adapted_grad = m_hat / denominator
     return AdamTrace(
         grad=grad,
@@ -400,7 +418,9 @@ def param_trajectory(initial: Tensor, updates: Tensor | Sequence[Tensor]) -> Ten
             f"initial must have the shape of one update, {tuple(update.shape[1:])}, "
             f"got {tuple(start.shape)}"
         )
-    path = torch.empty((len(update) + 1, *start.shape), dtype=update.dtype, device=update.device)
+    path = torch.empty(
+        (len(update) + 1, *start.shape), dtype=update.dtype, device=update.device
+    )
     path[0] = start
     for t in range(1, len(path)):
         path[t] = path[t - 1] - update[t - 1]

@@ -32,7 +32,13 @@ from lrlib.preload import ImageDecodeError, Preloaded
 from lrlib.rps import RPSFolders, get_rps
 from lrlib.stats import fit_normalizer
 
-__all__ = ["RPSData", "load_rps_data", "base_transform", "decoded_cache_path", "split_loaders"]
+__all__ = [
+    "RPSData",
+    "load_rps_data",
+    "base_transform",
+    "decoded_cache_path",
+    "split_loaders",
+]
 
 CACHE_FORMAT = 1
 """Bumped whenever the cache file's layout changes."""
@@ -44,7 +50,9 @@ def base_transform(size: int = 28) -> v2.Compose:
     """Resize to ``size`` x ``size``, make a tensor, scale to floats in [0, 1]."""
     if size < 1:
         raise ValueError(f"size must be a positive number of pixels, got {size}")
-    return v2.Compose([v2.Resize((size, size)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+    return v2.Compose(
+        [v2.Resize((size, size)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+    )
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,11 @@ class RPSData:
 
 
 def split_loaders(
-    train: Dataset, val: Dataset, batch_size: int, *, generator: torch.Generator | None = None
+    train: Dataset,
+    val: Dataset,
+    batch_size: int,
+    *,
+    generator: torch.Generator | None = None,
 ) -> tuple[DataLoader, DataLoader]:
     """The book's pair of loaders: only the training one shuffles.
 
@@ -112,7 +124,11 @@ def split_loaders(
     Raises:
         ValueError: ``batch_size`` is not a positive integer.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return (
         DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
@@ -151,8 +167,8 @@ def load_rps_data(
             ``size`` or ``source``; see also :func:`lrlib.rps.get_rps`.
 
     Example:
-        >>> data = load_rps_data()  # doctest: +SKIP
-        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # doctest: +SKIP
+        >>> data = load_rps_data()  # needs the data set  # doctest: +SKIP
+        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # needs the data set  # doctest: +SKIP
     """
     folders = get_rps(source, root)
     transform = base_transform(size)
@@ -172,7 +188,9 @@ def load_rps_data(
             _write_cache(cache_file, train, val, train_images.classes)
     else:
         train, val = decoded
-    normalizer = fit_normalizer(DataLoader(train, batch_size=256))  # training split only
+    normalizer = fit_normalizer(
+        DataLoader(train, batch_size=256)
+    )  # training split only
     return RPSData(
         folders=folders,
         train=train.with_transform(normalizer),
@@ -188,9 +206,15 @@ def _decode(images: ImageFolder, folders: RPSFolders, num_workers: int) -> Prelo
         return Preloaded(images, num_workers=num_workers)
     except ImageDecodeError as exc:
         # The stand-in is redrawn only as a whole; a real split is downloaded again on its own.
-        folder = Path(images.root).parent if folders.source == "synthetic" else Path(images.root)
-        again = "draws the stand-in again" if folders.source == "synthetic" else (
-            "downloads that split again and checks its SHA-256"
+        folder = (
+            Path(images.root).parent
+            if folders.source == "synthetic"
+            else Path(images.root)
+        )
+        again = (
+            "draws the stand-in again"
+            if folders.source == "synthetic"
+            else ("downloads that split again and checks its SHA-256")
         )
         raise ImageDecodeError(
             f"{exc} These are the {folders.source} Rock-Paper-Scissors images: delete {folder} "
@@ -200,7 +224,9 @@ def _decode(images: ImageFolder, folders: RPSFolders, num_workers: int) -> Prelo
         ) from exc
 
 
-def decoded_cache_path(train_images: ImageFolder, val_images: ImageFolder, size: int) -> Path:
+def decoded_cache_path(
+    train_images: ImageFolder, val_images: ImageFolder, size: int
+) -> Path:
     """Where the decoded tensors of these two splits at this size are cached.
 
     The file lies in :data:`CACHE_FOLDER` beside the training folder; its name
@@ -209,15 +235,23 @@ def decoded_cache_path(train_images: ImageFolder, val_images: ImageFolder, size:
     resize differently).
     """
     digest = hashlib.sha256()
-    digest.update(f"{CACHE_FORMAT}|{size}|{torch.__version__}|{torchvision.__version__}".encode())
+    digest.update(
+        f"{CACHE_FORMAT}|{size}|{torch.__version__}|{torchvision.__version__}".encode()
+    )
     for images in (train_images, val_images):
         base = Path(images.root)
         digest.update(f"|{base.name}".encode())
         for path, label in images.samples:
             stat = os.stat(path)
             relative = Path(path).relative_to(base).as_posix()
-            digest.update(f"|{relative}:{label}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return Path(train_images.root).parent / CACHE_FOLDER / f"decoded-{size}px-{digest.hexdigest()[:20]}.pt"
+            digest.update(
+                f"|{relative}:{label}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+            )
+    return (
+        Path(train_images.root).parent
+        / CACHE_FOLDER
+        / f"decoded-{size}px-{digest.hexdigest()[:20]}.pt"
+    )
 
 
 def _read_cache(path: Path, classes: list[str]) -> tuple[Preloaded, Preloaded] | None:
@@ -226,14 +260,18 @@ def _read_cache(path: Path, classes: list[str]) -> tuple[Preloaded, Preloaded] |
         if saved["format"] != CACHE_FORMAT or saved["classes"] != classes:
             return None
         return tuple(  # type: ignore[return-value]
-            Preloaded.from_tensors(saved[f"{split}_images"], saved[f"{split}_targets"], classes=classes)
+            Preloaded.from_tensors(
+                saved[f"{split}_images"], saved[f"{split}_targets"], classes=classes
+            )
             for split in ("train", "val")
         )
     except Exception:  # noqa: BLE001 - missing, truncated, foreign or stale: decode instead
         return None
 
 
-def _write_cache(path: Path, train: Preloaded, val: Preloaded, classes: list[str]) -> None:
+def _write_cache(
+    path: Path, train: Preloaded, val: Preloaded, classes: list[str]
+) -> None:
     saved = {
         "format": CACHE_FORMAT,
         "classes": list(classes),
@@ -245,7 +283,9 @@ def _write_cache(path: Path, train: Preloaded, val: Preloaded, classes: list[str
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write to a private file, then rename: a reader never sees half a cache.
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".partial")
+        handle, partial = tempfile.mkstemp(
+            dir=path.parent, prefix=path.name, suffix=".partial"
+        )
         os.close(handle)
         try:
             torch.save(saved, partial)

@@ -35,13 +35,23 @@ from typing import Any
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset, get_worker_info
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    Subset,
+    get_worker_info,
+)
 
 __all__ = ["DECODE_ERRORS", "ImageDecodeError", "Preloaded", "source_path"]
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
-DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, SyntaxError, Image.DecompressionBombError)
+DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    SyntaxError,
+    Image.DecompressionBombError,
+)
 """What reading or decoding an image file raises: Pillow reports a truncated or
 damaged file as an ``OSError`` ("image file is truncated", "cannot identify
 image file"), some of its plugins as a ``SyntaxError``."""
@@ -64,7 +74,13 @@ class ImageDecodeError(OSError, ValueError):
         index: as given, or None.
     """
 
-    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None, index: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        index: int | None = None,
+    ):
         super().__init__(message)
         self.path = os.fspath(path) if path is not None else None
         self.index = index
@@ -73,7 +89,9 @@ class ImageDecodeError(OSError, ValueError):
         return (_rebuild_decode_error, (self.args[0], self.path, self.index))
 
 
-def _rebuild_decode_error(message: str, path: str | None, index: int | None) -> ImageDecodeError:
+def _rebuild_decode_error(
+    message: str, path: str | None, index: int | None
+) -> ImageDecodeError:
     return ImageDecodeError(message, path=path, index=index)
 
 
@@ -157,16 +175,26 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
                 f"dataset must be a map-style data set with a length, got {type(dataset).__name__}"
             )
         if len(dataset) == 0:  # type: ignore[arg-type]
-            raise ValueError("dataset is empty; expected at least one (image, label) item")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"num_workers must be a non-negative int, got {num_workers!r}")
+            raise ValueError(
+                "dataset is empty; expected at least one (image, label) item"
+            )
+        if (
+            isinstance(num_workers, bool)
+            or not isinstance(num_workers, int)
+            or num_workers < 0
+        ):
+            raise ValueError(
+                f"num_workers must be a non-negative int, got {num_workers!r}"
+            )
         _check_transform(transform)
 
         # batch_size=None hands over the items one by one, in order, unbatched.
         # _Guarded turns a decoding error into a value, so that it reaches this
         # process whole (with the file's path) even from a worker.
         guarded = dataset if isinstance(dataset, IterableDataset) else _Guarded(dataset)
-        reader = DataLoader(guarded, batch_size=None, shuffle=False, num_workers=num_workers)
+        reader = DataLoader(
+            guarded, batch_size=None, shuffle=False, num_workers=num_workers
+        )
         images: list[torch.Tensor] = []
         targets: list[int] = []
         for index, item in enumerate(reader):
@@ -186,7 +214,9 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
         self.targets = torch.tensor(targets, dtype=torch.int64)
         self.transform = transform
         self._classes: list[str] | None = getattr(dataset, "classes", None)
-        self._class_to_idx: dict[str, int] | None = getattr(dataset, "class_to_idx", None)
+        self._class_to_idx: dict[str, int] | None = getattr(
+            dataset, "class_to_idx", None
+        )
 
     @property
     def classes(self) -> list[str]:
@@ -244,13 +274,17 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
                 is not of an integer type.
             ValueError: the shapes do not match or there are no images.
         """
-        if not isinstance(images, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        if not isinstance(images, torch.Tensor) or not isinstance(
+            targets, torch.Tensor
+        ):
             raise TypeError(
                 f"images and targets must be tensors, got {type(images).__name__} and "
                 f"{type(targets).__name__}"
             )
         if targets.is_floating_point() or targets.dtype == torch.bool:
-            raise TypeError(f"targets must be integer labels, got dtype {targets.dtype}")
+            raise TypeError(
+                f"targets must be integer labels, got dtype {targets.dtype}"
+            )
         if images.ndim < 1 or len(images) == 0 or targets.shape != (len(images),):
             raise ValueError(
                 f"expected images (N, ...) with N >= 1 and targets (N,), got shapes "
@@ -262,7 +296,9 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
         cached.targets = targets.to(torch.int64)
         cached.transform = transform
         cached._classes = list(classes) if classes is not None else None
-        cached._class_to_idx = {name: i for i, name in enumerate(classes)} if classes is not None else None
+        cached._class_to_idx = (
+            {name: i for i, name in enumerate(classes)} if classes is not None else None
+        )
         return cached
 
     def with_transform(self, transform: Transform | None) -> Preloaded:
@@ -309,7 +345,11 @@ class _Unreadable:
         self.cause = cause if get_worker_info() is None else None
 
     def error(self) -> ImageDecodeError:
-        what = f"image file {self.path} (item {self.index})" if self.path else f"the image of item {self.index}"
+        what = (
+            f"image file {self.path} (item {self.index})"
+            if self.path
+            else f"the image of item {self.index}"
+        )
         advice = (
             "The file is probably truncated or damaged (an interrupted download or copy): replace it "
             "or delete it. lrlib.rps.validate_image_folder(folder, check_images=True) checks a whole "
@@ -342,19 +382,27 @@ class _Guarded(Dataset[Any]):
 
 def _check_transform(transform: object) -> None:
     if transform is not None and not callable(transform):
-        raise TypeError(f"transform must be callable or None, got {type(transform).__name__}")
+        raise TypeError(
+            f"transform must be callable or None, got {type(transform).__name__}"
+        )
 
 
 def _unpack(item: object, index: int) -> tuple[torch.Tensor, int]:
     if not isinstance(item, Sequence) or isinstance(item, str) or len(item) != 2:
-        raise TypeError(f"item {index}: expected an (image, label) pair, got {type(item).__name__}")
+        raise TypeError(
+            f"item {index}: expected an (image, label) pair, got {type(item).__name__}"
+        )
     image, target = item
     if not isinstance(image, torch.Tensor):
         raise TypeError(
             f"item {index}: expected the image to be a tensor (add ToImage() and "
             f"ToDtype(torch.float32, scale=True) to the base transform), got {type(image).__name__}"
         )
-    if isinstance(target, torch.Tensor) and target.numel() == 1 and not target.is_floating_point():
+    if (
+        isinstance(target, torch.Tensor)
+        and target.numel() == 1
+        and not target.is_floating_point()
+    ):
         target = target.item()
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise TypeError(f"item {index}: expected an integer label, got {target!r}")

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+__all__ = [
+    "glue",
+]
+
 T = TypeVar("T")
 
 
@@ -66,6 +70,10 @@ def _for_prose(value: Any) -> Any:
     if isinstance(value, str):
         return _Verbatim(value)
     kind = type(value).__module__.split(".")[0]
-    if kind in ("numpy", "torch") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+    if (
+        kind in ("numpy", "torch")
+        and getattr(value, "ndim", None) == 0
+        and hasattr(value, "item")
+    ):
         return value.item()
     return value

@@ -33,9 +33,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from lrlib.batches import check_loss_shapes, check_materialized, is_one_shot, split_batch
+from lrlib.batches import check_materialized, is_one_shot, split_batch
 from lrlib.checkpoint import copy_state
+from lrlib.device import model_device
+from lrlib.seeding import capture_rng_state, loader_generators, restore_rng_state
 from lrlib.suggestions import Suggestion, suggest_all
+from lrlib.training import batch_losses, compute_loss, model_mode
+from lrlib.validation import check_int, check_number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -246,33 +250,35 @@ def range_test(
             "after every step: pass a DataLoader, a list of batches, or another object that "
             "can be iterated again"
         )
-    device = _model_device(model)
-    generators = [
-        loader.generator
-        for loader in (train_loader, val_loader)
-        if isinstance(getattr(loader, "generator", None), torch.Generator)
-    ]
+    check_materialized(model)
+    device = model_device(model)
+    generators = loader_generators(train_loader, val_loader)
 
     lrs: list[list[float]] = []
     losses: list[float] = []
     smoothed: list[float] = []
     stop_reason: StopReason = "completed"
-    with _restored(model, optimizer, generators):
-        model.train()
+    with _restored(model, optimizer, generators), model_mode(model, training=True):
         batches = _cycle(train_loader)
         average, best = 0.0, math.inf
         for i in range(num_iter):
             step_lrs = [lr * factor(i) for lr in start_lrs]
             for group, lr in zip(optimizer.param_groups, step_lrs):
                 group["lr"] = lr  # set directly: a scheduler would leave traces behind
-            loss = _train_step(model, optimizer, criterion, batches, accumulation_steps, device)
+            loss = _train_step(
+                model, optimizer, criterion, batches, accumulation_steps, device
+            )
             if val_loader is not None:
-                loss = _validation_loss(model, criterion, val_loader, device)
+                loss = _validation_loss(model, criterion, val_loader)
             if not math.isfinite(loss):
-                stop_reason = "non-finite loss"  # stop before the point spoils the curve
+                stop_reason = (
+                    "non-finite loss"  # stop before the point spoils the curve
+                )
                 break
             average = beta * average + (1 - beta) * loss
-            smooth = average / (1 - beta ** (i + 1))  # bias correction: `average` started at 0
+            smooth = average / (
+                1 - beta ** (i + 1)
+            )  # bias correction: `average` started at 0
             lrs.append(step_lrs)
             losses.append(loss)
             smoothed.append(smooth)
@@ -283,7 +289,9 @@ def range_test(
 
     lrs_array = np.array(lrs, dtype=float).reshape(-1, len(start_lrs))
     smoothed_array = np.array(smoothed, dtype=float)
-    suggestions = suggest_all(lrs_array[:, 0], smoothed_array) if len(smoothed) >= 3 else {}
+    suggestions = (
+        suggest_all(lrs_array[:, 0], smoothed_array) if len(smoothed) >= 3 else {}
+    )
     return RangeTestResult(
         lrs=lrs_array,
         losses=np.array(losses, dtype=float),
@@ -314,8 +322,8 @@ def plot_range_test(
         The axes drawn on.
 
     Example:
-        >>> ax = plot_range_test(result)  # doctest: +SKIP
-        >>> ax.set_title("LR range test")  # doctest: +SKIP
+        >>> ax = plot_range_test(result)  # needs a result  # doctest: +SKIP
+        >>> ax.set_title("LR range test")  # needs a result  # doctest: +SKIP
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -338,13 +346,23 @@ def plot_range_test(
         label = f"{suggestion.rule}: {suggestion.lr:.2g}"
         ax.plot(suggestion.lr, loss, "o", color=f"C{k}", label=label)
     if notes:
-        ax.text(0.5, 0.95, "No suggestion: " + "\n".join(notes), transform=ax.transAxes,
-                ha="center", va="top", wrap=True, fontsize="small",
-                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
+        ax.text(
+            0.5,
+            0.95,
+            "No suggestion: " + "\n".join(notes),
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            wrap=True,
+            fontsize="small",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
+        )
     if log_x:
         ax.set_xscale("log")
     first, lowest = result.smoothed_losses[0], result.smoothed_losses.min()
-    if first > lowest:  # keep the blow-up at the end from flattening the interesting part
+    if (
+        first > lowest
+    ):  # keep the blow-up at the end from flattening the interesting part
         top = first + 0.5 * (first - lowest)
         bottom = min(lowest, result.losses.min()) if show_raw else lowest
         ax.set_ylim(bottom - 0.05 * (top - bottom), top)
@@ -354,31 +372,36 @@ def plot_range_test(
     return ax
 
 
-def _check_schedule(start_lr: float, end_lr: float, num_iter: int, step_mode: str) -> None:
+def _check_schedule(
+    start_lr: float, end_lr: float, num_iter: int, step_mode: str
+) -> None:
     if step_mode not in STEP_MODES:
         raise ValueError(f"step_mode must be one of {STEP_MODES}, got {step_mode!r}")
-    if isinstance(num_iter, bool) or not isinstance(num_iter, int):
-        raise TypeError(f"num_iter must be an int, got {num_iter!r}")
+    check_int("num_iter", num_iter)
     if num_iter < 2:
-        raise ValueError(f"num_iter must be at least 2 (a first and a last rate), got {num_iter}")
+        raise ValueError(
+            f"num_iter must be at least 2 (a first and a last rate), got {num_iter}"
+        )
     if not start_lr > 0:
-        why = "exponential growth from 0 stays at 0" if step_mode == "exp" else (
-            "LambdaLR multiplies the optimizer's rate, so it cannot start from 0"
+        why = (
+            "exponential growth from 0 stays at 0"
+            if step_mode == "exp"
+            else ("LambdaLR multiplies the optimizer's rate, so it cannot start from 0")
         )
         raise ValueError(f"start_lr must be positive ({why}), got {start_lr}")
     if not (end_lr > start_lr and math.isfinite(end_lr)):
-        raise ValueError(f"end_lr must be finite and above start_lr={start_lr}, got {end_lr}")
+        raise ValueError(
+            f"end_lr must be finite and above start_lr={start_lr}, got {end_lr}"
+        )
 
 
-def _check_options(beta: float, diverge_th: float | None, accumulation_steps: int) -> None:
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1), got {beta}")
+def _check_options(
+    beta: float, diverge_th: float | None, accumulation_steps: int
+) -> None:
+    check_number("beta", beta, low=0, high=1, include_high=False)
     if diverge_th is not None and not diverge_th > 1:
         raise ValueError(f"diverge_th must be above 1 (or None), got {diverge_th}")
-    if isinstance(accumulation_steps, bool) or not isinstance(accumulation_steps, int):
-        raise TypeError(f"accumulation_steps must be an int, got {accumulation_steps!r}")
-    if accumulation_steps < 1:
-        raise ValueError(f"accumulation_steps must be at least 1, got {accumulation_steps}")
+    check_int("accumulation_steps", accumulation_steps, low=1)
 
 
 def _start_lrs(
@@ -398,34 +421,30 @@ def _start_lrs(
         start_lrs = [float(start_lr)] * len(groups)
     for i, lr in enumerate(start_lrs):
         if not (lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"start_lr must be positive, got {lr} for parameter group {i}")
+            raise ValueError(
+                f"start_lr must be positive, got {lr} for parameter group {i}"
+            )
     return start_lrs
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    check_materialized(model)
-    for parameter in model.parameters():
-        return parameter.device
-    raise ValueError(f"the model has no parameters to train: {type(model).__name__}")
 
 
 @contextmanager
 def _restored(
-    model: nn.Module, optimizer: torch.optim.Optimizer, generators: list[torch.Generator]
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generators: list[torch.Generator],
 ) -> Iterator[None]:
-    """Put back, on leaving, everything a training run changes."""
+    """Put back, on leaving, everything a training run changes (modes: see model_mode)."""
     # The copies live on the CPU, leaving the accelerator's memory to the test.
     model_state = copy_state(model.state_dict())
     optimizer_state = copy_state(optimizer.state_dict())
-    modes = [module.training for module in model.modules()]
     # Gradients are set aside, not copied: the test starts from None, so
     # backward() allocates new tensors and never writes into these.
     grads = [parameter.grad for parameter in model.parameters()]
     for parameter in model.parameters():
         parameter.grad = None
-    cpu_rng = torch.get_rng_state()
-    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    generator_states = [generator.get_state() for generator in generators]
+    rng_state = capture_rng_state(
+        generators
+    )  # PyTorch's, NumPy's, Python's, the loaders'
     try:
         yield
     finally:
@@ -434,13 +453,7 @@ def _restored(
         optimizer.load_state_dict(optimizer_state)
         for parameter, grad in zip(model.parameters(), grads):
             parameter.grad = grad
-        for module, training in zip(model.modules(), modes):
-            module.training = training  # per module: some may have been in eval mode on purpose
-        torch.set_rng_state(cpu_rng)
-        if cuda_rng is not None:
-            torch.cuda.set_rng_state_all(cuda_rng)
-        for generator, state in zip(generators, generator_states):
-            generator.set_state(state)
+        restore_rng_state(rng_state, generators)
 
 
 def _cycle(loader: Iterable) -> Iterator[Any]:
@@ -483,9 +496,7 @@ def _train_step(
     total = 0.0
     for _ in range(accumulation_steps):
         inputs, targets = split_batch(next(batches), device)
-        outputs = model(inputs)
-        check_loss_shapes(outputs, targets)
-        loss = criterion(outputs, targets) / accumulation_steps
+        loss = compute_loss(criterion, model(inputs), targets) / accumulation_steps
         loss.backward()  # gradients add up over the mini-batches
         total += loss.item()
     optimizer.step()
@@ -493,22 +504,13 @@ def _train_step(
 
 
 def _validation_loss(
-    model: nn.Module,
-    criterion: Callable[[Any, Any], torch.Tensor],
-    loader: Iterable,
-    device: torch.device,
+    model: nn.Module, criterion: Callable[[Any, Any], torch.Tensor], loader: Iterable
 ) -> float:
-    """The mean loss per sample over ``loader``, in eval mode; leaves the model in train mode."""
-    model.eval()
+    """The mean loss per sample over ``loader``, in eval mode, summed in double precision."""
     total, count = 0.0, 0
-    with torch.no_grad():
-        for batch in loader:
-            inputs, targets = split_batch(batch, device)
-            outputs = model(inputs)
-            check_loss_shapes(outputs, targets)
-            total += criterion(outputs, targets).item() * len(targets)
-            count += len(targets)
-    model.train()
+    for loss, samples in batch_losses(model, loader, criterion):
+        total += loss.item() * samples
+        count += samples
     if count == 0:
         raise ValueError("the validation loader is empty: it yielded no sample")
     return total / count

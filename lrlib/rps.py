@@ -44,6 +44,30 @@ from lrlib import handpose
 from lrlib.filelock import exclusive
 from lrlib.preload import DECODE_ERRORS, ImageDecodeError
 
+__all__ = [
+    "ARCHIVES",
+    "CLASSES",
+    "CONNECT_TIMEOUT",
+    "DATA_DIR_ENV",
+    "DATA_SOURCE_ENV",
+    "DOWNLOAD_TIMEOUT",
+    "RPS_CREDIT",
+    "SOURCES",
+    "STANDIN_SEED_ENV",
+    "SYNTHETIC_FOLDER",
+    "TEST_ARCHIVE",
+    "TRAIN_ARCHIVE",
+    "DownloadError",
+    "RPSFolders",
+    "RemoteArchive",
+    "default_data_dir",
+    "display_path",
+    "download_archive",
+    "get_rps",
+    "unreachable_reason",
+    "validate_image_folder",
+]
+
 CLASSES = ("paper", "rock", "scissors")
 """The class folders, in the (alphabetical) order ``ImageFolder`` numbers them."""
 
@@ -143,7 +167,9 @@ class RPSFolders:
             what = "the real Rock-Paper-Scissors images (Laurence Moroney, CC BY 2.0)"
         else:
             what = "the synthetic stand-in for the Rock-Paper-Scissors images"
-        return f"Using {what} in {display_path(self.train.parent)} because {self.reason}."
+        return (
+            f"Using {what} in {display_path(self.train.parent)} because {self.reason}."
+        )
 
     def __str__(self) -> str:
         return self.describe()
@@ -195,8 +221,8 @@ def validate_image_folder(
             a ``ValueError`` too, naming the file and what to do.
 
     Example:
-        >>> counts = validate_image_folder(get_rps().train)  # doctest: +SKIP
-        >>> counts
+        >>> counts = validate_image_folder(get_rps().train)  # needs the data set  # doctest: +SKIP
+        >>> counts  # needs the data set  # doctest: +SKIP
         {'paper': 840, 'rock': 840, 'scissors': 840}
     """
     root = Path(path)
@@ -215,10 +241,18 @@ def validate_image_folder(
     for name in classes:
         folder = root / name
         if not folder.is_dir():
-            raise FileNotFoundError(f"class folder {folder} is missing (expected {list(classes)} in {root})")
-        images = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS]
+            raise FileNotFoundError(
+                f"class folder {folder} is missing (expected {list(classes)} in {root})"
+            )
+        images = [
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS
+        ]
         if not images:
-            raise ValueError(f"class folder {folder} holds no images (looked for {', '.join(IMG_EXTENSIONS)})")
+            raise ValueError(
+                f"class folder {folder} holds no images (looked for {', '.join(IMG_EXTENSIONS)})"
+            )
         if check_images:
             for image in images:
                 _check_decodes(image, root)
@@ -306,10 +340,14 @@ def download_archive(
         for leftover in root.glob(f"{partial_prefix}*.partial"):
             _remove(leftover)
 
-        handle, name = tempfile.mkstemp(dir=root, prefix=partial_prefix, suffix=".zip.partial")
+        handle, name = tempfile.mkstemp(
+            dir=root, prefix=partial_prefix, suffix=".zip.partial"
+        )
         os.close(handle)
         zip_path = Path(name)
-        unpacked = Path(tempfile.mkdtemp(dir=root, prefix=partial_prefix, suffix=".partial"))
+        unpacked = Path(
+            tempfile.mkdtemp(dir=root, prefix=partial_prefix, suffix=".partial")
+        )
         try:
             _fetch(archive, zip_path, timeout=timeout, chunk_size=chunk_size)
             with zipfile.ZipFile(zip_path) as bundle:
@@ -323,18 +361,25 @@ def download_archive(
     return target
 
 
-def _fetch(archive: RemoteArchive, destination: Path, *, timeout: float, chunk_size: int) -> None:
+def _fetch(
+    archive: RemoteArchive, destination: Path, *, timeout: float, chunk_size: int
+) -> None:
     """Stream ``archive.url`` into ``destination``, checking its size and SHA-256."""
     digest = hashlib.sha256()
     received = 0
     try:
-        with urllib.request.urlopen(archive.url, timeout=timeout) as response, destination.open("wb") as out:
+        with (
+            urllib.request.urlopen(archive.url, timeout=timeout) as response,
+            destination.open("wb") as out,
+        ):
             while chunk := response.read(chunk_size):
                 digest.update(chunk)
                 out.write(chunk)
                 received += len(chunk)
     except (OSError, http.client.HTTPException) as exc:
-        raise DownloadError(f"could not download {archive.url}: {_describe_error(exc)}") from exc
+        raise DownloadError(
+            f"could not download {archive.url}: {_describe_error(exc)}"
+        ) from exc
     if received != archive.size:
         raise DownloadError(
             f"download of {archive.url} is incomplete or wrong: expected {archive.size} bytes, got {received}"
@@ -346,7 +391,9 @@ def _fetch(archive: RemoteArchive, destination: Path, *, timeout: float, chunk_s
 
 
 def _describe_error(exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+    if isinstance(exc, urllib.error.URLError) and not isinstance(
+        exc, urllib.error.HTTPError
+    ):
         return str(exc.reason)
     if isinstance(exc, http.client.IncompleteRead):
         return f"the connection closed early, after {len(exc.partial)} bytes of a read"
@@ -372,7 +419,9 @@ def unreachable_reason(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None
 
     def ask() -> None:
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            with urllib.request.urlopen(
+                urllib.request.Request(url, method="HEAD"), timeout=timeout
+            ):
                 outcome.append(None)
         except (OSError, http.client.HTTPException) as exc:
             outcome.append(f"{url} cannot be reached ({_describe_error(exc)})")
@@ -440,11 +489,11 @@ def get_rps(
         DownloadError: ``source="real"`` and the download failed.
 
     Example:
-        >>> folders = get_rps("synthetic", "/tmp/lrbook-data")  # doctest: +SKIP
-        >>> print(folders)  # doctest: +SKIP
+        >>> folders = get_rps("synthetic", "/tmp/lrbook-data")  # needs the data set  # doctest: +SKIP
+        >>> print(folders)  # needs the data set  # doctest: +SKIP
         Using the synthetic stand-in for the Rock-Paper-Scissors images in
         /tmp/lrbook-data/rps-synthetic because source='synthetic' asks for it.
-        >>> folders.train  # doctest: +SKIP
+        >>> folders.train  # needs the data set  # doctest: +SKIP
         PosixPath('/tmp/lrbook-data/rps-synthetic/rps')
     """
     source, asked_by = _resolve_source(source)
@@ -455,15 +504,22 @@ def get_rps(
     if source == "synthetic":
         return _synthetic(root, seed, f"{asked_by} asks for it")
 
-    if _has_split(root / train_archive.folder) and _has_split(root / test_archive.folder):
+    if _has_split(root / train_archive.folder) and _has_split(
+        root / test_archive.folder
+    ):
         return RPSFolders(
-            root / train_archive.folder, root / test_archive.folder, "real", "they were found on disk"
+            root / train_archive.folder,
+            root / test_archive.folder,
+            "real",
+            "they were found on disk",
         )
 
     if source == "auto":
         offline = unreachable_reason(train_archive.url, connect_timeout)
         if offline is not None:
-            return _synthetic(root, seed, f"the real images are not in {root} and {offline}")
+            return _synthetic(
+                root, seed, f"the real images are not in {root} and {offline}"
+            )
     try:
         train = download_archive(train_archive, root, timeout=timeout)
         test = download_archive(test_archive, root, timeout=timeout)
@@ -474,8 +530,14 @@ def get_rps(
                 f"holding rps/ and rps-test-set/, or set {DATA_SOURCE_ENV}=synthetic "
                 "to use the offline stand-in"
             ) from exc
-        return _synthetic(root, seed, f"the real images are not in {root} and the download failed ({exc})")
-    return RPSFolders(train, test, "real", "they were downloaded and their SHA-256 checksums match")
+        return _synthetic(
+            root,
+            seed,
+            f"the real images are not in {root} and the download failed ({exc})",
+        )
+    return RPSFolders(
+        train, test, "real", "they were downloaded and their SHA-256 checksums match"
+    )
 
 
 def _data_root(root: str | os.PathLike[str] | None) -> Path:
@@ -497,7 +559,11 @@ def _data_root(root: str | os.PathLike[str] | None) -> Path:
     # nearest part of the path that does.
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
-        where = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
+        where = (
+            "is a file"
+            if existing == folder
+            else f"cannot be created: {existing} is a file"
+        )
         fix = (
             f"set {DATA_DIR_ENV} to a folder (created when missing), or unset it to use "
             f"{_fallback_data_dir()}"
@@ -559,13 +625,22 @@ def _resolve_seed(seed: int | None) -> int:
     except ValueError:
         value = -1
     if not 0 <= value < 2**32:
-        raise ValueError(f"{STANDIN_SEED_ENV} must be an integer in [0, 2**32), got {raw!r}")
+        raise ValueError(
+            f"{STANDIN_SEED_ENV} must be an integer in [0, 2**32), got {raw!r}"
+        )
     return value
 
 
 def _synthetic(root: Path, seed: int, reason: str) -> RPSFolders:
-    name = SYNTHETIC_FOLDER if seed == handpose.DEFAULT_SEED else f"{SYNTHETIC_FOLDER}-seed{seed}"
+    name = (
+        SYNTHETIC_FOLDER
+        if seed == handpose.DEFAULT_SEED
+        else f"{SYNTHETIC_FOLDER}-seed{seed}"
+    )
     folder = handpose.ensure_handpose(root / name, seed=seed)
     return RPSFolders(
-        folder / handpose.TRAIN_SPLIT.folder, folder / handpose.TEST_SPLIT.folder, "synthetic", reason
+        folder / handpose.TRAIN_SPLIT.folder,
+        folder / handpose.TEST_SPLIT.folder,
+        "synthetic",
+        reason,
     )

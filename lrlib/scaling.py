@@ -28,9 +28,20 @@ import math
 from typing import Literal
 
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR
+from torch.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    LinearLR,
+    LRScheduler,
+    SequentialLR,
+)
 
-__all__ = ["SCALING_RULES", "ScalingRule", "scaled_lr", "steps_from_epochs", "warmup_cosine"]
+__all__ = [
+    "SCALING_RULES",
+    "ScalingRule",
+    "scaled_lr",
+    "steps_from_epochs",
+    "warmup_cosine",
+]
 
 ScalingRule = Literal["linear", "sqrt", "none"]
 """How the learning rate follows the batch size (see :func:`scaled_lr`)."""
@@ -45,7 +56,9 @@ def _positive_int(name: str, value: object) -> int:
     return value
 
 
-def scaled_lr(base_lr: float, base_batch: int, batch: int, rule: ScalingRule = "linear") -> float:
+def scaled_lr(
+    base_lr: float, base_batch: int, batch: int, rule: ScalingRule = "linear"
+) -> float:
     """The learning rate for ``batch`` when ``base_lr`` suits ``base_batch``.
 
     With ``k = batch / base_batch``:
@@ -75,8 +88,10 @@ def scaled_lr(base_lr: float, base_batch: int, batch: int, rule: ScalingRule = "
     """
     _positive_int("base_batch", base_batch)
     _positive_int("batch", batch)
-    if isinstance(base_lr, bool) or not isinstance(base_lr, (int, float)) or not (
-        math.isfinite(base_lr) and base_lr > 0
+    if (
+        isinstance(base_lr, bool)
+        or not isinstance(base_lr, (int, float))
+        or not (math.isfinite(base_lr) and base_lr > 0)
     ):
         raise ValueError(f"base_lr must be a positive finite number, got {base_lr!r}")
     factor = batch / base_batch
@@ -113,8 +128,10 @@ def steps_from_epochs(epochs: float, steps_per_epoch: int) -> int:
         (158, 10, 5)
     """
     _positive_int("steps_per_epoch", steps_per_epoch)
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, float)) or not (
-        math.isfinite(epochs) and epochs >= 0
+    if (
+        isinstance(epochs, bool)
+        or not isinstance(epochs, (int, float))
+        or not (math.isfinite(epochs) and epochs >= 0)
     ):
         raise ValueError(f"epochs must be a non-negative finite number, got {epochs!r}")
     return round(epochs * steps_per_epoch)
@@ -167,8 +184,10 @@ def warmup_cosine(
         [0.5, 0.75, 1.0, 0.854, 0.5, 0.146]
     """
     _positive_int("total_steps", total_steps)
-    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or not (
-        0 <= warmup_steps < total_steps
+    if (
+        isinstance(warmup_steps, bool)
+        or not isinstance(warmup_steps, int)
+        or not (0 <= warmup_steps < total_steps)
     ):
         raise ValueError(
             f"warmup_steps must be an integer from 0 to total_steps - 1 = {total_steps - 1}, "
@@ -180,6 +199,10 @@ def warmup_cosine(
         raise ValueError(f"eta_min must be non-negative, got {eta_min!r}")
     if warmup_steps == 0:
         return CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=eta_min)
-    warmup = LinearLR(optimizer, start_factor=start_factor, end_factor=1.0, total_iters=warmup_steps)
-    decay = CosineAnnealingLR(optimizer, T_max=total_steps - warmup_steps, eta_min=eta_min)
+    warmup = LinearLR(
+        optimizer, start_factor=start_factor, end_factor=1.0, total_iters=warmup_steps
+    )
+    decay = CosineAnnealingLR(
+        optimizer, T_max=total_steps - warmup_steps, eta_min=eta_min
+    )
     return SequentialLR(optimizer, [warmup, decay], milestones=[warmup_steps])

@@ -36,13 +36,38 @@ from typing import Any, Literal
 
 from torch.optim import Optimizer, lr_scheduler, swa_utils
 
+from lrlib.validation import check_int
+
+__all__ = [
+    "CATALOG",
+    "Coverage",
+    "EXPLORE_STEPS",
+    "Knob",
+    "SCHEDULER_MODULES",
+    "STEPS_ON",
+    "SchedulerEntry",
+    "StepsOn",
+    "check_coverage",
+    "discover_schedulers",
+    "find_entry",
+    "fractional_epoch",
+    "learning_rates",
+    "scheduler_entry",
+    "scheduler_step_kind",
+    "takes_fractional_epochs",
+]
+
 SCHEDULER_MODULES: tuple[ModuleType, ...] = (lr_scheduler, swa_utils)
 """The modules searched by :func:`discover_schedulers`."""
 
 StepsOn = Literal["epoch", "batch", "metric"]
 STEPS_ON: tuple[str, ...] = ("epoch", "batch", "metric")
 """What a scheduler's ``step()`` is called after: an epoch, a mini-batch, or a
-new value of a monitored metric (which ``step(metric)`` receives)."""
+new value of a monitored metric (which ``step(metric)`` receives).
+
+This is the one record of where each scheduler steps: the trainer
+(:func:`scheduler_step_kind`) and :func:`lrlib.schedulers.trace` read it from
+:data:`CATALOG`, like Lightning's per-scheduler ``interval`` setting."""
 
 _BASE_CLASSES = frozenset({"LRScheduler", "_LRScheduler"})
 
@@ -102,7 +127,11 @@ class Knob:
                 f"knob {self.name!r}: a numeric knob needs numbers default, low, high and step; "
                 f"got {numbers}"
             )
-        if not (self.low < self.high and self.step > 0 and self.low <= self.default <= self.high):
+        if not (
+            self.low < self.high
+            and self.step > 0
+            and self.low <= self.default <= self.high
+        ):
             raise ValueError(
                 f"knob {self.name!r}: expected low < high, step > 0 and low <= default <= high; "
                 f"got low={self.low}, high={self.high}, step={self.step}, default={self.default}"
@@ -123,7 +152,9 @@ class Knob:
         """
         if self.options:
             if value not in self.options:
-                raise ValueError(f"{self.name} must be one of {self.options}, got {value!r}")
+                raise ValueError(
+                    f"{self.name} must be one of {self.options}, got {value!r}"
+                )
             return value
         if not _is_number(value) or not self.low <= value <= self.high:
             raise ValueError(
@@ -137,7 +168,11 @@ class Knob:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 @dataclass(frozen=True)
@@ -148,6 +183,10 @@ class SchedulerEntry:
         cls: the scheduler class, e.g. :class:`torch.optim.lr_scheduler.StepLR`.
         steps_on: ``"epoch"``, ``"batch"`` or ``"metric"``: what each
             ``step()`` call should follow in a training loop.
+        fractional_epochs: ``step()`` is given the epoch reached, a fraction
+            (see :func:`fractional_epoch`), so that the periods of a
+            scheduler stepped after every batch still count epochs
+            (``CosineAnnealingWarmRestarts``). Only with ``steps_on="batch"``.
         demo_kwargs: ``demo_kwargs(optimizer, steps)`` returns the keyword
             arguments of a demonstration scheduler for ``optimizer`` that is
             meant to be stepped ``steps`` times. It is a function rather than a
@@ -174,7 +213,8 @@ class SchedulerEntry:
         ValueError: ``steps_on`` is not one of :data:`STEPS_ON`;
             ``demo_metrics`` is given for a scheduler that does not step on a
             metric (or missing for one that does); ``knobs`` are given without
-            ``explore_kwargs`` (or the reverse), or two knobs share a name.
+            ``explore_kwargs`` (or the reverse), or two knobs share a name;
+            ``fractional_epochs`` without ``steps_on="batch"``.
     """
 
     cls: type
@@ -186,11 +226,17 @@ class SchedulerEntry:
     demo_metrics: Callable[[int], Sequence[float]] | None = None
     knobs: tuple[Knob, ...] = ()
     explore_kwargs: Callable[..., dict[str, Any]] | None = None
+    fractional_epochs: bool = False
 
     def __post_init__(self) -> None:
         if self.steps_on not in STEPS_ON:
             raise ValueError(
                 f"{self.name}: steps_on must be one of {STEPS_ON}, got {self.steps_on!r}"
+            )
+        if self.fractional_epochs and self.steps_on != "batch":
+            raise ValueError(
+                f"{self.name}: fractional_epochs needs steps_on='batch' (a fraction of an "
+                f"epoch is reached after a batch), got steps_on={self.steps_on!r}"
             )
         if (self.steps_on == "metric") != (self.demo_metrics is not None):
             raise ValueError(
@@ -234,7 +280,7 @@ class SchedulerEntry:
         Raises:
             ValueError: ``steps`` is not a positive integer.
         """
-        _check_steps(steps)
+        check_int("steps", steps, low=1)
         # By keyword: ChainedScheduler takes the schedulers first and the
         # optimizer second, every other scheduler takes the optimizer first.
         return self.cls(optimizer=optimizer, **self.demo_kwargs(optimizer, steps))
@@ -263,9 +309,7 @@ class SchedulerEntry:
             >>> find_entry("StepLR").explore(opt, 100, gamma=0.25).gamma
             0.25
         """
-        low, high = EXPLORE_STEPS
-        if isinstance(steps, bool) or not isinstance(steps, int) or not low <= steps <= high:
-            raise ValueError(f"steps must be an int from {low} to {high}, got {steps!r}")
+        check_int("steps", steps, low=EXPLORE_STEPS[0], high=EXPLORE_STEPS[1])
         if self.explore_kwargs is None:
             raise ValueError(f"{self.name} has no knobs to explore")
         unknown = sorted(set(settings) - {knob.name for knob in self.knobs})
@@ -275,17 +319,23 @@ class SchedulerEntry:
                 f"{[knob.name for knob in self.knobs]}"
             )
         values = {
-            knob.name: knob.check(settings.get(knob.name, knob.default)) for knob in self.knobs
+            knob.name: knob.check(settings.get(knob.name, knob.default))
+            for knob in self.knobs
         }
-        return self.cls(optimizer=optimizer, **self.explore_kwargs(optimizer, steps, **values))
+        return self.cls(
+            optimizer=optimizer, **self.explore_kwargs(optimizer, steps, **values)
+        )
 
 
-def _check_steps(steps: int) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+def learning_rates(optimizer: Optimizer) -> list[float]:
+    """Return the current learning rate of every parameter group, in order.
 
-
-def _group_lrs(optimizer: Optimizer) -> list[float]:
+    Example:
+        >>> import torch
+        >>> w = torch.zeros(1, requires_grad=True)
+        >>> learning_rates(torch.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1))
+        [0.5]
+    """
     return [float(group["lr"]) for group in optimizer.param_groups]
 
 
@@ -342,15 +392,21 @@ def _cosine_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
 
 
 def _chained_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
-    warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=_part(steps, 0.1))
+    warmup = lr_scheduler.LinearLR(
+        optimizer, start_factor=0.1, total_iters=_part(steps, 0.1)
+    )
     decay = lr_scheduler.ExponentialLR(optimizer, gamma=0.05 ** (1 / steps))
     return {"schedulers": [warmup, decay]}
 
 
 def _sequential_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
     warmup_steps = _part(steps, 0.1)
-    warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup_steps)
-    cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps - warmup_steps))
+    warmup = lr_scheduler.LinearLR(
+        optimizer, start_factor=0.1, total_iters=warmup_steps
+    )
+    cosine = lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(1, steps - warmup_steps)
+    )
     return {"schedulers": [warmup, cosine], "milestones": [warmup_steps]}
 
 
@@ -359,7 +415,7 @@ def _plateau_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
         "mode": "min",
         "factor": 0.5,
         "patience": _part(steps, 0.1),
-        "min_lr": [lr / 100 for lr in _group_lrs(optimizer)],
+        "min_lr": [lr / 100 for lr in learning_rates(optimizer)],
     }
 
 
@@ -374,7 +430,7 @@ def _plateau_demo_metrics(steps: int) -> list[float]:
 
 
 def _cyclic_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
-    lrs = _group_lrs(optimizer)
+    lrs = learning_rates(optimizer)
     return {
         "base_lr": [lr / 10 for lr in lrs],
         "max_lr": lrs,
@@ -388,7 +444,7 @@ def _cyclic_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
 
 def _one_cycle_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
     # total_steps must match the number of steps taken: one more raises.
-    return {"max_lr": _group_lrs(optimizer), "total_steps": steps, "pct_start": 0.3}
+    return {"max_lr": learning_rates(optimizer), "total_steps": steps, "pct_start": 0.3}
 
 
 def _warm_restarts_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
@@ -398,7 +454,7 @@ def _warm_restarts_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
 
 def _swa_demo(optimizer: Optimizer, steps: int) -> dict[str, Any]:
     return {
-        "swa_lr": [lr / 4 for lr in _group_lrs(optimizer)],
+        "swa_lr": [lr / 4 for lr in learning_rates(optimizer)],
         "anneal_epochs": _part(steps, 0.25),
         "anneal_strategy": "cos",
     }
@@ -446,27 +502,37 @@ def _chained_explore(
 def _sequential_explore(
     optimizer: Optimizer, steps: int, *, warmup: int, start_factor: float
 ) -> dict[str, Any]:
-    linear = lr_scheduler.LinearLR(optimizer, start_factor=start_factor, total_iters=warmup)
+    linear = lr_scheduler.LinearLR(
+        optimizer, start_factor=start_factor, total_iters=warmup
+    )
     cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps - warmup))
     return {"schedulers": [linear, cosine], "milestones": [warmup]}
 
 
 def _cyclic_explore(
-    optimizer: Optimizer, steps: int, *, mode: str, step_size_up: int, base_lr: float, gamma: float
+    optimizer: Optimizer,
+    steps: int,
+    *,
+    mode: str,
+    step_size_up: int,
+    base_lr: float,
+    gamma: float,
 ) -> dict[str, Any]:
     # The optimizer's learning rate is the top of the cycle.
     return {
         "base_lr": base_lr,
-        "max_lr": _group_lrs(optimizer),
+        "max_lr": learning_rates(optimizer),
         "step_size_up": step_size_up,
         "mode": mode,
         "gamma": gamma,
     }
 
 
-def _one_cycle_explore(optimizer: Optimizer, steps: int, **settings: Any) -> dict[str, Any]:
+def _one_cycle_explore(
+    optimizer: Optimizer, steps: int, **settings: Any
+) -> dict[str, Any]:
     # The optimizer's learning rate is max_lr; the cycle fills the run.
-    return {"max_lr": _group_lrs(optimizer), "total_steps": steps, **settings}
+    return {"max_lr": learning_rates(optimizer), "total_steps": steps, **settings}
 
 
 # The catalog, in the order chapter 6 presents the schedulers.
@@ -604,7 +670,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="epoch",
         demo_kwargs=_sequential_demo,
         description="Hands over from one scheduler to the next at milestones: warmup, then decay.",
-        formula=(r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"),
+        formula=(
+            r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"
+        ),
         knobs=(
             Knob("warmup", 10, low=1, high=100, step=1),
             Knob("start_factor", 0.1, low=0.05, high=1.0, step=0.05),
@@ -646,7 +714,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"g \in \{1,\ 2^{1-c},\ \gamma^{t}\} \end{gathered}"
         ),
         knobs=(
-            Knob("mode", "triangular", options=("triangular", "triangular2", "exp_range")),
+            Knob(
+                "mode", "triangular", options=("triangular", "triangular2", "exp_range")
+            ),
             Knob("step_size_up", 12, low=1, high=100, step=1),
             Knob("base_lr", 0.01, low=0.0, high=0.1, step=0.005),
             Knob("gamma", 0.99, low=0.9, high=1.0, step=0.001),
@@ -678,7 +748,8 @@ CATALOG: tuple[SchedulerEntry, ...] = (
     ),
     SchedulerEntry(
         cls=lr_scheduler.CosineAnnealingWarmRestarts,
-        steps_on="epoch",
+        steps_on="batch",
+        fractional_epochs=True,
         demo_kwargs=_warm_restarts_demo,
         description="Cosine annealing restarted from the top, each period T_mult times the last.",
         formula=(
@@ -740,7 +811,11 @@ def discover_schedulers(
     found: set[type] = set()
     for module in modules:
         for name, obj in vars(module).items():
-            if name.startswith("_") or name in _BASE_CLASSES or not inspect.isclass(obj):
+            if (
+                name.startswith("_")
+                or name in _BASE_CLASSES
+                or not inspect.isclass(obj)
+            ):
                 continue
             if issubclass(obj, lr_scheduler.LRScheduler) or name == "ReduceLROnPlateau":
                 found.add(obj)
@@ -794,7 +869,9 @@ def check_coverage(
     return Coverage(tuple(missing), tuple(unknown), tuple(duplicated))
 
 
-def find_entry(name: str, catalog: Sequence[SchedulerEntry] = CATALOG) -> SchedulerEntry:
+def find_entry(
+    name: str, catalog: Sequence[SchedulerEntry] = CATALOG
+) -> SchedulerEntry:
     """Return the catalog entry of the scheduler called ``name``.
 
     Args:
@@ -814,4 +891,102 @@ def find_entry(name: str, catalog: Sequence[SchedulerEntry] = CATALOG) -> Schedu
     for entry in catalog:
         if entry.name == name:
             return entry
-    raise KeyError(f"no scheduler named {name!r}; expected one of {[e.name for e in catalog]}")
+    raise KeyError(
+        f"no scheduler named {name!r}; expected one of {[e.name for e in catalog]}"
+    )
+
+
+def scheduler_entry(scheduler: object) -> SchedulerEntry | None:
+    """Return the catalog entry of a scheduler (or scheduler class), if it has one.
+
+    A subclass of a cataloged scheduler gets the entry of its nearest
+    cataloged base class.
+
+    Args:
+        scheduler: a scheduler instance, or a scheduler class.
+
+    Returns:
+        The :class:`SchedulerEntry`, or ``None`` for a class the catalog does
+        not know (e.g. a hand-written ``LRScheduler`` subclass).
+
+    Example:
+        >>> scheduler_entry(lr_scheduler.OneCycleLR).steps_on
+        'batch'
+        >>> scheduler_entry(object) is None
+        True
+    """
+    cls = scheduler if isinstance(scheduler, type) else type(scheduler)
+    by_class = {entry.cls: entry for entry in CATALOG}
+    for base in cls.__mro__:
+        if base in by_class:
+            return by_class[base]
+    return None
+
+
+def scheduler_step_kind(scheduler: object) -> StepsOn:
+    """Where ``scheduler.step()`` belongs in a training loop, as :data:`CATALOG` records it.
+
+    * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
+      once per epoch with a measured quantity (``scheduler.step(val_loss)``);
+    * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
+      :class:`~torch.optim.lr_scheduler.OneCycleLR` and
+      :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
+      every optimizer step (the last one with the fractional epoch reached, see
+      :func:`fractional_epoch`, so that its periods still count epochs);
+    * ``"epoch"``: every other scheduler, stepped once per epoch; also a
+      scheduler the catalog does not know.
+
+    Args:
+        scheduler: a learning-rate scheduler (or its class).
+
+    Returns:
+        ``"epoch"``, ``"batch"`` or ``"metric"``.
+
+    Example:
+        >>> import torch
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        >>> scheduler_step_kind(lr_scheduler.StepLR(opt, step_size=10))
+        'epoch'
+        >>> scheduler_step_kind(lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2))
+        'batch'
+    """
+    entry = scheduler_entry(scheduler)
+    return "epoch" if entry is None else entry.steps_on
+
+
+def takes_fractional_epochs(scheduler: object) -> bool:
+    """Whether the catalog steps ``scheduler`` with the fractional epoch reached.
+
+    Example:
+        >>> takes_fractional_epochs(lr_scheduler.CosineAnnealingWarmRestarts)
+        True
+        >>> takes_fractional_epochs(lr_scheduler.OneCycleLR)
+        False
+    """
+    entry = scheduler_entry(scheduler)
+    return entry is not None and entry.fractional_epochs
+
+
+def fractional_epoch(epoch: int, batch: int, batches_per_epoch: int) -> float:
+    """The epoch reached after batch ``batch`` (from 0) of epoch ``epoch`` (from 0).
+
+    ``epoch + (batch + 1) / batches_per_epoch``: after the last batch of an
+    epoch it is the next whole epoch, so the rate of the next batch is the
+    schedule's value there and restarts come on time. (PyTorch's documentation
+    passes ``epoch + batch / batches_per_epoch``, one batch behind.) The
+    trainer and :func:`lrlib.schedulers.trace` both use this function, so they
+    step a scheduler with the same floating-point epochs, bit for bit.
+
+    Args:
+        epoch: the epoch, counted from 0.
+        batch: the batch of that epoch, counted from 0.
+        batches_per_epoch: batches per epoch, ``len(train_loader)``.
+
+    Returns:
+        The fractional epoch.
+
+    Example:
+        >>> fractional_epoch(0, 0, 4), fractional_epoch(1, 3, 4)
+        (0.25, 2.0)
+    """
+    return epoch + (batch + 1) / batches_per_epoch

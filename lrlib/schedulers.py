@@ -22,9 +22,29 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts, LRScheduler, ReduceLROnPlateau
+from torch.optim.lr_scheduler import LRScheduler
 
-from lrlib.scheduler_catalog import SchedulerEntry
+from lrlib.scheduler_catalog import (
+    CATALOG,
+    SchedulerEntry,
+    fractional_epoch,
+    scheduler_step_kind,
+    takes_fractional_epochs,
+)
+from lrlib.validation import check_int
+
+__all__ = [
+    "CYCLE_EPOCHS",
+    "CycleLength",
+    "ScheduleTrace",
+    "SchedulerFactory",
+    "TRACE_OPTIMIZERS",
+    "cycle_from_loader",
+    "gallery",
+    "manual_step_decay",
+    "plot_trace",
+    "trace",
+]
 
 TRACE_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 """Optimizers :func:`trace` can build: SGD with momentum 0.9, or Adam."""
@@ -73,10 +93,8 @@ def manual_step_decay(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-        raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ValueError(f"every must be a positive int, got {every!r}")
+    check_int("epoch", epoch, low=0)
+    check_int("every", every, low=1)
     if not gamma > 0:
         raise ValueError(f"gamma must be positive, got {gamma!r}")
 
@@ -111,10 +129,15 @@ class CycleLength:
 
     def kwargs(self) -> dict[str, int]:
         """``step_size_up`` and ``step_size_down``, to pass on to ``CyclicLR``."""
-        return {"step_size_up": self.step_size_up, "step_size_down": self.step_size_down}
+        return {
+            "step_size_up": self.step_size_up,
+            "step_size_down": self.step_size_down,
+        }
 
 
-def cycle_from_loader(batches_per_epoch: int, epochs_per_cycle: float = 2) -> CycleLength:
+def cycle_from_loader(
+    batches_per_epoch: int, epochs_per_cycle: float = 2
+) -> CycleLength:
     """Size a CyclicLR cycle in batches from the length of the training loader.
 
     ``CyclicLR`` counts ``scheduler.step()`` calls, one per mini-batch, and
@@ -151,21 +174,17 @@ def cycle_from_loader(batches_per_epoch: int, epochs_per_cycle: float = 2) -> Cy
         >>> cycle_from_loader(15, 3).kwargs()
         {'step_size_up': 22, 'step_size_down': 23}
     """
-    if (
-        isinstance(batches_per_epoch, bool)
-        or not isinstance(batches_per_epoch, int)
-        or batches_per_epoch < 1
-    ):
-        raise ValueError(f"batches_per_epoch must be a positive int, got {batches_per_epoch!r}")
+    check_int("batches_per_epoch", batches_per_epoch, low=1)
     low, high = CYCLE_EPOCHS
     if (
         isinstance(epochs_per_cycle, bool)
         or not isinstance(epochs_per_cycle, (int, float))
         or not low <= epochs_per_cycle <= high
     ):
+        # Worded for the reader (chapter 6 shows this message), not by lrlib.validation.
         raise ValueError(
-            f"epochs_per_cycle must be a number from {low} to {high} (a whole cycle, up and "
-            f"down), got {epochs_per_cycle!r}"
+            f"epochs_per_cycle must be a number from {low} to {high} (a whole cycle, "
+            f"up and down), got {epochs_per_cycle!r}"
         )
     batches = round(batches_per_epoch * epochs_per_cycle)
     up = batches // 2
@@ -190,7 +209,11 @@ class ScheduleTrace:
         momentum_name: ``"momentum"``, ``"beta1"``, or ``None`` with
             :attr:`momentum`.
         steps_on: ``"epoch"``, ``"batch"`` or ``"metric"`` when traced from a
-            catalog entry; ``None`` when traced from a bare factory.
+            catalog entry, what each traced step stands for: the entry's
+            ``steps_on``, except ``"epoch"`` for a scheduler that takes
+            fractional epochs traced without ``steps_per_epoch`` (each
+            ``step()`` is then a whole epoch); ``None`` when traced from a
+            bare factory.
         steps_per_epoch: the number of steps per epoch when the scheduler was
             stepped with fractional epochs, else ``None``.
     """
@@ -244,12 +267,13 @@ def trace(
 
     * ``scheduler.step(metrics[t])`` for a scheduler that steps on a metric
       (:class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`);
-    * ``scheduler.step((t + 1) / steps_per_epoch)`` when ``steps_per_epoch``
-      is given (fractional epochs, for
+    * ``scheduler.step(fractional_epoch(epoch, batch, steps_per_epoch))``, with
+      ``epoch, batch = divmod(t, steps_per_epoch)``, when ``steps_per_epoch``
+      is given (fractional epochs, for the schedulers the catalog marks so:
       :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`), so that
       the learning rate of step ``t`` is the schedule at epoch
-      ``t / steps_per_epoch``. (PyTorch's documented loop passes
-      ``epoch + i / iters`` after batch ``i``, one batch behind this.)
+      ``t / steps_per_epoch``. The trainer steps such a scheduler with the same
+      :func:`~lrlib.scheduler_catalog.fractional_epoch`, bit for bit.
     * ``scheduler.step()`` otherwise.
 
     Args:
@@ -289,25 +313,28 @@ def trace(
         >>> result.lr[:, 0].tolist()
         [1.0, 1.0, 0.5, 0.5, 0.25]
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if steps_per_epoch is not None and (
-        isinstance(steps_per_epoch, bool)
-        or not isinstance(steps_per_epoch, int)
-        or steps_per_epoch < 1
-    ):
-        raise ValueError(f"steps_per_epoch must be a positive int or None, got {steps_per_epoch!r}")
+    check_int("steps", steps, low=1)
+    if steps_per_epoch is not None:
+        check_int("steps_per_epoch", steps_per_epoch, low=1)
     opt = _throwaway_optimizer(optimizer, lr)
     scheduler = _build_scheduler(source, opt, steps, settings)
     name = type(scheduler).__name__
     steps_on = source.steps_on if isinstance(source, SchedulerEntry) else None
-    if metrics is None and isinstance(source, SchedulerEntry) and source.demo_metrics is not None:
+    if steps_on == "batch" and steps_per_epoch is None and source.fractional_epochs:
+        steps_on = "epoch"  # stepped without an epoch, each step() is a whole epoch
+    if (
+        metrics is None
+        and isinstance(source, SchedulerEntry)
+        and source.demo_metrics is not None
+    ):
         metrics = source.demo_metrics(steps)
-    metrics = _check_metrics(name, isinstance(scheduler, ReduceLROnPlateau), metrics, steps)
-    if steps_per_epoch is not None and not isinstance(scheduler, CosineAnnealingWarmRestarts):
+    needs_metric = scheduler_step_kind(scheduler) == "metric"
+    metrics = _check_metrics(name, needs_metric, metrics, steps)
+    if steps_per_epoch is not None and not takes_fractional_epochs(scheduler):
+        fractional = [entry.name for entry in CATALOG if entry.fractional_epochs]
         raise ValueError(
-            f"steps_per_epoch (fractional epochs) needs CosineAnnealingWarmRestarts, "
-            f"whose step() takes a float epoch; got {name}"
+            f"steps_per_epoch (fractional epochs) needs a scheduler whose step() takes a "
+            f"float epoch ({', '.join(fractional)}); got {name}"
         )
 
     momentum_name = None
@@ -322,14 +349,14 @@ def trace(
         for g, group in enumerate(groups):
             lrs[t, g] = group["lr"]
             if momenta is not None:
-                momenta[t, g] = group["betas"][0] if momentum_name == "beta1" else group["momentum"]
+                momenta[t, g] = (
+                    group["betas"][0] if momentum_name == "beta1" else group["momentum"]
+                )
         if metrics is not None:
             scheduler.step(metrics[t])
         elif steps_per_epoch is not None:
-            # epoch + (batch + 1) / n, written as the Trainer writes it, so the
-            # two give the same floating-point epochs, bit for bit
             epoch, batch = divmod(t, steps_per_epoch)
-            scheduler.step(epoch + (batch + 1) / steps_per_epoch)
+            scheduler.step(fractional_epoch(epoch, batch, steps_per_epoch))
         else:
             scheduler.step()
 
@@ -355,7 +382,9 @@ def _build_scheduler(
             return source.build(opt, steps)
         return source.explore(opt, steps, **settings)
     if settings is not None:
-        raise ValueError("settings are knob values of a SchedulerEntry; a factory takes none")
+        raise ValueError(
+            "settings are knob values of a SchedulerEntry; a factory takes none"
+        )
     if not callable(source):
         raise TypeError(
             f"source must be a SchedulerEntry or a function optimizer -> scheduler, "
@@ -383,7 +412,10 @@ def _throwaway_optimizer(kind: str, lr: float | Sequence[float]) -> Optimizer:
         raise ValueError(
             f"lr must be a positive number or a non-empty sequence of them, got {lr!r}"
         )
-    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": float(value)} for value in lrs]
+    groups = [
+        {"params": [torch.zeros(1, requires_grad=True)], "lr": float(value)}
+        for value in lrs
+    ]
     if kind == "sgd":
         return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9)
     if kind == "adam":
@@ -399,7 +431,9 @@ def _check_metrics(
     if not needs_metric and metrics is not None:
         raise ValueError(f"{name} does not step on a metric, but metrics were given")
     if metrics is not None and len(metrics) != steps:
-        raise ValueError(f"metrics must hold one value per step ({steps}), got {len(metrics)}")
+        raise ValueError(
+            f"metrics must hold one value per step ({steps}), got {len(metrics)}"
+        )
     return metrics
 
 
@@ -435,7 +469,7 @@ def plot_trace(
 
     Example:
         >>> from lrlib.scheduler_catalog import find_entry
-        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # doctest: +SKIP
+        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # draws a figure  # doctest: +SKIP
     """
     if ax is None:
         _, ax = plt.subplots()
@@ -446,10 +480,18 @@ def plot_trace(
     for g in range(result.groups):
         label = f"lr (group {g})" if many else "lr"
         lines += ax.plot(
-            x, result.lr[:, g], color=lr_color, alpha=1.0 - 0.5 * g / result.groups, label=label
+            x,
+            result.lr[:, g],
+            color=lr_color,
+            alpha=1.0 - 0.5 * g / result.groups,
+            label=label,
         )
     if xlabel is None:
-        xlabel = "epoch" if result.steps_per_epoch else _X_LABELS.get(result.steps_on, "step")
+        xlabel = (
+            "epoch"
+            if result.steps_per_epoch
+            else _X_LABELS.get(result.steps_on, "step")
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("learning rate", color=lr_color)
     if log_lr:
@@ -461,13 +503,21 @@ def plot_trace(
     if result.momentum is not None:
         twin = ax.twinx()
         for g in range(result.groups):
-            label = f"{result.momentum_name} (group {g})" if many else result.momentum_name
+            label = (
+                f"{result.momentum_name} (group {g})" if many else result.momentum_name
+            )
             lines += twin.plot(
-                x, result.momentum[:, g], color="tab:orange", linestyle="--", label=label
+                x,
+                result.momentum[:, g],
+                color="tab:orange",
+                linestyle="--",
+                label=label,
             )
         twin.set_ylabel(result.momentum_name, color="tab:orange")
     if many:  # with one group, the coloured axis labels say which line is which
-        ax.legend(lines, [line.get_label() for line in lines], loc="best", fontsize="small")
+        ax.legend(
+            lines, [line.get_label() for line in lines], loc="best", fontsize="small"
+        )
     return ax
 
 
@@ -498,8 +548,7 @@ def gallery(
     """
     if not results:
         raise ValueError("results must hold at least one ScheduleTrace, got none")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    check_int("ncols", ncols, low=1)
     ncols = min(ncols, len(results))
     nrows = math.ceil(len(results) / ncols)
     fig, axes = plt.subplots(

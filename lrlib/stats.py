@@ -149,7 +149,9 @@ class ChannelStats:
             ValueError: the two have a different number of channels.
         """
         if not isinstance(other, ChannelStats):
-            raise TypeError(f"can only merge with ChannelStats, got {type(other).__name__}")
+            raise TypeError(
+                f"can only merge with ChannelStats, got {type(other).__name__}"
+            )
         if other.n_channels != self.n_channels:
             raise ValueError(
                 f"cannot merge statistics of {self.n_channels} channel(s) with "
@@ -224,7 +226,9 @@ def batch_stats(images: Tensor) -> ChannelStats:
     x = images.detach().to(device="cpu", dtype=torch.float64)
     mean = x.mean(dim=(0, 2, 3))
     m2 = (x - mean.view(1, c, 1, 1)).square().sum(dim=(0, 2, 3))
-    image_stds = x.std(dim=(2, 3), unbiased=False)  # (N, C): one std per image and channel
+    image_stds = x.std(
+        dim=(2, 3), unbiased=False
+    )  # (N, C): one std per image and channel
     return ChannelStats(
         n_images=n,
         count=n * h * w,
@@ -273,7 +277,9 @@ def loader_stats(loader: Iterable[Tensor | Sequence[Tensor]]) -> ChannelStats:
         stats = batch_stats(batch)
         total = stats if total is None else total.merge(stats)
     if total is None:
-        raise ValueError("the loader yielded no batches; expected at least one batch of images")
+        raise ValueError(
+            "the loader yielded no batches; expected at least one batch of images"
+        )
     return total
 
 
@@ -389,7 +395,9 @@ def _check_images(
         raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
     layout = " or ".join({3: "(C, H, W)", 4: "(N, C, H, W)"}[d] for d in ndims)
     if images.ndim not in ndims:
-        raise ValueError(f"{name} must have shape {layout}, got shape {tuple(images.shape)}")
+        raise ValueError(
+            f"{name} must have shape {layout}, got shape {tuple(images.shape)}"
+        )
     if floating and not images.is_floating_point():
         raise TypeError(
             f"{name} must be floating point (use ToDtype(torch.float32, scale=True)), "

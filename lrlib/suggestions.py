@@ -217,7 +217,9 @@ def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
         False
     """
     lrs, losses = _checked_curve(lrs, losses)
-    descends = np.diff(losses) < 0  # descends[k]: the step from point k to k+1 goes down
+    descends = (
+        np.diff(losses) < 0
+    )  # descends[k]: the step from point k to k+1 goes down
     best_start, best_steps = 0, 0
     run_start = 0
     for k, down in enumerate(descends):

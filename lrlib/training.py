@@ -28,7 +28,6 @@ uninterrupted run would.
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,13 +36,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import (
-    CosineAnnealingWarmRestarts,
-    CyclicLR,
-    LRScheduler,
-    OneCycleLR,
-    ReduceLROnPlateau,
-)
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -58,25 +51,34 @@ from lrlib.batches import (
     is_one_shot,
     split_batch,
 )
-from lrlib.checkpoint import (
-    CheckpointError,
+from lrlib.checkpoint import CheckpointError, copy_state
+from lrlib.device import get_device, model_device
+from lrlib.scheduler_catalog import (
+    fractional_epoch,
+    learning_rates,
+    scheduler_step_kind,
+    takes_fractional_epochs,
+)
+from lrlib.seeding import (
     capture_rng_state,
     check_rng_state,
-    copy_state,
     loader_generators,
     restore_rng_state,
 )
-from lrlib.device import get_device
+from lrlib.validation import check_int
 
 __all__ = [
     "Accuracy",
     "HISTORY_KEYS",
+    "PROGRESS_FORMAT",
     "MONITORS",
     "NON_FINITE_POLICIES",
     "NonFiniteLossError",
     "SchedulerStep",
     "Trainer",
     "accuracy",
+    "batch_losses",
+    "compute_loss",
     "evaluate",
     "learning_rates",
     "model_device",
@@ -88,89 +90,43 @@ __all__ = [
 
 SchedulerStep = Literal["epoch", "batch", "metric"]
 """Where a scheduler's ``step()`` goes: once per epoch, after every optimizer
-step, or once per epoch with a measured metric (``ReduceLROnPlateau``)."""
+step, or once per epoch with a measured metric (``ReduceLROnPlateau``). The
+default for each scheduler is recorded once, in :mod:`lrlib.scheduler_catalog`
+(:func:`scheduler_step_kind` reads it)."""
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Scheduler = LRScheduler | ReduceLROnPlateau
 
-HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr", "batch_lr", "skipped_batches")
+HISTORY_KEYS = (
+    "train_loss",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "batch_lr",
+    "skipped_batches",
+)
 """The lists in :attr:`Trainer.history`."""
 
 NON_FINITE_POLICIES = ("raise", "skip")
 """What :class:`Trainer` does with a NaN or infinite training loss (``on_nonfinite``)."""
 
-_STATE_KEYS = ("model", "optimizer", "scheduler", "scheduler_class", "epoch", "history", "rng")
+_STATE_KEYS = (
+    "model",
+    "optimizer",
+    "scheduler",
+    "scheduler_class",
+    "epoch",
+    "history",
+    "rng",
+)
 
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
 """The history entries a metric-driven scheduler can be stepped with."""
-
-_BATCH_SCHEDULERS = (CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts)
 
 
 # --------------------------------------------------------------------------
 # Small building blocks
 # --------------------------------------------------------------------------
-
-
-def learning_rates(optimizer: Optimizer) -> list[float]:
-    """Return the current learning rate of every parameter group, in order.
-
-    Example:
-        >>> w = torch.zeros(1, requires_grad=True)
-        >>> learning_rates(torch.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1))
-        [0.5]
-    """
-    return [float(group["lr"]) for group in optimizer.param_groups]
-
-
-def scheduler_step_kind(scheduler: Scheduler) -> SchedulerStep:
-    """Where ``scheduler.step()`` belongs in a training loop, judged by its type.
-
-    * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
-      once per epoch with a measured quantity (``scheduler.step(val_loss)``);
-    * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
-      :class:`~torch.optim.lr_scheduler.OneCycleLR` and
-      :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
-      every optimizer step (the last one, after batch ``i`` counted from 0, with
-      the fractional epoch ``epoch + (i + 1) / batches_per_epoch``, so that its
-      periods still count epochs);
-    * ``"epoch"``: every other scheduler, stepped once per epoch.
-
-    Args:
-        scheduler: a learning-rate scheduler.
-
-    Returns:
-        ``"epoch"``, ``"batch"`` or ``"metric"``.
-
-    Example:
-        >>> w = torch.zeros(1, requires_grad=True)
-        >>> opt = torch.optim.SGD([w], lr=0.1)
-        >>> scheduler_step_kind(torch.optim.lr_scheduler.StepLR(opt, step_size=10))
-        'epoch'
-    """
-    if isinstance(scheduler, ReduceLROnPlateau):
-        return "metric"
-    if isinstance(scheduler, _BATCH_SCHEDULERS):
-        return "batch"
-    return "epoch"
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """Return the device holding the model's parameters and buffers.
-
-    A model without parameters or buffers is taken to be on the CPU.
-
-    Raises:
-        RuntimeError: the parameters are spread over several devices.
-    """
-    devices = {t.device for t in itertools.chain(model.parameters(), model.buffers())}
-    if len(devices) > 1:
-        found = sorted(str(d) for d in devices)
-        raise RuntimeError(
-            f"the model's parameters and buffers are on several devices {found}; "
-            "move the whole model to one device with model.to(device)"
-        )
-    return devices.pop() if devices else torch.device("cpu")
 
 
 @contextmanager
@@ -206,11 +162,38 @@ def _name(function: Callable) -> str:
     return getattr(function, "__name__", type(function).__name__)
 
 
-def _compute_loss(
+def compute_loss(
     loss_fn: LossFunction, outputs: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
-    """``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit."""
-    check_loss_shapes(outputs, targets)  # (N, 1) against (N,) would silently give (N, N)
+    """Return ``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit.
+
+    Used by every loop of lrlib (the trainer, :func:`evaluate`, the range test).
+
+    Args:
+        loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
+        outputs: the model's outputs.
+        targets: the batch's targets.
+
+    Returns:
+        The loss, a 0-d tensor.
+
+    Raises:
+        ValueError: the shapes broadcast to a shape other than the outputs'
+            (:func:`lrlib.batches.check_loss_shapes`), ``loss_fn`` rejects them
+            (the message shows both shapes and dtypes), or the loss is not a
+            single number.
+
+    Example:
+        >>> compute_loss(nn.MSELoss(), torch.ones(4, 1), torch.zeros(4, 1))
+        tensor(1.)
+        >>> compute_loss(nn.CrossEntropyLoss(), torch.zeros(4, 3), torch.zeros(4))
+        Traceback (most recent call last):
+        ...
+        ValueError: the loss function CrossEntropyLoss does not accept these model outputs ...
+    """
+    check_loss_shapes(
+        outputs, targets
+    )  # (N, 1) against (N,) would silently give (N, N)
     try:
         loss = loss_fn(outputs, targets)
     except (RuntimeError, ValueError, IndexError) as exc:
@@ -244,7 +227,9 @@ def _check_loader(loader: object, name: str) -> None:
     except TypeError:
         return  # an iterable-style loader: its length is unknown until it runs
     if size == 0:
-        raise ValueError(f"{name} is empty (len(loader) == 0): it has no batches to use")
+        raise ValueError(
+            f"{name} is empty (len(loader) == 0): it has no batches to use"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -273,6 +258,50 @@ class Accuracy:
     def per_class(self) -> torch.Tensor:
         """The fraction of each class predicted correctly (NaN for a class with no samples)."""
         return self.correct / self.total
+
+
+def batch_losses(
+    model: nn.Module, loader: Any, loss_fn: LossFunction
+) -> list[tuple[torch.Tensor, int]]:
+    """Return the loss of ``model`` on every batch of ``loader``, with the batch's size.
+
+    Runs in evaluation mode (dropout off) under :func:`torch.no_grad`, on the
+    device of the model's parameters, and restores the model's modes
+    afterwards. :func:`evaluate` and the range test's validation loss average
+    these, each its own way.
+
+    Args:
+        model: the model.
+        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
+        loss_fn: a loss with ``reduction='mean'``.
+
+    Returns:
+        ``(loss, samples)`` per batch: the loss a 0-d tensor on the model's
+        device, ``samples`` the number of targets.
+
+    Raises:
+        ValueError: as :func:`evaluate`.
+        TypeError: as :func:`evaluate`.
+
+    Example:
+        >>> data = [(torch.zeros(4, 2), torch.zeros(4, 1)), (torch.zeros(2, 2), torch.ones(2, 1))]
+        >>> model = nn.Linear(2, 1)
+        >>> _ = nn.init.zeros_(model.bias)
+        >>> [(loss.item(), n) for loss, n in batch_losses(model, data, nn.MSELoss())]
+        [(0.0, 4), (1.0, 2)]
+    """
+    check_materialized(model)
+    device = model_device(model)
+    losses = []
+    with model_mode(model, training=False), torch.no_grad():
+        for batch in loader:
+            inputs, targets = split_batch(batch, device)
+            losses.append((compute_loss(loss_fn, model(inputs), targets), len(targets)))
+    if not losses:
+        raise ValueError(
+            "the loader is empty: it yielded no batches, so there is no loss to report"
+        )
+    return losses
 
 
 def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
@@ -304,16 +333,13 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
         >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)  # log 3: equal logits
         1.0986
     """
-    check_materialized(model)
-    device = model_device(model)
-    total_loss, count = torch.zeros((), device=device), 0
-    with model_mode(model, training=False), torch.no_grad():
-        for batch in loader:
-            inputs, targets = split_batch(batch, device)
-            total_loss += _compute_loss(loss_fn, model(inputs), targets) * len(targets)
-            count += len(targets)
+    losses = batch_losses(model, loader, loss_fn)
+    total_loss, count = torch.zeros((), device=model_device(model)), 0
+    for loss, samples in losses:  # summed on the device, read once
+        total_loss += loss * samples
+        count += samples
     if count == 0:
-        raise ValueError("the loader yielded no batches, so there is no loss to report")
+        raise ValueError("the loader yielded no samples, so there is no loss to report")
     return total_loss.item() / count
 
 
@@ -353,7 +379,9 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
             inputs, targets = split_batch(batch, device)
             per_batch.append(_class_counts(model(inputs), targets))
     if not per_batch:
-        raise ValueError("the loader yielded no batches, so there is no accuracy to report")
+        raise ValueError(
+            "the loader yielded no batches, so there is no accuracy to report"
+        )
     correct, total = torch.stack(per_batch).sum(dim=0).cpu()
     return Accuracy(correct=correct, total=total)
 
@@ -407,7 +435,9 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
         for batch in loader:
             outputs.append(model(batch_inputs(batch, device)).cpu())
     if not outputs:
-        raise ValueError("the loader yielded no batches, so there is nothing to predict")
+        raise ValueError(
+            "the loader yielded no batches, so there is nothing to predict"
+        )
     return torch.cat(outputs)
 
 
@@ -560,7 +590,9 @@ class Trainer:
         self.train_loader = train_loader
         self.val_loader = val_loader
         self.scheduler = scheduler
-        self.scheduler_step = _resolve_scheduler_step(scheduler, scheduler_step, optimizer)
+        self.scheduler_step = _resolve_scheduler_step(
+            scheduler, scheduler_step, optimizer
+        )
         self.monitor = monitor
         self.track_accuracy = track_accuracy or monitor == "val_accuracy"
         self.progress = progress
@@ -609,11 +641,10 @@ class Trainer:
             RuntimeError: the model was moved off the trainer's device.
 
         Example:
-            >>> history = trainer.fit(10)  # doctest: +SKIP
-            >>> history["train_loss"][-1], history["val_loss"][-1]  # doctest: +SKIP
+            >>> history = trainer.fit(10)  # needs a trainer  # doctest: +SKIP
+            >>> history["train_loss"][-1], history["val_loss"][-1]  # needs a trainer  # doctest: +SKIP
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        check_int("epochs", epochs, low=1)
         self._check_model_on_device()
         bar = tqdm(
             range(epochs),
@@ -627,8 +658,12 @@ class Trainer:
                 lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
                 train_loss = self.train_one_epoch()
                 metrics = self.validate() if self.val_loader is not None else {}
-                self._record(lr=lrs, train_loss=train_loss, skipped_batches=self._skipped,
-                             **metrics)
+                self._record(
+                    lr=lrs,
+                    train_loss=train_loss,
+                    skipped_batches=self._skipped,
+                    **metrics,
+                )
                 self._step_scheduler_after_epoch()
                 self.epoch += 1
             bar.set_postfix(self._last_losses(), refresh=False)
@@ -663,7 +698,7 @@ class Trainer:
             RuntimeError: the model is no longer on the trainer's device.
 
         Example:
-            >>> trainer.train_one_epoch()  # one more pass, outside the history  # doctest: +SKIP
+            >>> trainer.train_one_epoch()  # one more pass, outside the history  # needs a trainer  # doctest: +SKIP
             0.8421
         """
         self._check_model_on_device()
@@ -671,7 +706,7 @@ class Trainer:
         with model_mode(self.model, training=True):
             for i, batch in enumerate(self.train_loader):
                 inputs, targets = split_batch(batch, self.device)
-                loss = _compute_loss(self.loss_fn, self.model(inputs), targets)
+                loss = compute_loss(self.loss_fn, self.model(inputs), targets)
                 if not self._is_finite(loss, i):  # raises, or skips the batch
                     continue
                 self.optimizer.zero_grad(set_to_none=True)
@@ -699,7 +734,7 @@ class Trainer:
             ValueError: the trainer has no validation loader.
 
         Example:
-            >>> trainer.validate()  # doctest: +SKIP
+            >>> trainer.validate()  # needs a trainer  # doctest: +SKIP
             {'val_loss': 0.6931, 'val_accuracy': 0.75}
         """
         if self.val_loader is None:
@@ -738,11 +773,12 @@ class Trainer:
         return "train_loader yielded no batches: there is nothing to train on"
 
     def _step_batch_scheduler(self, i: int) -> None:
-        if isinstance(self.scheduler, CosineAnnealingWarmRestarts):
-            # After batch i (from 0), the epoch reached is epoch + (i + 1) / n: the rate
-            # of the next batch is the schedule's value there, and restarts come on time.
-            # (PyTorch's docs pass epoch + i / n, which lags one batch behind.)
-            self.scheduler.step(self.epoch + (i + 1) / len(self.train_loader))
+        if takes_fractional_epochs(self.scheduler):  # CosineAnnealingWarmRestarts
+            # After batch i (from 0), the epoch reached is epoch + (i + 1) / n: the
+            # rate of the next batch is the schedule's value there, and restarts come
+            # on time. (PyTorch's docs pass epoch + i / n, one batch behind.)
+            n = len(self.train_loader)
+            self.scheduler.step(fractional_epoch(self.epoch, i, n))
         else:
             self.scheduler.step()
 
@@ -788,7 +824,9 @@ class Trainer:
             "model": copy_state(self.model.state_dict()),
             "optimizer": copy_state(self.optimizer.state_dict()),
             "scheduler": (
-                None if self.scheduler is None else copy_state(self.scheduler.state_dict())
+                None
+                if self.scheduler is None
+                else copy_state(self.scheduler.state_dict())
             ),
             "rng": capture_rng_state(self._generators()),
             "epoch": self.epoch,
@@ -828,16 +866,20 @@ class Trainer:
             ``"epoch"``, ``"history"``, ``"trainer"`` and ``"rng"``.
 
         Example:
-            >>> state = trainer.state_dict()  # doctest: +SKIP
-            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # doctest: +SKIP
+            >>> state = trainer.state_dict()  # needs a trainer  # doctest: +SKIP
+            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # needs a trainer  # doctest: +SKIP
             (3, 'SGD', 'StepLR')
         """
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "optimizer_class": type(self.optimizer).__name__,
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "scheduler_class": None if self.scheduler is None else type(self.scheduler).__name__,
+            "scheduler": None
+            if self.scheduler is None
+            else self.scheduler.state_dict(),
+            "scheduler_class": None
+            if self.scheduler is None
+            else type(self.scheduler).__name__,
             "epoch": self.epoch,
             "history": copy.deepcopy(self.history),
             "trainer": self._settings(),
@@ -870,9 +912,9 @@ class Trainer:
                 every mismatch.
 
         Example:
-            >>> state = copy.deepcopy(trainer.state_dict())  # doctest: +SKIP
-            >>> trainer.fit(2)  # doctest: +SKIP
-            >>> trainer.load_state_dict(state)  # back, generators included  # doctest: +SKIP
+            >>> state = copy.deepcopy(trainer.state_dict())  # needs a trainer  # doctest: +SKIP
+            >>> trainer.fit(2)  # needs a trainer  # doctest: +SKIP
+            >>> trainer.load_state_dict(state)  # back, generators included  # needs a trainer  # doctest: +SKIP
         """
         problems = self._state_problems(state)
         if problems:
@@ -895,7 +937,9 @@ class Trainer:
         except BaseException:
             self._restore(snapshot)
             raise
-        history = {key: list(values) for key, values in copy.deepcopy(state["history"]).items()}
+        history = {
+            key: list(values) for key, values in copy.deepcopy(state["history"]).items()
+        }
         history.setdefault("skipped_batches", [0] * len(history["lr"]))  # older states
         self.epoch = state["epoch"]
         self.history = history
@@ -926,10 +970,14 @@ class Trainer:
             )
         problems += _settings_problems(self._settings(), state.get("trainer"))
         epoch, history = state["epoch"], state["history"]
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            problems.append(f"its epoch must be a non-negative int, got {epoch!r}")
+        try:
+            check_int("its epoch", epoch, low=0)
+        except ValueError as exc:
+            problems.append(str(exc))
         if not isinstance(history, Mapping) or not all(
-            isinstance(history.get(key), list) for key in HISTORY_KEYS if key != "skipped_batches"
+            isinstance(history.get(key), list)
+            for key in HISTORY_KEYS
+            if key != "skipped_batches"
         ):
             problems.append(
                 f"its history must be a dict of lists with the keys {list(HISTORY_KEYS)}"
@@ -971,7 +1019,9 @@ def _listed(names: list[str], limit: int = 5) -> str:
 
 def _model_problems(model: nn.Module, saved: Any) -> list[str]:
     if not isinstance(saved, Mapping):
-        return [f"its model state must be a dict of tensors, got {type(saved).__name__}"]
+        return [
+            f"its model state must be a dict of tensors, got {type(saved).__name__}"
+        ]
     own = model.state_dict()
     problems = []
     missing = [key for key in own if key not in saved]
@@ -979,7 +1029,9 @@ def _model_problems(model: nn.Module, saved: Any) -> list[str]:
     if missing:
         problems.append(f"the model's {_listed(missing)} are missing from it")
     if unexpected:
-        problems.append(f"it holds model entries this model lacks: {_listed(unexpected)}")
+        problems.append(
+            f"it holds model entries this model lacks: {_listed(unexpected)}"
+        )
     for key, tensor in own.items():
         value = saved.get(key)
         if isinstance(value, torch.Tensor) and value.shape != tensor.shape:
@@ -988,18 +1040,24 @@ def _model_problems(model: nn.Module, saved: Any) -> list[str]:
                 f"{tuple(tensor.shape)} in this model"
             )
         elif key in saved and not isinstance(value, torch.Tensor):
-            problems.append(f"model entry {key!r} is a {type(value).__name__}, not a tensor")
+            problems.append(
+                f"model entry {key!r} is a {type(value).__name__}, not a tensor"
+            )
     return problems
 
 
-def _optimizer_problems(optimizer: Optimizer, saved: Any, saved_class: str | None) -> list[str]:
+def _optimizer_problems(
+    optimizer: Optimizer, saved: Any, saved_class: str | None
+) -> list[str]:
     own_class = type(optimizer).__name__
     if saved_class is not None and saved_class != own_class:
         return [
             f"it was saved with optimizer {saved_class}, but this trainer has {own_class}: "
             f"{own_class} would find none of the state and settings it needs"
         ]
-    if not (isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved):
+    if not (
+        isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved
+    ):
         return ["its optimizer state is not a dict with 'state' and 'param_groups'"]
     saved_groups, own_groups = saved["param_groups"], optimizer.param_groups
     if len(saved_groups) != len(own_groups):
@@ -1019,16 +1077,24 @@ def _optimizer_problems(optimizer: Optimizer, saved: Any, saved_class: str | Non
     own_params = [p for group in own_groups for p in group["params"]]
     index_of = {
         saved_id: position
-        for position, saved_id in enumerate(i for group in saved_groups for i in group["params"])
+        for position, saved_id in enumerate(
+            i for group in saved_groups for i in group["params"]
+        )
     }
     for saved_id, entries in saved["state"].items():
         position = index_of.get(saved_id)
         if position is None or not isinstance(entries, Mapping):
-            problems.append(f"its optimizer state refers to an unknown parameter {saved_id!r}")
+            problems.append(
+                f"its optimizer state refers to an unknown parameter {saved_id!r}"
+            )
             continue
         shape = tuple(own_params[position].shape)
         for name, value in entries.items():
-            if isinstance(value, torch.Tensor) and value.ndim > 0 and tuple(value.shape) != shape:
+            if (
+                isinstance(value, torch.Tensor)
+                and value.ndim > 0
+                and tuple(value.shape) != shape
+            ):
                 problems.append(
                     f"optimizer state {name!r} of parameter {position} has shape "
                     f"{tuple(value.shape)} in it, but the parameter has shape {shape}"
@@ -1059,7 +1125,9 @@ def _settings_problems(own: dict[str, Any], saved: Any) -> list[str]:
 
 def _check_type(name: str, value: object, expected: type) -> None:
     if not isinstance(value, expected):
-        raise TypeError(f"{name} must be a {expected.__name__}, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a {expected.__name__}, got {type(value).__name__}"
+        )
 
 
 def _check_optimizer_owns(model: nn.Module, optimizer: Optimizer) -> None:
@@ -1079,7 +1147,9 @@ def _resolve_scheduler_step(
 ) -> SchedulerStep | None:
     if scheduler is None:
         if scheduler_step is not None:
-            raise ValueError(f"scheduler_step={scheduler_step!r} was given, but no scheduler")
+            raise ValueError(
+                f"scheduler_step={scheduler_step!r} was given, but no scheduler"
+            )
         return None
     if not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
         raise TypeError(
@@ -1107,12 +1177,17 @@ def _resolve_scheduler_step(
 
 
 def _check_monitor(
-    monitor: str, track_accuracy: bool, val_loader: object, metric_scheduler: Scheduler | None
+    monitor: str,
+    track_accuracy: bool,
+    val_loader: object,
+    metric_scheduler: Scheduler | None,
 ) -> None:
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {list(MONITORS)}, got {monitor!r}")
     if track_accuracy and val_loader is None:
-        raise ValueError("track_accuracy=True needs a val_loader to measure the accuracy on")
+        raise ValueError(
+            "track_accuracy=True needs a val_loader to measure the accuracy on"
+        )
     if metric_scheduler is None:
         return
     name = type(metric_scheduler).__name__
@@ -1131,15 +1206,17 @@ def _check_monitor(
 
 
 def _check_fractional_epochs(
-    scheduler: Scheduler | None, scheduler_step: SchedulerStep | None, train_loader: object
+    scheduler: Scheduler | None,
+    scheduler_step: SchedulerStep | None,
+    train_loader: object,
 ) -> None:
-    if scheduler_step != "batch" or not isinstance(scheduler, CosineAnnealingWarmRestarts):
+    if scheduler_step != "batch" or not takes_fractional_epochs(scheduler):
         return
     try:
         len(train_loader)  # type: ignore[arg-type]
     except TypeError:
         raise ValueError(
-            "CosineAnnealingWarmRestarts stepped after every batch is given fractional "
+            f"{type(scheduler).__name__} stepped after every batch is given fractional "
             "epochs, epoch + (i + 1) / len(train_loader), so the train_loader needs a "
             f"length, but {type(train_loader).__name__} has none; pass a loader with a "
             "length, or scheduler_step='epoch'"

@@ -19,7 +19,8 @@ def assert_same_history(a: dict[str, list], b: dict[str, list]) -> None:
         torch.testing.assert_close(
             torch.tensor(a[key], dtype=torch.float64),
             torch.tensor(b[key], dtype=torch.float64),
-            rtol=0, atol=1e-7,
+            rtol=0,
+            atol=1e-7,
         )
 
 

@@ -39,7 +39,9 @@ def train(make_optimizer, steps: int = 12) -> str:
 
 
 OPTIMIZERS = {
-    "sgd_nesterov": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4),
+    "sgd_nesterov": lambda p: torch.optim.SGD(
+        p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4
+    ),
     "adam_fused": lambda p: torch.optim.Adam(p, lr=3e-3, fused=True),
 }
 

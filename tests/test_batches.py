@@ -35,7 +35,15 @@ X, Y = torch.arange(12.0).reshape(4, 3), torch.tensor([0, 1, 1, 0])
         {"x": X, "y": Y, "names": ["a", "b", "c", "d"]},
         {"image": X, "label": Y},
     ],
-    ids=["pair", "list", "longer-tuple", "inputs/targets", "input/target", "x/y", "image/label"],
+    ids=[
+        "pair",
+        "list",
+        "longer-tuple",
+        "inputs/targets",
+        "input/target",
+        "x/y",
+        "image/label",
+    ],
 )
 def test_every_accepted_form_gives_the_same_inputs_and_targets(batch):
     inputs, targets = split_batch(batch, "cpu")
@@ -52,15 +60,31 @@ def test_the_key_pairs_are_documented_and_all_accepted():
 @pytest.mark.parametrize(
     ("batch", "error", "match"),
     [
-        (X, TypeError, r"a mapping with one of the key pairs .* or an \(inputs, targets, \.\.\.\) "
-                       r"tuple or list, got Tensor"),
+        (
+            X,
+            TypeError,
+            r"a mapping with one of the key pairs .* or an \(inputs, targets, \.\.\.\) "
+            r"tuple or list, got Tensor",
+        ),
         ((X,), TypeError, "got a tuple of 1 entry"),
         ([], TypeError, "got a list of 0 entries"),
         ({"inputs": X}, TypeError, r"its keys are \['inputs'\]"),
-        ({"features": X, "labels": Y}, TypeError, r"its keys are \['features', 'labels'\]"),
+        (
+            {"features": X, "labels": Y},
+            TypeError,
+            r"its keys are \['features', 'labels'\]",
+        ),
         ({"x": X, "y": Y, "input": X, "target": Y}, TypeError, "ambiguous"),
-        (("text", Y), TypeError, r"batch\[0\] \(the inputs\) must be a tensor, got str"),
-        ((X, [0, 1]), TypeError, r"batch\[1\] \(the targets\) must be a tensor, got a list"),
+        (
+            ("text", Y),
+            TypeError,
+            r"batch\[0\] \(the inputs\) must be a tensor, got str",
+        ),
+        (
+            (X, [0, 1]),
+            TypeError,
+            r"batch\[1\] \(the targets\) must be a tensor, got a list",
+        ),
         ({"x": X, "y": 3}, TypeError, r"batch\['y'\] must be a tensor, got int"),
     ],
 )
@@ -73,7 +97,9 @@ def test_batch_inputs_accepts_inputs_without_targets():
     assert batch_inputs(X, "cpu") is X
     assert batch_inputs((X,), "cpu") is X
     assert batch_inputs({"inputs": X}, "cpu") is X
-    with pytest.raises(TypeError, match=r"key pairs \['inputs', 'input', 'x', 'image'\]"):
+    with pytest.raises(
+        TypeError, match=r"key pairs \['inputs', 'input', 'x', 'image'\]"
+    ):
         batch_inputs({"targets": Y}, "cpu")
     with pytest.raises(TypeError, match="got int"):
         batch_inputs(3, "cpu")
@@ -89,7 +115,9 @@ def test_trainer_and_range_test_share_the_one_function():
 def test_is_one_shot_tells_iterators_from_re_iterables():
     data = [(X, Y)]
     assert not is_one_shot(data)
-    assert not is_one_shot(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y)))
+    assert not is_one_shot(
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y))
+    )
     assert is_one_shot(iter(data))
     assert is_one_shot(b for b in data)
     assert is_one_shot(map(tuple, data))
@@ -99,8 +127,11 @@ def test_check_materialized():
     check_materialized(nn.Linear(2, 2))
     with torch.device("meta"):
         model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
-    with pytest.raises(ValueError, match=r"Sequential has parameters or buffers on the meta device "
-                                         r"\(0\.weight, 0\.bias, 1\.weight and 4 more\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Sequential has parameters or buffers on the meta device "
+        r"\(0\.weight, 0\.bias, 1\.weight and 4 more\)",
+    ):
         check_materialized(model)
     model.to_empty(device="cpu")
     check_materialized(model)
@@ -112,7 +143,10 @@ def test_check_materialized():
         ((8, 1), (8, 1)),  # regression, same shapes
         ((8,), (8,)),
         ((8, 3), (8,)),  # logits and class ids: not broadcastable
-        ((3, 3), (3,)),  # logits and class ids with N == C: broadcast to the outputs' shape
+        (
+            (3, 3),
+            (3,),
+        ),  # logits and class ids with N == C: broadcast to the outputs' shape
         ((8, 3, 5, 5), (8, 5, 5)),  # segmentation
         ((8, 1), (1,)),
         ((), ()),

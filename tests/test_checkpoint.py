@@ -24,25 +24,22 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.checkpoint import (
     CheckpointError,
-    capture_rng_state,
     copy_state,
     load_checkpoint,
-    loader_generators,
-    restore_rng_state,
     save_checkpoint,
 )
-from lrlib.device import get_device
+from lrlib.seeding import capture_rng_state, loader_generators, restore_rng_state
 from lrlib.training import Trainer
 from tests._compare import assert_same_history, assert_same_parameters
-
-
 
 BATCHES = 6
 
 SCHEDULERS = {
     "step": lambda opt: lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
     "plateau": lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0),
-    "one-cycle": lambda opt: lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=8 * BATCHES),
+    "one-cycle": lambda opt: lr_scheduler.OneCycleLR(
+        opt, max_lr=0.05, total_steps=8 * BATCHES
+    ),
     "cosine-restarts": lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3),
 }
 
@@ -56,21 +53,28 @@ def build(seed: int, scheduler: str, *, loader_generator: bool = True) -> Traine
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
-    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+    model = nn.Sequential(
+        nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    shuffle = {"generator": torch.Generator().manual_seed(seed)} if loader_generator else {}
+    shuffle = (
+        {"generator": torch.Generator().manual_seed(seed)} if loader_generator else {}
+    )
     return Trainer(
-        model, nn.CrossEntropyLoss(), optimizer,
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
         DataLoader(train, batch_size=8, shuffle=True, **shuffle),
         DataLoader(val, batch_size=10),
-        scheduler=SCHEDULERS[scheduler](optimizer), progress=False,
+        scheduler=SCHEDULERS[scheduler](optimizer),
+        progress=False,
     )
 
 
-
-
 @pytest.mark.gpu
-@pytest.mark.parametrize("loader_generator", [True, False], ids=["loader-generator", "global-rng"])
+@pytest.mark.parametrize(
+    "loader_generator", [True, False], ids=["loader-generator", "global-rng"]
+)
 @pytest.mark.parametrize("scheduler", list(SCHEDULERS))
 def test_resumed_run_equals_uninterrupted_run(tmp_path, scheduler, loader_generator):
     uninterrupted = build(0, scheduler, loader_generator=loader_generator)
@@ -91,7 +95,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, scheduler, loader_genera
     resumed.fit(4)
 
     assert resumed.epoch == 8
-    assert_same_history(resumed.history, uninterrupted.history)  # losses, learning rates
+    assert_same_history(
+        resumed.history, uninterrupted.history
+    )  # losses, learning rates
     assert_same_parameters(resumed.model, uninterrupted.model)
     if scheduler != "plateau":  # the schedule really moved during the resumed half
         assert len({tuple(lrs) for lrs in resumed.history["lr"][4:]}) > 1
@@ -110,9 +116,19 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
 def test_rng_state_round_trip_covers_torch_numpy_python_and_generators():
     g = torch.Generator().manual_seed(5)
     state = capture_rng_state([g])
-    first = (torch.rand(3), np.random.rand(3), random.random(), torch.rand(3, generator=g))
+    first = (
+        torch.rand(3),
+        np.random.rand(3),
+        random.random(),
+        torch.rand(3, generator=g),
+    )
     restore_rng_state(state, [g])
-    second = (torch.rand(3), np.random.rand(3), random.random(), torch.rand(3, generator=g))
+    second = (
+        torch.rand(3),
+        np.random.rand(3),
+        random.random(),
+        torch.rand(3, generator=g),
+    )
     assert torch.equal(first[0], second[0])
     assert np.array_equal(first[1], second[1])
     assert first[2] == second[2]
@@ -129,7 +145,9 @@ def test_loader_generators_finds_each_generator_once():
 def test_mismatched_trainer_is_refused(tmp_path):
     trainer = build(0, "step")
     path = save_checkpoint(trainer, tmp_path / "c.pt")
-    with pytest.raises(ValueError, match="scheduler StepLR, but this trainer has OneCycleLR"):
+    with pytest.raises(
+        ValueError, match="scheduler StepLR, but this trainer has OneCycleLR"
+    ):
         load_checkpoint(build(0, "one-cycle"), path)
     with pytest.raises(ValueError, match="1 data-loader generator"):
         load_checkpoint(build(0, "step", loader_generator=False), path)
@@ -203,7 +221,10 @@ while True:
 def start_writer(script: str, path: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
-        [sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", script, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -274,14 +295,18 @@ def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
 
 def everything(trainer: Trainer) -> dict:
     """A deep copy of all a load may change: model, optimizer, scheduler, RNGs, counters."""
-    return copy.deepcopy({
-        "model": trainer.model.state_dict(),
-        "optimizer": trainer.optimizer.state_dict(),
-        "scheduler": trainer.scheduler.state_dict(),
-        "epoch": trainer.epoch,
-        "history": trainer.history,
-        "rng": capture_rng_state(loader_generators(trainer.train_loader, trainer.val_loader)),
-    })
+    return copy.deepcopy(
+        {
+            "model": trainer.model.state_dict(),
+            "optimizer": trainer.optimizer.state_dict(),
+            "scheduler": trainer.scheduler.state_dict(),
+            "epoch": trainer.epoch,
+            "history": trainer.history,
+            "rng": capture_rng_state(
+                loader_generators(trainer.train_loader, trainer.val_loader)
+            ),
+        }
+    )
 
 
 def assert_same(a, b, where="state"):
@@ -301,26 +326,47 @@ def assert_same(a, b, where="state"):
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
-def build_with(seed: int, *, hidden: int = 16, optimizer: str = "adam", groups: int = 1,
-               scheduler: str = "step", **trainer_kwargs) -> Trainer:
+def build_with(
+    seed: int,
+    *,
+    hidden: int = 16,
+    optimizer: str = "adam",
+    groups: int = 1,
+    scheduler: str = "step",
+    **trainer_kwargs,
+) -> Trainer:
     """Like build(), with the model width, optimizer and parameter groups to choose."""
     g = torch.Generator().manual_seed(1234)
     x = torch.randn(68, 4, generator=g)
     y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
     torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(4, hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(hidden, 3))
+    model = nn.Sequential(
+        nn.Linear(4, hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(hidden, 3)
+    )
     params = (
-        model.parameters() if groups == 1
+        model.parameters()
+        if groups == 1
         else [{"params": model[0].parameters()}, {"params": model[3].parameters()}]
     )
-    make = {"adam": torch.optim.Adam, "sgd": lambda p, lr: torch.optim.SGD(p, lr, momentum=0.9)}
+    make = {
+        "adam": torch.optim.Adam,
+        "sgd": lambda p, lr: torch.optim.SGD(p, lr, momentum=0.9),
+    }
     opt = make[optimizer](params, lr=0.01)
     return Trainer(
-        model, nn.CrossEntropyLoss(), opt,
-        DataLoader(TensorDataset(x[:48], y[:48]), batch_size=8, shuffle=True,
-                   generator=torch.Generator().manual_seed(seed)),
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        DataLoader(
+            TensorDataset(x[:48], y[:48]),
+            batch_size=8,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        ),
         DataLoader(TensorDataset(x[48:], y[48:]), batch_size=10),
-        scheduler=SCHEDULERS[scheduler](opt), progress=False, **trainer_kwargs,
+        scheduler=SCHEDULERS[scheduler](opt),
+        progress=False,
+        **trainer_kwargs,
     )
 
 
@@ -328,21 +374,30 @@ def build_with(seed: int, *, hidden: int = 16, optimizer: str = "adam", groups: 
     ("saved", "loading", "expected"),
     [
         (
-            {"hidden": 16}, {"hidden": 32},
-            [r"model entry '0\.weight' has shape \(16, 4\) in it, but \(32, 4\) in this model",
-             r"'3\.weight' has shape \(3, 16\) in it, but \(3, 32\)"],
+            {"hidden": 16},
+            {"hidden": 32},
+            [
+                r"model entry '0\.weight' has shape \(16, 4\) in it, but \(32, 4\) in this model",
+                r"'3\.weight' has shape \(3, 16\) in it, but \(3, 32\)",
+            ],
         ),
         (
-            {"optimizer": "adam"}, {"optimizer": "sgd"},
+            {"optimizer": "adam"},
+            {"optimizer": "sgd"},
             ["saved with optimizer Adam, but this trainer has SGD"],
         ),
         (
-            {"groups": 1}, {"groups": 2},
+            {"groups": 1},
+            {"groups": 2},
             [r"optimizer has 1 parameter group\(s\), this one 2"],
         ),
         (
-            {"scheduler": "step", "hidden": 16}, {"scheduler": "one-cycle", "hidden": 8},
-            ["scheduler StepLR, but this trainer has OneCycleLR", r"\(16, 4\) in it, but \(8, 4\)"],
+            {"scheduler": "step", "hidden": 16},
+            {"scheduler": "one-cycle", "hidden": 8},
+            [
+                "scheduler StepLR, but this trainer has OneCycleLR",
+                r"\(16, 4\) in it, but \(8, 4\)",
+            ],
         ),
         (
             {"scheduler": "cosine-restarts"},
@@ -350,14 +405,23 @@ def build_with(seed: int, *, hidden: int = 16, optimizer: str = "adam", groups: 
             ["scheduler_step='batch', but this one has scheduler_step='epoch'"],
         ),
         (
-            {}, {"track_accuracy": True},
+            {},
+            {"track_accuracy": True},
             ["track_accuracy=False, but this one has track_accuracy=True"],
         ),
     ],
-    ids=["model-shapes", "optimizer-class", "param-groups", "several", "scheduler-step",
-         "track-accuracy"],
+    ids=[
+        "model-shapes",
+        "optimizer-class",
+        "param-groups",
+        "several",
+        "scheduler-step",
+        "track-accuracy",
+    ],
 )
-def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path, saved, loading, expected):
+def test_a_checkpoint_that_does_not_fit_changes_nothing(
+    tmp_path, saved, loading, expected
+):
     source = build_with(0, **saved)
     source.fit(2)
     path = save_checkpoint(source, tmp_path / "source.pt")
@@ -371,7 +435,9 @@ def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path, saved, loading
     assert str(path) in message
     for pattern in expected:  # every mismatch is named, not just the first
         assert re.search(pattern, message), (pattern, message)
-    assert_same(before, everything(trainer))  # nothing was applied, not even the RNG state
+    assert_same(
+        before, everything(trainer)
+    )  # nothing was applied, not even the RNG state
     trainer.fit(1)  # and the trainer still works
 
 
@@ -389,10 +455,14 @@ def test_optimizer_state_of_other_shapes_is_refused_before_loading():
     source = build_with(0)
     source.fit(1)
     state = copy.deepcopy(source.state_dict())
-    state["optimizer"]["state"][0]["exp_avg"] = torch.zeros(5, 5)  # not parameter 0's shape
+    state["optimizer"]["state"][0]["exp_avg"] = torch.zeros(
+        5, 5
+    )  # not parameter 0's shape
     trainer = build_with(3)
     before = everything(trainer)
-    with pytest.raises(CheckpointError, match=r"'exp_avg' of parameter 0 has shape \(5, 5\)"):
+    with pytest.raises(
+        CheckpointError, match=r"'exp_avg' of parameter 0 has shape \(5, 5\)"
+    ):
         trainer.load_state_dict(state)
     assert_same(before, everything(trainer))
 
@@ -428,21 +498,37 @@ def test_load_state_dict_restores_the_scheduler_and_every_generator():
     torch.save(source.state_dict(), buffer)  # the state, as a file would give it back
     [source_generator] = loader_generators(source.train_loader, source.val_loader)
     # What the generators give next, from the state that was saved:
-    expected_draws = (torch.rand(4), np.random.rand(4), random.random(),
-                      torch.rand(4, generator=source_generator))
+    expected_draws = (
+        torch.rand(4),
+        np.random.rand(4),
+        random.random(),
+        torch.rand(4, generator=source_generator),
+    )
     expected_scheduler = copy.deepcopy(source.scheduler.state_dict())
 
     trainer = build(42, "one-cycle")
     [generator] = loader_generators(trainer.train_loader, trainer.val_loader)
-    torch.rand(100), np.random.rand(100), random.random(), torch.rand(9, generator=generator)
+    (
+        torch.rand(100),
+        np.random.rand(100),
+        random.random(),
+        torch.rand(9, generator=generator),
+    )
     buffer.seek(0)
     trainer.load_state_dict(torch.load(buffer, weights_only=True))
 
     assert_same(trainer.scheduler.state_dict(), expected_scheduler)
     assert trainer.scheduler.last_epoch == 2 * BATCHES
     assert trainer.scheduler.get_last_lr() == source.scheduler.get_last_lr()
-    assert [g["lr"] for g in trainer.optimizer.param_groups] == source.scheduler.get_last_lr()
-    draws = (torch.rand(4), np.random.rand(4), random.random(), torch.rand(4, generator=generator))
+    assert [
+        g["lr"] for g in trainer.optimizer.param_groups
+    ] == source.scheduler.get_last_lr()
+    draws = (
+        torch.rand(4),
+        np.random.rand(4),
+        random.random(),
+        torch.rand(4, generator=generator),
+    )
     assert torch.equal(draws[0], expected_draws[0])  # PyTorch's global generator
     assert np.array_equal(draws[1], expected_draws[1])  # NumPy's
     assert draws[2] == expected_draws[2]  # Python's
@@ -468,7 +554,9 @@ def test_older_states_without_the_new_entries_still_load():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("keep", [0, 10, 0.5, -5], ids=["empty", "10-bytes", "half", "all-but-5"])
+@pytest.mark.parametrize(
+    "keep", [0, 10, 0.5, -5], ids=["empty", "10-bytes", "half", "all-but-5"]
+)
 def test_an_empty_or_truncated_file_is_named_and_explained(tmp_path, keep):
     trainer = build(0, "step")
     path = save_checkpoint(trainer, tmp_path / "c.pt")
@@ -510,7 +598,9 @@ def test_other_payloads_are_not_taken_for_a_checkpoint(tmp_path):
 
 def test_a_directory_is_not_a_checkpoint_file(tmp_path):
     trainer = build(0, "step")
-    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path)) + ".*is a directory"):
+    with pytest.raises(
+        IsADirectoryError, match=re.escape(str(tmp_path)) + ".*is a directory"
+    ):
         load_checkpoint(trainer, tmp_path)
     with pytest.raises(IsADirectoryError, match="is a directory. Give a file path"):
         save_checkpoint(trainer, tmp_path)

@@ -19,7 +19,9 @@ def test_a_claim_that_holds_is_silent():
 
 
 def test_a_failed_claim_raises_with_its_evidence():
-    with pytest.raises(ClaimFailed, match=r"dropout helps \(dropout=0\.8, plain=0\.9\)"):
+    with pytest.raises(
+        ClaimFailed, match=r"dropout helps \(dropout=0\.8, plain=0\.9\)"
+    ):
         claim("dropout helps", 0.8 > 0.9, dropout=0.8, plain=0.9)
     assert issubclass(ClaimFailed, AssertionError)
 

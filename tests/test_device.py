@@ -12,7 +12,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(REQUIRE_CUDA_ENV, raising=False)
 
 
-def fake_hardware(monkeypatch: pytest.MonkeyPatch, *, cuda: bool, mps: bool, count: int = 1) -> None:
+def fake_hardware(
+    monkeypatch: pytest.MonkeyPatch, *, cuda: bool, mps: bool, count: int = 1
+) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: count if cuda else 0)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)

@@ -71,11 +71,30 @@ def two_rank_run(tmp_path_factory):
     splits = tiny_splits()
     splits.save(folder / "splits.pt")
     completed = run_torchrun(
-        ["--data", "splits.pt", "--out", "run", "--backend", "gloo", "--timeout-s", "60",
-         "--gradient-probe", "--stop-after", str(STOP_AFTER), *CONFIG.to_args()],
-        cwd=folder, env=child_env(), timeout_s=180,
+        [
+            "--data",
+            "splits.pt",
+            "--out",
+            "run",
+            "--backend",
+            "gloo",
+            "--timeout-s",
+            "60",
+            "--gradient-probe",
+            "--stop-after",
+            str(STOP_AFTER),
+            *CONFIG.to_args(),
+        ],
+        cwd=folder,
+        env=child_env(),
+        timeout_s=180,
     )
-    return folder / "run", splits, completed, RunResult.load(folder / "run" / "result.json")
+    return (
+        folder / "run",
+        splits,
+        completed,
+        RunResult.load(folder / "run" / "result.json"),
+    )
 
 
 # -- the launch -------------------------------------------------------------------
@@ -96,13 +115,19 @@ def test_ddp_gradient_equals_single_process_gradient_of_the_whole_batch(two_rank
     assert probe["world_size"] == 2 and len(indices) == CONFIG.batch_size
     assert len(set(indices.tolist())) == CONFIG.batch_size
     # The two shares make up the first batch a single process would read.
-    sampler = DistributedSampler(range(TRAIN), num_replicas=1, rank=0, shuffle=True, seed=CONFIG.seed)
+    sampler = DistributedSampler(
+        range(TRAIN), num_replicas=1, rank=0, shuffle=True, seed=CONFIG.seed
+    )
     assert sorted(indices.tolist()) == sorted(list(sampler)[: CONFIG.batch_size])
 
     model = TwoBlockCNN(n_filters=CONFIG.n_filters)
     model.load_state_dict(probe["initial_state"])
-    whole = batch_gradients(model, nn.CrossEntropyLoss(), splits.train_images[indices],
-                            splits.train_targets[indices])
+    whole = batch_gradients(
+        model,
+        nn.CrossEntropyLoss(),
+        splits.train_images[indices],
+        splits.train_targets[indices],
+    )
     assert max_difference(whole, probe["gradients"]) < 1e-6
 
 
@@ -118,7 +143,11 @@ def test_learning_rates_are_identical_on_every_rank(two_rank_run):
 def test_checkpoint_is_written_by_rank_0_only(two_rank_run):
     out, _, _, result = two_rank_run
     assert result.checkpoint_writes == [STOP_AFTER, 0]
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "gradient_probe.pt", "result.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "checkpoint.pt",
+        "gradient_probe.pt",
+        "result.json",
+    ]
     state = load_run_checkpoint(out / "checkpoint.pt")
     assert state["epoch"] == STOP_AFTER and state["world_size"] == 2
     assert not any(key.startswith("module.") for key in state["model"])
@@ -133,10 +162,18 @@ def test_checkpoint_resumes_in_a_single_process(two_rank_run):
     assert resumed.lr == uninterrupted.lr  # the schedule continues exactly
     assert resumed.val_loss[:STOP_AFTER] == ddp_result.val_loss
     # Two processes and one add the same numbers in another order: rounding only.
-    torch.testing.assert_close(torch.tensor(resumed.val_loss), torch.tensor(uninterrupted.val_loss),
-                               rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(torch.tensor(resumed.train_loss), torch.tensor(uninterrupted.train_loss),
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        torch.tensor(resumed.val_loss),
+        torch.tensor(uninterrupted.val_loss),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    torch.testing.assert_close(
+        torch.tensor(resumed.train_loss),
+        torch.tensor(uninterrupted.train_loss),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_resume_refuses_a_checkpoint_of_other_settings(two_rank_run):
@@ -166,9 +203,19 @@ def test_a_killed_rank_ends_the_whole_run_with_an_error_quickly(tmp_path):
     tiny_splits().save(tmp_path / "splits.pt")
     long_run = replace(CONFIG, epochs=2000, warmup_epochs=0)
     job = launch_torchrun(
-        ["--data", "splits.pt", "--out", "run", "--backend", "gloo", "--timeout-s", "20",
-         *long_run.to_args()],
-        cwd=tmp_path, env=child_env(),
+        [
+            "--data",
+            "splits.pt",
+            "--out",
+            "run",
+            "--backend",
+            "gloo",
+            "--timeout-s",
+            "20",
+            *long_run.to_args(),
+        ],
+        cwd=tmp_path,
+        env=child_env(),
     )
     try:
         deadline = time.monotonic() + 120
@@ -192,8 +239,13 @@ def test_a_killed_rank_ends_the_whole_run_with_an_error_quickly(tmp_path):
 
 # -- the command line, in this process ----------------------------------------------
 
-LAUNCHED = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2",
-            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
+LAUNCHED = {
+    "RANK": "0",
+    "LOCAL_RANK": "0",
+    "WORLD_SIZE": "2",
+    "MASTER_ADDR": "127.0.0.1",
+    "MASTER_PORT": "29500",
+}
 
 
 def test_without_the_launcher_main_says_to_use_torchrun(monkeypatch, capsys, tmp_path):
@@ -207,16 +259,24 @@ def test_without_the_launcher_main_says_to_use_torchrun(monkeypatch, capsys, tmp
         launch_environment({})
 
 
-def test_a_batch_the_world_size_does_not_divide_is_refused_before_joining(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(ddp.dist, "init_process_group", lambda *a, **k: pytest.fail("joined the group"))
+def test_a_batch_the_world_size_does_not_divide_is_refused_before_joining(
+    monkeypatch, capsys, tmp_path
+):
+    monkeypatch.setattr(
+        ddp.dist, "init_process_group", lambda *a, **k: pytest.fail("joined the group")
+    )
     for name, value in LAUNCHED.items():
         monkeypatch.setenv(name, value)
     assert ddp.main(["--out", str(tmp_path / "run"), "--batch-size", "15"]) == 2
     assert "cannot be split evenly over 2 processes" in capsys.readouterr().err
 
 
-def test_other_invalid_settings_are_refused_before_joining(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(ddp.dist, "init_process_group", lambda *a, **k: pytest.fail("joined the group"))
+def test_other_invalid_settings_are_refused_before_joining(
+    monkeypatch, capsys, tmp_path
+):
+    monkeypatch.setattr(
+        ddp.dist, "init_process_group", lambda *a, **k: pytest.fail("joined the group")
+    )
     for name, value in LAUNCHED.items():
         monkeypatch.setenv(name, value)
     for args, message in [
@@ -244,14 +304,21 @@ def test_launch_environment_rejects_bad_variables(environ, error):
 
 def test_launch_environment_reads_the_variables():
     env = launch_environment({**LAUNCHED, "RANK": "1", "LOCAL_RANK": "1"})
-    assert (env.rank, env.local_rank, env.world_size, env.master_port) == (1, 1, 2, 29500)
+    assert (env.rank, env.local_rank, env.world_size, env.master_port) == (
+        1,
+        1,
+        2,
+        29500,
+    )
 
 
 # -- small pieces --------------------------------------------------------------------
 
 
 def test_config_flags_round_trip_through_the_parser():
-    config = RunConfig(batch_size=32, lr=0.02, epochs=3, warmup_epochs=0.5, optimizer="adam", seed=7)
+    config = RunConfig(
+        batch_size=32, lr=0.02, epochs=3, warmup_epochs=0.5, optimizer="adam", seed=7
+    )
     args = ddp._parser().parse_args(["--out", "x", *config.to_args()])
     fields = {name: getattr(args, name) for name in RunConfig.__dataclass_fields__}
     assert RunConfig(**fields) == config
@@ -280,9 +347,18 @@ def test_torchrun_command_uses_a_free_local_port():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"batch_size": 0}, {"lr": 0.0}, {"lr": float("nan")}, {"epochs": 0}, {"warmup_epochs": -1},
-     {"warmup_epochs": 2.0, "epochs": 2}, {"momentum": 1.0}, {"optimizer": "rmsprop"},
-     {"seed": -1}, {"warmup_start_factor": 0.0}],
+    [
+        {"batch_size": 0},
+        {"lr": 0.0},
+        {"lr": float("nan")},
+        {"epochs": 0},
+        {"warmup_epochs": -1},
+        {"warmup_epochs": 2.0, "epochs": 2},
+        {"momentum": 1.0},
+        {"optimizer": "rmsprop"},
+        {"seed": -1},
+        {"warmup_start_factor": 0.0},
+    ],
 )
 def test_run_config_validates(changes):
     with pytest.raises(ValueError):
@@ -309,8 +385,12 @@ def test_splits_round_trip_and_validation(tmp_path):
     with pytest.raises(FileNotFoundError):
         Splits.load(tmp_path / "missing.pt")
     with pytest.raises(ValueError):
-        Splits(torch.zeros(2, 3, 4, 4), torch.zeros(3, dtype=torch.long),
-               torch.zeros(1, 3, 4, 4), torch.zeros(1, dtype=torch.long))
+        Splits(
+            torch.zeros(2, 3, 4, 4),
+            torch.zeros(3, dtype=torch.long),
+            torch.zeros(1, 3, 4, 4),
+            torch.zeros(1, dtype=torch.long),
+        )
 
 
 def test_load_run_checkpoint_rejects_other_files(tmp_path):
@@ -319,4 +399,3 @@ def test_load_run_checkpoint_rejects_other_files(tmp_path):
         load_run_checkpoint(tmp_path / "other.pt")
     with pytest.raises(FileNotFoundError):
         load_run_checkpoint(tmp_path / "missing.pt")
-

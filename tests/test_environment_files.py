@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -25,13 +24,19 @@ def pyproject_requirements() -> dict[str, Requirement]:
         req = Requirement(spec)
         name = canonicalize_name(req.name)
         if name in reqs:
-            assert reqs[name].specifier == req.specifier, f"{name} declared twice with different bounds"
+            assert reqs[name].specifier == req.specifier, (
+                f"{name} declared twice with different bounds"
+            )
         reqs[name] = req
     return reqs
 
 
 def environment_pip_requirements() -> dict[str, Requirement]:
-    pip_sections = [d["pip"] for d in ENVIRONMENT["dependencies"] if isinstance(d, dict) and "pip" in d]
+    pip_sections = [
+        d["pip"]
+        for d in ENVIRONMENT["dependencies"]
+        if isinstance(d, dict) and "pip" in d
+    ]
     assert len(pip_sections) == 1, "environment.yml needs exactly one pip section"
     reqs = {}
     for spec in pip_sections[0]:
@@ -76,7 +81,9 @@ def test_environment_yml_python_and_editable_install():
 def test_lock_satisfies_every_declared_requirement():
     pins = lock_pins()
     for name, req in pyproject_requirements().items():
-        assert name in pins, f"{name} is declared in pyproject.toml but not pinned in {LOCK.name}"
+        assert name in pins, (
+            f"{name} is declared in pyproject.toml but not pinned in {LOCK.name}"
+        )
         assert req.specifier.contains(pins[name], prereleases=True), (
             f"{name}=={pins[name]} in {LOCK.name} violates pyproject's {req.specifier}"
         )
@@ -87,7 +94,9 @@ def test_lock_pins_the_matched_torch_pair():
     # fails at import ("operator torchvision::nms does not exist").
     pins = lock_pins()
     pairs = {"2.15.0": "0.29.2"}
-    assert pins["torch"] in pairs, f"no known torchvision partner for torch {pins['torch']}"
+    assert pins["torch"] in pairs, (
+        f"no known torchvision partner for torch {pins['torch']}"
+    )
     assert pins["torchvision"] == pairs[pins["torch"]]
 
 
@@ -99,11 +108,20 @@ def test_jupyter_book_is_version_1():
 def test_floors_are_a_matched_torch_pair():
     # `make lowest` installs exactly the floors: torchvision's floor must be the
     # release built for torch's floor, or the lowest resolution has no solution.
-    partner = {"2.4": "0.19", "2.5": "0.20", "2.6": "0.21", "2.7": "0.22", "2.8": "0.23", "2.9": "0.24"}
+    partner = {
+        "2.4": "0.19",
+        "2.5": "0.20",
+        "2.6": "0.21",
+        "2.7": "0.22",
+        "2.8": "0.23",
+        "2.9": "0.24",
+    }
     reqs = pyproject_requirements()
     floors = {}
     for name in ("torch", "torchvision"):
         (spec,) = [s for s in reqs[name].specifier if s.operator == ">="]
         floors[name] = spec.version
-    assert floors["torch"] in partner, f"no known torchvision partner for a torch floor of {floors['torch']}"
+    assert floors["torch"] in partner, (
+        f"no known torchvision partner for a torch floor of {floors['torch']}"
+    )
     assert floors["torchvision"] == partner[floors["torch"]]

@@ -8,7 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lrlib.figures_data import draw_conv_volumes, plot_channel_histograms, plot_image_grid
+from lrlib.figures_data import (
+    draw_conv_volumes,
+    plot_channel_histograms,
+    plot_image_grid,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,10 +31,13 @@ def test_image_grid_lays_out_rows_and_titles():
     assert [ax.get_title() for ax in shown] == [f"img {i}" for i in range(7)]
 
 
-@pytest.mark.parametrize(("images", "titles", "message"), [
-    ([], None, "at least one image"),
-    ([np.zeros((2, 2))], ["a", "b"], "1 images but 2 titles"),
-])
+@pytest.mark.parametrize(
+    ("images", "titles", "message"),
+    [
+        ([], None, "at least one image"),
+        ([np.zeros((2, 2))], ["a", "b"], "1 images but 2 titles"),
+    ],
+)
 def test_image_grid_rejects_bad_input(images, titles, message):
     with pytest.raises(ValueError, match=message):
         plot_image_grid(images, titles)
@@ -41,7 +48,11 @@ def test_channel_histograms_draw_one_histogram_per_channel():
     ax = plot_channel_histograms(images, title="raw")
     assert len(ax.patches) == 3
     assert ax.get_title() == "raw"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["red", "green", "blue"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "red",
+        "green",
+        "blue",
+    ]
 
 
 def test_channel_histograms_reject_non_batches():

@@ -45,7 +45,9 @@ def close_figures():
 def make_surface() -> LossSurface:
     biases, weights = np.linspace(-1, 3, 30), np.linspace(-1, 5, 40)
     b, w = np.meshgrid(biases, weights)
-    return LossSurface(biases, weights, (b - 1) ** 2 + 0.3 * (w - 2) ** 2, 1.0, 2.0, 0.0)
+    return LossSurface(
+        biases, weights, (b - 1) ** 2 + 0.3 * (w - 2) ** 2, 1.0, 2.0, 0.0
+    )
 
 
 def make_path(shift: float) -> PathResult:
@@ -112,7 +114,8 @@ def test_loss_surface_with_paths_and_minimum():
 
 def test_loss_curves_one_line_per_run():
     ax = plot_loss_curves(
-        {"SGD": make_path(0).batch_losses, "Adam": np.linspace(3, 0.01, 10)}, log_scale=True
+        {"SGD": make_path(0).batch_losses, "Adam": np.linspace(3, 0.01, 10)},
+        log_scale=True,
     )
     assert len(ax.lines) == 2
     assert ax.get_yscale() == "log"
@@ -124,11 +127,15 @@ def test_update_terms_of_the_three_sgd_flavours():
     terms = {
         "plain": sgd_reference(grads, lr=0.1).update_term,
         "momentum": sgd_reference(grads, lr=0.1, momentum=0.9).update_term,
-        "Nesterov": sgd_reference(grads, lr=0.1, momentum=0.9, nesterov=True).update_term,
+        "Nesterov": sgd_reference(
+            grads, lr=0.1, momentum=0.9, nesterov=True
+        ).update_term,
     }
     ax = plot_update_terms(terms)
     assert len(ax.lines) == 4  # three flavours and the zero line
-    np.testing.assert_allclose(ax.lines[1].get_ydata(), terms["momentum"].flatten().numpy())
+    np.testing.assert_allclose(
+        ax.lines[1].get_ydata(), terms["momentum"].flatten().numpy()
+    )
     with pytest.raises(ValueError, match="1-D series"):
         plot_update_terms({"2-D": np.ones((3, 2))})
 
@@ -144,7 +151,12 @@ def test_animation_frames_show_the_paths_step_by_step():
     paths = {"SGD": make_path(0.0), "Adam": make_path(0.3)}
     fig = Figure(figsize=(3, 2.5), dpi=20)
     animation = animate_paths(
-        make_surface(), paths, steps=[0, 2, 5], levels=5, legend_loc="lower left", fig=fig
+        make_surface(),
+        paths,
+        steps=[0, 2, 5],
+        levels=5,
+        legend_loc="lower left",
+        fig=fig,
     )
     assert list(animation.new_frame_seq()) == [0, 2, 5]
     html = animation.to_jshtml()  # draws every frame; the figure keeps the last one
@@ -158,21 +170,32 @@ def test_animation_frames_show_the_paths_step_by_step():
     assert ax.get_title() == "after 5 steps"
     assert not any(c.get_antialiased() for c in ax.collections)  # small PNG frames
     legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
-    assert legend.x0 - frame.x0 < 0.1 * frame.width  # in the lower left corner, as asked
+    assert (
+        legend.x0 - frame.x0 < 0.1 * frame.width
+    )  # in the lower left corner, as asked
     assert legend.y0 - frame.y0 < 0.1 * frame.height
 
 
 def test_animation_makes_no_pyplot_figure():
     plt.close("all")
-    animation = animate_paths(make_surface(), {"SGD": make_path(0.0)}, steps=[0, 1], dpi=20)
-    assert not plt.get_fignums()  # a notebook shows the animation only, not a static copy
+    animation = animate_paths(
+        make_surface(), {"SGD": make_path(0.0)}, steps=[0, 1], dpi=20
+    )
+    assert (
+        not plt.get_fignums()
+    )  # a notebook shows the animation only, not a static copy
     animation.to_jshtml()
 
 
 def test_animation_frame_count_defaults_to_the_shortest_path():
     short = make_path(0.0)
-    short = PathResult(short.biases[:5], short.weights[:5], short.batch_losses[:4],
-                       short.epoch_losses, short.lrs[:4])
+    short = PathResult(
+        short.biases[:5],
+        short.weights[:5],
+        short.batch_losses[:4],
+        short.epoch_losses,
+        short.lrs[:4],
+    )
     animation = animate_paths(
         make_surface(), {"long": make_path(0.1), "short": short}, fig=tiny_figure()
     )
@@ -180,24 +203,38 @@ def test_animation_frame_count_defaults_to_the_shortest_path():
     animation.to_jshtml()
     for bad in ([0, 5], [], [-1], [1.5]):
         with pytest.raises(ValueError, match=r"steps must be .* in \[0, 4\]"):
-            animate_paths(make_surface(), {"long": make_path(0.1), "short": short}, steps=bad)
+            animate_paths(
+                make_surface(), {"long": make_path(0.1), "short": short}, steps=bad
+            )
     with pytest.raises(ValueError, match="at least one path"):
         animate_paths(make_surface(), {})
 
 
 def test_animation_html_is_offline_and_reproducible():
     def render() -> str:
-        animation = animate_paths(make_surface(), {"SGD": make_path(0.0)}, steps=range(3),
-                                  levels=5, figsize=(3, 2.5), dpi=20)
+        animation = animate_paths(
+            make_surface(),
+            {"SGD": make_path(0.0)},
+            steps=range(3),
+            levels=5,
+            figsize=(3, 2.5),
+            dpi=20,
+        )
         return animation_html(animation, "test_paths")
 
     html = render()
     assert html == render()  # same frames and same element ids: nbval can compare it
-    assert "https://" not in html and "http://" not in html and "font-awesome" not in html
+    assert (
+        "https://" not in html and "http://" not in html and "font-awesome" not in html
+    )
     assert 'class="fa' not in html
-    assert 'id="_anim_imgtest_paths"' in html and "animtest_paths.play_animation()" in html
+    assert (
+        'id="_anim_imgtest_paths"' in html and "animtest_paths.play_animation()" in html
+    )
     assert html.count("data:image/png;base64") == 3
-    animation = animate_paths(make_surface(), {"SGD": make_path(0.0)}, steps=[0], fig=tiny_figure())
+    animation = animate_paths(
+        make_surface(), {"SGD": make_path(0.0)}, steps=[0], fig=tiny_figure()
+    )
     for bad in ["9lives", "with space", "", "a-b", None]:
         with pytest.raises(ValueError, match="element_id"):
             animation_html(animation, bad)

@@ -51,7 +51,11 @@ def _files(root: Path, first_only: bool = False) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory) -> Path:
     """The stand-in with two pictures per series, drawn once for the module."""
-    return ensure_handpose(tmp_path_factory.mktemp("small") / "rps-synthetic", images_per_hand=2, processes=1)
+    return ensure_handpose(
+        tmp_path_factory.mktemp("small") / "rps-synthetic",
+        images_per_hand=2,
+        processes=1,
+    )
 
 
 # -- counts, layout, names ---------------------------------------------------
@@ -66,8 +70,15 @@ def test_full_counts_match_the_real_data_set():
 
 
 def test_layout_names_and_class_balance(small_set):
-    assert sorted(p.name for p in small_set.iterdir()) == ["HANDPOSE.json", "rps", "rps-test-set"]
-    for folder, pattern, hands in (("rps", TRAIN_NAME, 7), ("rps-test-set", TEST_NAME, 4)):
+    assert sorted(p.name for p in small_set.iterdir()) == [
+        "HANDPOSE.json",
+        "rps",
+        "rps-test-set",
+    ]
+    for folder, pattern, hands in (
+        ("rps", TRAIN_NAME, 7),
+        ("rps-test-set", TEST_NAME, 4),
+    ):
         split = small_set / folder
         assert sorted(p.name for p in split.iterdir()) == sorted(GESTURES)
         for gesture in GESTURES:
@@ -79,7 +90,11 @@ def test_layout_names_and_class_balance(small_set):
                 assert match, name
                 assert match.group(1) == gesture
     test_rock = sorted(p.name for p in (small_set / "rps-test-set" / "rock").iterdir())
-    assert test_rock[:3] == ["testrock01-00.png", "testrock01-01.png", "testrock02-00.png"]
+    assert test_rock[:3] == [
+        "testrock01-00.png",
+        "testrock01-01.png",
+        "testrock02-00.png",
+    ]
 
 
 def test_first_training_file_is_named_like_the_real_ones(small_set):
@@ -109,7 +124,12 @@ def test_images_are_300px_opaque_rgba_on_white(small_set):
             assert image.size == (REAL_SIZE, REAL_SIZE)
             pixels = np.asarray(image)
         assert (pixels[..., 3] == 255).all(), path
-        for corner in (pixels[:8, :8], pixels[:8, -8:], pixels[-8:, :8], pixels[-8:, -8:]):
+        for corner in (
+            pixels[:8, :8],
+            pixels[:8, -8:],
+            pixels[-8:, :8],
+            pixels[-8:, -8:],
+        ):
             assert (corner[..., :3] == 255).all(), path
         # a hand is drawn: a sizeable share of the picture is not background
         hand = (pixels[..., :3] < 250).any(axis=-1).mean()
@@ -158,7 +178,12 @@ def test_a_subset_draws_the_same_pictures_as_the_full_set(small_set):
 
 
 def test_another_seed_gives_other_pictures(small_set, tmp_path):
-    other = ensure_handpose(tmp_path / "other", seed=handpose.DEFAULT_SEED + 1, images_per_hand=1, processes=1)
+    other = ensure_handpose(
+        tmp_path / "other",
+        seed=handpose.DEFAULT_SEED + 1,
+        images_per_hand=1,
+        processes=1,
+    )
     ours = _files(small_set)
     theirs = _files(other)
     assert theirs.keys() <= ours.keys()
@@ -170,8 +195,16 @@ def test_another_seed_gives_other_pictures(small_set, tmp_path):
 
 def test_test_hands_are_not_training_hands():
     seed = handpose.DEFAULT_SEED
-    train = [series_shape(TRAIN_SPLIT, g, h, seed)[0] for g in GESTURES for h in range(TRAIN_SPLIT.hands)]
-    test = [series_shape(TEST_SPLIT, g, h, seed)[0] for g in GESTURES for h in range(TEST_SPLIT.hands)]
+    train = [
+        series_shape(TRAIN_SPLIT, g, h, seed)[0]
+        for g in GESTURES
+        for h in range(TRAIN_SPLIT.hands)
+    ]
+    test = [
+        series_shape(TEST_SPLIT, g, h, seed)[0]
+        for g in GESTURES
+        for h in range(TEST_SPLIT.hands)
+    ]
     assert len(set(train)) == len(train) == 21
     assert len(set(test)) == len(test) == 12
     assert not set(train) & set(test)
@@ -190,8 +223,12 @@ def test_latin_hypercube_puts_one_point_in_each_slice():
 def test_training_hands_span_the_skin_tones():
     # Stratified: each gesture's seven training hands range from light to dark.
     for gesture in GESTURES:
-        brightness = [sum(series_shape(TRAIN_SPLIT, gesture, h, 0)[0].skin) for h in range(7)]
-        assert max(brightness) - min(brightness) > 0.6 * (sum(handpose._LIGHT_SKIN) - sum(handpose._DARK_SKIN))
+        brightness = [
+            sum(series_shape(TRAIN_SPLIT, gesture, h, 0)[0].skin) for h in range(7)
+        ]
+        assert max(brightness) - min(brightness) > 0.6 * (
+            sum(handpose._LIGHT_SKIN) - sum(handpose._DARK_SKIN)
+        )
 
 
 def test_random_streams_do_not_overlap():
@@ -214,7 +251,10 @@ def test_a_series_shows_one_hand(small_set):
 
     rock = small_set / "rps" / "rock"
     same = np.abs(skin(rock / "rock01-000.png") - skin(rock / "rock01-001.png")).sum()
-    others = [np.abs(skin(rock / "rock01-000.png") - skin(rock / f"rock0{h}-000.png")).sum() for h in range(2, 8)]
+    others = [
+        np.abs(skin(rock / "rock01-000.png") - skin(rock / f"rock0{h}-000.png")).sum()
+        for h in range(2, 8)
+    ]
     assert same < min(others)
 
 
@@ -254,7 +294,10 @@ def test_stale_cache_is_redrawn(tmp_path, monkeypatch, quick_pictures):
     ensure_handpose(root, seed=7, images_per_hand=1, processes=1)
     assert json.loads((root / handpose.MARKER_FILE).read_text())["seed"] == 7
     assert _files(root) != before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache.lock", "cache"]  # no temporary folders left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".cache.lock",
+        "cache",
+    ]  # no temporary folders left
 
 
 def test_interrupted_drawing_leaves_nothing(tmp_path, monkeypatch, quick_pictures):
@@ -270,7 +313,9 @@ def test_interrupted_drawing_leaves_nothing(tmp_path, monkeypatch, quick_picture
     monkeypatch.setattr(handpose, "_write", crash_on_fifth)
     with pytest.raises(KeyboardInterrupt):
         ensure_handpose(tmp_path / "cache", images_per_hand=1, processes=1)
-    assert [p.name for p in tmp_path.iterdir()] == [".cache.lock"]  # only the (released) lock file
+    assert [p.name for p in tmp_path.iterdir()] == [
+        ".cache.lock"
+    ]  # only the (released) lock file
 
 
 def test_leftover_temporary_folder_is_removed(tmp_path, quick_pictures):
@@ -280,7 +325,9 @@ def test_leftover_temporary_folder_is_removed(tmp_path, quick_pictures):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".cache.lock", "cache"]
 
 
-def test_concurrent_callers_take_turns_and_draw_once(tmp_path, quick_pictures, monkeypatch):
+def test_concurrent_callers_take_turns_and_draw_once(
+    tmp_path, quick_pictures, monkeypatch
+):
     drawn, inside, overlaps = [], [], []
     original = handpose.write_handpose
 
@@ -288,7 +335,9 @@ def test_concurrent_callers_take_turns_and_draw_once(tmp_path, quick_pictures, m
         inside.append(folder)
         if len(inside) > 1:
             overlaps.append(list(inside))
-        time.sleep(0.3)  # long enough for the other caller to arrive while this one draws
+        time.sleep(
+            0.3
+        )  # long enough for the other caller to arrive while this one draws
         original(folder, **kwargs)
         drawn.append(folder)
         inside.remove(folder)
@@ -296,9 +345,16 @@ def test_concurrent_callers_take_turns_and_draw_once(tmp_path, quick_pictures, m
     monkeypatch.setattr(handpose, "write_handpose", slow_write)
     root = tmp_path / "cache"
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(lambda _: ensure_handpose(root, images_per_hand=1, processes=1), range(3)))
+        results = list(
+            pool.map(
+                lambda _: ensure_handpose(root, images_per_hand=1, processes=1),
+                range(3),
+            )
+        )
     assert results == [root] * 3
-    assert len(drawn) == 1 and overlaps == []  # one drew; the others waited and reused it
+    assert (
+        len(drawn) == 1 and overlaps == []
+    )  # one drew; the others waited and reused it
     assert sorted(p.name for p in tmp_path.iterdir()) == [".cache.lock", "cache"]
     assert (root / handpose.MARKER_FILE).exists()
 
@@ -315,7 +371,9 @@ def test_a_failed_caller_releases_the_lock(tmp_path, quick_pictures, monkeypatch
     monkeypatch.setattr(handpose, "write_handpose", original)
     # a second caller does not wait forever: the lock was released on the way out
     with ThreadPoolExecutor(max_workers=1) as pool:
-        root = pool.submit(ensure_handpose, tmp_path / "cache", images_per_hand=1, processes=1).result(timeout=60)
+        root = pool.submit(
+            ensure_handpose, tmp_path / "cache", images_per_hand=1, processes=1
+        ).result(timeout=60)
     assert (root / handpose.MARKER_FILE).exists()
 
 
@@ -333,7 +391,9 @@ def test_foreign_folder_is_never_overwritten(tmp_path, quick_pictures):
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "3", True, None])
 def test_bad_seed(seed, tmp_path):
-    with pytest.raises(ValueError, match=r"seed must be a non-negative integer below 2\*\*32"):
+    with pytest.raises(
+        ValueError, match=r"seed must be a non-negative integer below 2\*\*32"
+    ):
         ensure_handpose(tmp_path / "x", seed=seed)
 
 
@@ -363,7 +423,11 @@ def test_bad_gesture():
 
 def test_bad_size():
     rng = np.random.default_rng(0)
-    shape, pose, view = handpose.draw_hand_shape(rng), draw_pose("rock", rng), draw_view(draw_habit(rng), rng)
+    shape, pose, view = (
+        handpose.draw_hand_shape(rng),
+        draw_pose("rock", rng),
+        draw_view(draw_habit(rng), rng),
+    )
     with pytest.raises(ValueError, match="size must be at least 16 pixels, got 8"):
         render_hand(shape, pose, view, size=8)
 
@@ -379,7 +443,13 @@ def test_a_script_without_a_main_guard_fails_fast_instead_of_hanging(tmp_path):
         f"ensure_handpose({str(tmp_path / 'rps')!r}, images_per_hand=1, processes=2)\n"
     )
     root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)})
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert result.returncode != 0
     assert "__main__" in result.stderr and "guard" in result.stderr

@@ -14,8 +14,6 @@ from lrlib.hooks import layer_parameters, record_gradients, record_parameters
 from lrlib.training import Trainer
 
 
-
-
 class Net(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -39,7 +37,9 @@ def make_loaders() -> tuple[DataLoader, DataLoader]:
     return train_loader, DataLoader(data, batch_size=10)
 
 
-def no_hooks_left(model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> bool:
+def no_hooks_left(
+    model: nn.Module, optimizer: torch.optim.Optimizer | None = None
+) -> bool:
     tensor_hooks = any(p._backward_hooks for p in model.parameters())
     step_hooks = optimizer is not None and bool(optimizer._optimizer_step_post_hooks)
     return not tensor_hooks and not step_hooks
@@ -71,12 +71,18 @@ def test_recording_during_fit_once_per_batch_and_not_during_validation():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     train_loader, val_loader = make_loaders()
     trainer = Trainer(
-        model, nn.CrossEntropyLoss(), optimizer, train_loader, val_loader, progress=False
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        train_loader,
+        val_loader,
+        progress=False,
     )
 
-    with record_gradients(model, ["body.0", "head"]) as grads, record_parameters(
-        model, optimizer, "head"
-    ) as params:
+    with (
+        record_gradients(model, ["body.0", "head"]) as grads,
+        record_parameters(model, optimizer, "head") as params,
+    ):
         trainer.fit(2)
 
     batches = 2 * len(train_loader)  # 10 optimizer steps; validation adds none
@@ -103,9 +109,10 @@ def test_hooks_are_removed_when_training_fails():
     trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, bad, progress=False)
 
     with pytest.raises(ValueError, match="CrossEntropyLoss"):
-        with record_gradients(model, "head") as grads, record_parameters(
-            model, optimizer, "head"
-        ) as params:
+        with (
+            record_gradients(model, "head") as grads,
+            record_parameters(model, optimizer, "head") as params,
+        ):
             trainer.fit(1)
 
     assert no_hooks_left(model, optimizer)

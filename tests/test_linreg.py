@@ -49,7 +49,9 @@ def test_data_depend_on_the_seed_only():
     assert not torch.equal(a.x_train, make_linreg_data(seed=12).x_train)
     torch.manual_seed(0)
     make_linreg_data(seed=11)
-    assert torch.equal(torch.random.get_rng_state(), state)  # global generator untouched
+    assert torch.equal(
+        torch.random.get_rng_state(), state
+    )  # global generator untouched
 
 
 def test_data_validation():
@@ -74,7 +76,9 @@ def test_loader_order_depends_on_its_seed_only():
     data = make_linreg_data(seed=0)
 
     def first_epoch(seed: int) -> torch.Tensor:
-        loader = make_linreg_loader(data.x_train, data.y_train, batch_size=16, seed=seed)
+        loader = make_linreg_loader(
+            data.x_train, data.y_train, batch_size=16, seed=seed
+        )
         return torch.cat([x for x, _ in loader])
 
     torch.manual_seed(1)
@@ -83,7 +87,9 @@ def test_loader_order_depends_on_its_seed_only():
     b = first_epoch(4)
     assert torch.equal(a, b)
     assert not torch.equal(a, first_epoch(5))
-    assert torch.equal(torch.sort(a.flatten()).values, torch.sort(data.x_train.flatten()).values)
+    assert torch.equal(
+        torch.sort(a.flatten()).values, torch.sort(data.x_train.flatten()).values
+    )
     assert len(make_linreg_loader(data.x_train, data.y_train, batch_size=30)) == 3
 
 
@@ -101,7 +107,9 @@ def test_mse_equals_pytorchs_loss():
     data = make_linreg_data(seed=1)
     for bias, weight in [(0.0, 0.0), (1.0, 2.0), (-3.0, 4.5)]:
         model = make_linreg_model(bias, weight)
-        expected = torch.nn.functional.mse_loss(model(data.x_train), data.y_train).item()
+        expected = torch.nn.functional.mse_loss(
+            model(data.x_train), data.y_train
+        ).item()
         assert linreg_mse(data.x_train, data.y_train, bias, weight) == pytest.approx(
             expected, rel=1e-5
         )
@@ -123,7 +131,9 @@ def test_surface_equals_a_brute_force_double_loop():
 
 def test_surface_minimum_is_the_least_squares_solution():
     data = make_linreg_data(seed=3)
-    surface = loss_surface(data.x_train, data.y_train, np.linspace(0, 2, 41), np.linspace(1, 3, 41))
+    surface = loss_surface(
+        data.x_train, data.y_train, np.linspace(0, 2, 41), np.linspace(1, 3, 41)
+    )
     x = data.x_train.double()
     design = torch.cat([torch.ones_like(x), x], dim=1)
     solution = torch.linalg.lstsq(design, data.y_train.double()).solution.flatten()
@@ -151,7 +161,9 @@ def test_full_batch_sgd_path_is_gradient_descent_by_hand():
     x, y = data.x_train.double().numpy().ravel(), data.y_train.double().numpy().ravel()
     model = make_linreg_model(bias=-1.0, weight=-1.0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
-    loader = make_linreg_loader(data.x_train, data.y_train, batch_size=len(x), shuffle=False)
+    loader = make_linreg_loader(
+        data.x_train, data.y_train, batch_size=len(x), shuffle=False
+    )
     path = record_path(model, optimizer, loader, epochs=12)
 
     b, w = -1.0, -1.0
@@ -173,7 +185,9 @@ def test_mini_batch_counts_and_epoch_losses():
     data = make_linreg_data(seed=4)
     model = make_linreg_model(bias=0.0, weight=0.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    loader = make_linreg_loader(data.x_train, data.y_train, batch_size=30)  # 30 + 30 + 20
+    loader = make_linreg_loader(
+        data.x_train, data.y_train, batch_size=30
+    )  # 30 + 30 + 20
     path = record_path(model, optimizer, loader, epochs=4)
     assert path.n_steps == 12 and path.biases.shape == path.weights.shape == (13,)
     first_epoch = path.batch_losses[:3]
@@ -221,9 +235,9 @@ def test_scheduler_stepping_per_epoch_and_per_batch():
         model = make_linreg_model(bias=0.0, weight=0.0)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-        return record_path(model, optimizer, loader, 3, scheduler, scheduler_interval=interval).lrs[
-            :, 0
-        ]
+        return record_path(
+            model, optimizer, loader, 3, scheduler, scheduler_interval=interval
+        ).lrs[:, 0]
 
     np.testing.assert_allclose(lrs("epoch"), [0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
     np.testing.assert_allclose(lrs("batch"), 0.1 * 0.5 ** np.arange(6))
@@ -250,7 +264,9 @@ def test_several_parameter_groups_have_their_own_lrs():
     optimizer = torch.optim.SGD(
         [{"params": [model.bias], "lr": 0.01}, {"params": [model.weight]}], lr=0.2
     )
-    path = record_path(model, optimizer, make_linreg_loader(data.x_train, data.y_train), 1)
+    path = record_path(
+        model, optimizer, make_linreg_loader(data.x_train, data.y_train), 1
+    )
     np.testing.assert_allclose(path.lrs, np.tile([0.01, 0.2], (path.n_steps, 1)))
 
 

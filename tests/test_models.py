@@ -9,7 +9,9 @@ from torch import nn
 from lrlib.models import TwoBlockCNN, count_parameters
 
 
-def _expected_parameters(n: int, hidden: int = 50, classes: int = 3, channels: int = 3) -> int:
+def _expected_parameters(
+    n: int, hidden: int = 50, classes: int = 3, channels: int = 3
+) -> int:
     # weights + biases of each layer, computed by hand from the architecture
     conv1 = channels * n * 3 * 3 + n
     conv2 = n * n * 3 * 3 + n
@@ -79,7 +81,10 @@ def test_named_parts_and_layer_types():
     assert [name for name, _ in model.named_children()] == ["featurizer", "classifier"]
     assert model.featurizer.conv1.weight.shape == (5, 3, 3, 3)
     assert model.featurizer.conv2.weight.shape == (5, 5, 3, 3)
-    assert model.classifier.fc1.in_features == 125 and model.classifier.fc1.out_features == 50
+    assert (
+        model.classifier.fc1.in_features == 125
+        and model.classifier.fc1.out_features == 50
+    )
     assert model.classifier.fc2.out_features == 3
     assert model.classifier.dropout1.p == 0.25 and model.classifier.dropout2.p == 0.25
     assert model[0] is model.featurizer  # still an ordinary nn.Sequential
@@ -133,7 +138,9 @@ def test_dropout_is_active_in_train_mode_and_inert_in_eval_mode():
 
 def test_wrong_input_size_gives_clear_error():
     model = TwoBlockCNN()
-    with pytest.raises(ValueError, match=r"\(N, 3, 28, 28\), got shape \(2, 3, 32, 32\)"):
+    with pytest.raises(
+        ValueError, match=r"\(N, 3, 28, 28\), got shape \(2, 3, 32, 32\)"
+    ):
         model(torch.rand(2, 3, 32, 32))
     with pytest.raises(ValueError, match=r"got shape \(3, 28, 28\)"):
         model(torch.rand(3, 28, 28))
@@ -142,7 +149,9 @@ def test_wrong_input_size_gives_clear_error():
 
 
 def test_other_image_sizes_and_channels():
-    model = TwoBlockCNN(n_filters=2, in_channels=1, image_size=64, n_classes=10, hidden=16)
+    model = TwoBlockCNN(
+        n_filters=2, in_channels=1, image_size=64, n_classes=10, hidden=16
+    )
     # 64 -> 62 -> 31 -> 29 -> 14
     assert model.feature_shape == (2, 14, 14)
     assert model(torch.rand(3, 1, 64, 64)).shape == (3, 10)

@@ -27,7 +27,9 @@ RNG = np.random.default_rng(1234)
 SERIES = RNG.normal(size=40)
 
 
-def ewma_by_explicit_sum(values: np.ndarray, alpha: float, initial: float) -> np.ndarray:
+def ewma_by_explicit_sum(
+    values: np.ndarray, alpha: float, initial: float
+) -> np.ndarray:
     """ewma_t = sum_k alpha (1-alpha)^(k-1) x_(t-k+1) + (1-alpha)^t initial, term by term."""
     out = []
     for t in range(1, len(values) + 1):
@@ -45,7 +47,9 @@ def ewma_by_explicit_sum(values: np.ndarray, alpha: float, initial: float) -> np
 def test_sma_full_windows_are_plain_means(periods):
     result = sma(SERIES, periods)
     for t in range(periods - 1, len(SERIES)):
-        assert result[t] == pytest.approx(np.mean(SERIES[t - periods + 1 : t + 1]), abs=1e-12)
+        assert result[t] == pytest.approx(
+            np.mean(SERIES[t - periods + 1 : t + 1]), abs=1e-12
+        )
 
 
 def test_sma_first_values_average_what_is_available_or_are_nan():
@@ -82,7 +86,9 @@ def test_ewma_equals_its_lag_weighted_sum(alpha, initial):
 
 @pytest.mark.parametrize("beta", [0.0, 0.5, 0.9, 0.999])
 def test_beta_form_is_alpha_form_with_beta_equal_one_minus_alpha(beta):
-    np.testing.assert_allclose(ewma_beta(SERIES, beta), ewma(SERIES, 1 - beta), atol=1e-12)
+    np.testing.assert_allclose(
+        ewma_beta(SERIES, beta), ewma(SERIES, 1 - beta), atol=1e-12
+    )
     np.testing.assert_allclose(
         ewma_beta(SERIES, beta), ewma_by_explicit_sum(SERIES, 1 - beta, 0.0), atol=1e-12
     )
@@ -92,8 +98,12 @@ def test_ewma_started_at_the_first_value():
     alpha = 0.3
     result = ewma(SERIES, alpha, initial=None)
     # Starting from x_1 is the same as starting from ewma_0 = x_1.
-    np.testing.assert_allclose(result, ewma_by_explicit_sum(SERIES, alpha, SERIES[0]), atol=1e-12)
-    np.testing.assert_allclose(ewma(np.full(5, 7.0), alpha, initial=None), np.full(5, 7.0))
+    np.testing.assert_allclose(
+        result, ewma_by_explicit_sum(SERIES, alpha, SERIES[0]), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        ewma(np.full(5, 7.0), alpha, initial=None), np.full(5, 7.0)
+    )
 
 
 def test_ewma_started_at_zero_is_biased_towards_zero():
@@ -110,7 +120,9 @@ def test_bias_corrected_ewma_is_a_normalized_weighted_average(beta):
         assert result[t - 1] == pytest.approx(
             np.sum(weights * SERIES[:t]) / np.sum(weights), abs=1e-10
         )
-    np.testing.assert_allclose(ewma_bias_corrected(np.full(8, -2.0), beta), -2.0, atol=1e-12)
+    np.testing.assert_allclose(
+        ewma_bias_corrected(np.full(8, -2.0), beta), -2.0, atol=1e-12
+    )
 
 
 # ----------------------------------------------------------------------------- lag weights
@@ -159,7 +171,9 @@ def truncated_geometric_sums(r: float, n: int) -> tuple[float, float]:
 def test_ewma_average_age_matches_the_geometric_series_closed_form(alpha, n):
     s0, s1 = truncated_geometric_sums(1 - alpha, n)
     assert ewma_average_age(alpha, n) == pytest.approx(s1 / s0, rel=1e-12)
-    assert ewma_average_age(alpha, n, normalize=False) == pytest.approx(alpha * s1, rel=1e-12)
+    assert ewma_average_age(alpha, n, normalize=False) == pytest.approx(
+        alpha * s1, rel=1e-12
+    )
 
 
 def test_the_quoted_numbers_for_alpha_one_third_and_twenty_values():

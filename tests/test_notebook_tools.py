@@ -22,8 +22,12 @@ def test_a_failure_is_reported_and_raised_after_the_others_ran(monkeypatch):
     reported, broken = [], []
     paths = [Path("a.ipynb"), Path("bad.ipynb"), Path("c.ipynb")]
     with pytest.raises(RuntimeError, match="bad.ipynb failed to execute \\(1 notebook"):
-        notebooks.execute_many(paths, write=False, jobs=1,
-                               report=lambda p, s: reported.append(p.stem),
-                               report_error=lambda p, e: broken.append((p.stem, str(e))))
+        notebooks.execute_many(
+            paths,
+            write=False,
+            jobs=1,
+            report=lambda p, s: reported.append(p.stem),
+            report_error=lambda p, e: broken.append((p.stem, str(e))),
+        )
     assert sorted(ran) == ["a", "bad", "c"]
     assert sorted(reported) == ["a", "c"] and broken == [("bad", "boom")]

@@ -35,14 +35,21 @@ def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 def varying_cells(nb: nbformat.NotebookNode) -> list[int]:
     """Indices of code cells (bootstrap excluded) whose output nbval does not compare."""
     return [
-        i for i, c in enumerate(nb.cells)
-        if c.cell_type == "code" and i > 0 and VARYING_TAGS & set(c.metadata.get("tags", []))
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        and i > 0
+        and VARYING_TAGS & set(c.metadata.get("tags", []))
     ]
 
 
 def test_every_notebook_is_in_the_table_of_contents():
     in_toc = {ROOT / f"{f}.ipynb" for f in toc_files()}
-    on_disk = {p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
+    on_disk = {
+        p
+        for p in (ROOT / "book").rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    }
     assert on_disk - in_toc == set(), "notebooks missing from _toc.yml"
     assert NOTEBOOKS, "no chapter notebooks found"
 
@@ -51,7 +58,9 @@ def test_every_notebook_is_in_the_table_of_contents():
 def test_committed_fully_executed_in_order(path):
     counts = [c.execution_count for c in code_cells(read(path))]
     never = [i for i, n in enumerate(counts) if n is None]
-    assert not never, f"{path.name}: code cells {never} were never executed (run: make execute)"
+    assert not never, (
+        f"{path.name}: code cells {never} were never executed (run: make execute)"
+    )
     assert counts == list(range(1, len(counts) + 1)), (
         f"{path.name}: execution counts {counts} are not 1..n: re-run it top to bottom (make execute)"
     )
@@ -61,8 +70,10 @@ def test_committed_fully_executed_in_order(path):
 def test_no_error_outputs(path):
     errors = [
         (i, out.get("ename"))
-        for i, c in enumerate(read(path).cells) if c.cell_type == "code"
-        for out in c.outputs if out.output_type == "error"
+        for i, c in enumerate(read(path).cells)
+        if c.cell_type == "code"
+        for out in c.outputs
+        if out.output_type == "error"
     ]
     assert not errors, f"{path.name}: error outputs committed in cells {errors}"
 
@@ -82,15 +93,19 @@ def test_every_glue_reference_is_glued(path):
     nb = read(path)
     glued = {
         out["metadata"]["scrapbook"]["name"]
-        for c in code_cells(nb) for out in c.outputs
+        for c in code_cells(nb)
+        for out in c.outputs
         if "scrapbook" in out.get("metadata", {})
     }
     referenced = {
         m.group(1)
-        for c in nb.cells if c.cell_type == "markdown"
+        for c in nb.cells
+        if c.cell_type == "markdown"
         for m in re.finditer(r"\{glue(?::\w+)?\}`([\w-]+)", c.source)
     }
-    assert referenced - glued == set(), f"{path.name}: prose quotes values the notebook never glued"
+    assert referenced - glued == set(), (
+        f"{path.name}: prose quotes values the notebook never glued"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -99,10 +114,13 @@ def test_no_cell_relies_on_a_trailing_semicolon(path):
     # looks for the trailing ';' in that history: under nbval the value is shown
     # anyway, and the outputs differ from the committed ones. Assign instead (_ = ...).
     offenders = [
-        i for i, c in enumerate(read(path).cells)
+        i
+        for i, c in enumerate(read(path).cells)
         if c.cell_type == "code" and c.source.rstrip().endswith(";")
     ]
-    assert not offenders, f"{path.name}: cells {offenders} end with ';' (write `_ = ...` instead)"
+    assert not offenders, (
+        f"{path.name}: cells {offenders} end with ';' (write `_ = ...` instead)"
+    )
 
 
 def test_few_cells_opt_out_of_output_comparison(record_property):
@@ -110,8 +128,10 @@ def test_few_cells_opt_out_of_output_comparison(record_property):
     total = sum(len(code_cells(read(p))) - 1 for p in NOTEBOOKS)
     count = sum(len(v) for v in tagged.values())
     record_property("varying_cells", count)
-    print(f"\n{count} of {total} code cells are tagged {sorted(VARYING_TAGS)}: "
-          + ", ".join(f"{name} {cells}" for name, cells in tagged.items() if cells))
+    print(
+        f"\n{count} of {total} code cells are tagged {sorted(VARYING_TAGS)}: "
+        + ", ".join(f"{name} {cells}" for name, cells in tagged.items() if cells)
+    )
     assert count <= VARYING_BUDGET * total, (
         f"{count} of {total} code cells skip output comparison (budget {VARYING_BUDGET:.0%}): {tagged}"
     )

@@ -42,8 +42,14 @@ def _start(cpu: str | None, pinned: bool) -> subprocess.Popen:
     command = [sys.executable, str(PROBE)]
     if cpu is not None:
         command = [QEMU, "-cpu", cpu, *command]
-    return subprocess.Popen(command, env=_probe_env(pinned), cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        command,
+        env=_probe_env(pinned),
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +73,18 @@ def digests() -> dict[tuple[str, bool], dict[str, str]]:
 def test_pinned_runs_are_bit_identical_across_cpus(digests):
     native = digests[("native", True)]
     for cpu in EMULATED:
-        assert digests[(cpu, True)] == native, f"pinned training differs on emulated {cpu}"
+        assert digests[(cpu, True)] == native, (
+            f"pinned training differs on emulated {cpu}"
+        )
 
 
 @pytest.mark.emulated
 def test_without_the_pins_intel_and_amd_differ(digests):
     intel, amd = (digests[(cpu, False)] for cpu in EMULATED)
     differing = [name for name in intel if intel[name] != amd[name]]
-    assert differing, "unpinned training gave the same bits on Intel and AMD: the pins would prove nothing"
+    assert differing, (
+        "unpinned training gave the same bits on Intel and AMD: the pins would prove nothing"
+    )
 
 
 def test_pinned_environment_sets_every_pin_and_keeps_the_rest():
@@ -121,8 +131,13 @@ def test_the_test_command_runs_pinned():
 def test_channel_std_is_the_correctly_rounded_square_root():
     rng = np.random.default_rng(0)
     m2 = torch.from_numpy(rng.uniform(0.1, 10.0, size=1000))
-    stats = ChannelStats(count=7, n_images=1, mean=torch.zeros(1000), m2=m2,
-                         sum_image_stds=torch.zeros(1000))
+    stats = ChannelStats(
+        count=7,
+        n_images=1,
+        mean=torch.zeros(1000),
+        m2=m2,
+        sum_image_stds=torch.zeros(1000),
+    )
     expected = np.sqrt(m2.numpy() / 7)  # IEEE square root: exact rounding on every CPU
     assert np.array_equal(stats.std.numpy(), expected)
 
@@ -131,6 +146,9 @@ def test_reproducible_adam_is_fused_adam_and_refuses_fused():
     w = torch.nn.Parameter(torch.zeros(3))
     optimizer = numerics.reproducible_adam([w], lr=0.1, betas=(0.8, 0.9))
     assert isinstance(optimizer, torch.optim.Adam)
-    assert optimizer.defaults["fused"] is True and optimizer.defaults["betas"] == (0.8, 0.9)
+    assert optimizer.defaults["fused"] is True and optimizer.defaults["betas"] == (
+        0.8,
+        0.9,
+    )
     with pytest.raises(TypeError, match="sets fused=True itself"):
         numerics.reproducible_adam([w], fused=False)

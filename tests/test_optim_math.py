@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from lrlib.device import get_device
-from lrlib.linreg import make_linreg_data, make_linreg_loader, make_linreg_model, record_path
+from lrlib.linreg import (
+    make_linreg_data,
+    make_linreg_loader,
+    make_linreg_model,
+    record_path,
+)
 from lrlib.moving_averages import ewma_beta
 from lrlib.optim_math import adam_reference, param_trajectory, sgd_reference
 
@@ -22,7 +27,9 @@ def make_grads(dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Random gradients whose size shrinks, so that Adam's v_t falls and amsgrad matters."""
     generator = torch.Generator().manual_seed(7)
     scale = torch.exp(-torch.arange(STEPS, dtype=torch.float64) / 6).reshape(-1, 1, 1)
-    return (torch.randn(STEPS, *SHAPE, generator=generator, dtype=torch.float64) * scale).to(dtype)
+    return (
+        torch.randn(STEPS, *SHAPE, generator=generator, dtype=torch.float64) * scale
+    ).to(dtype)
 
 
 def make_start(dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -47,7 +54,9 @@ def run_torch_optimizer(optimizer_class, kwargs, grads, start) -> TorchRun:
         param.grad = grad.clone()
         optimizer.step()
         after.append(param.detach().clone())
-        states.append({k: v.clone() for k, v in optimizer.state[param].items() if k != "step"})
+        states.append(
+            {k: v.clone() for k, v in optimizer.state[param].items() if k != "step"}
+        )
     keys = states[0].keys()
     return TorchRun(
         params_before=torch.stack(before),
@@ -69,7 +78,9 @@ ADAM_CASES = [
 
 
 @pytest.mark.parametrize(
-    "kwargs", ADAM_CASES, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults"
+    "kwargs",
+    ADAM_CASES,
+    ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults",
 )
 def test_adam_state_and_path_equal_pytorchs(kwargs):
     grads, start = make_grads(), make_start()
@@ -79,7 +90,9 @@ def test_adam_state_and_path_equal_pytorchs(kwargs):
     torch.testing.assert_close(trace.exp_avg, run.state["exp_avg"], **TOL)
     torch.testing.assert_close(trace.exp_avg_sq, run.state["exp_avg_sq"], **TOL)
     if kwargs.get("amsgrad"):
-        torch.testing.assert_close(trace.max_exp_avg_sq, run.state["max_exp_avg_sq"], **TOL)
+        torch.testing.assert_close(
+            trace.max_exp_avg_sq, run.state["max_exp_avg_sq"], **TOL
+        )
     path = param_trajectory(start, trace.update)
     torch.testing.assert_close(path[0], start)
     torch.testing.assert_close(path[1:], run.params_after, **TOL)
@@ -93,7 +106,9 @@ def test_adam_in_float64_agrees_to_rounding():
     tight = {"atol": 1e-13, "rtol": 1e-12}
     torch.testing.assert_close(trace.exp_avg, run.state["exp_avg"], **tight)
     torch.testing.assert_close(trace.exp_avg_sq, run.state["exp_avg_sq"], **tight)
-    torch.testing.assert_close(param_trajectory(start, trace.update)[1:], run.params_after, **tight)
+    torch.testing.assert_close(
+        param_trajectory(start, trace.update)[1:], run.params_after, **tight
+    )
 
 
 def test_amsgrad_really_uses_the_running_maximum():
@@ -104,7 +119,6 @@ def test_amsgrad_really_uses_the_running_maximum():
     torch.testing.assert_close(trace.max_exp_avg_sq, expected)
     plain = adam_reference(grads, amsgrad=False)
     assert not torch.allclose(trace.update, plain.update)
-
 
 
 def test_amsgrad_steps_grow_again_after_the_gradients_shrink():
@@ -124,20 +138,29 @@ def test_amsgrad_steps_grow_again_after_the_gradients_shrink():
     for grad in grads:
         param.grad = grad.clone()
         optimizer.step()
-    torch.testing.assert_close(param.detach(), param_trajectory(torch.zeros(1), trace.update)[-1])
+    torch.testing.assert_close(
+        param.detach(), param_trajectory(torch.zeros(1), trace.update)[-1]
+    )
+
 
 def test_adam_moments_are_the_ewmas_of_gradients_and_squares():
     grads = make_grads(torch.float64)
     trace = adam_reference(grads, betas=(0.9, 0.99))
     g = grads[:, 1, 0].numpy()
-    np.testing.assert_allclose(trace.exp_avg[:, 1, 0].numpy(), ewma_beta(g, 0.9), atol=1e-14)
-    np.testing.assert_allclose(trace.exp_avg_sq[:, 1, 0].numpy(), ewma_beta(g**2, 0.99), atol=1e-14)
+    np.testing.assert_allclose(
+        trace.exp_avg[:, 1, 0].numpy(), ewma_beta(g, 0.9), atol=1e-14
+    )
+    np.testing.assert_allclose(
+        trace.exp_avg_sq[:, 1, 0].numpy(), ewma_beta(g**2, 0.99), atol=1e-14
+    )
 
 
 def test_adam_with_a_constant_gradient():
     grads = torch.full((10,), 0.3, dtype=torch.float64)
     trace = adam_reference(grads, lr=0.1, eps=1e-8)
-    torch.testing.assert_close(trace.m_hat, grads)  # bias correction removes the zero start
+    torch.testing.assert_close(
+        trace.m_hat, grads
+    )  # bias correction removes the zero start
     torch.testing.assert_close(trace.v_hat, grads**2)
     torch.testing.assert_close(
         trace.update, torch.full((10,), 0.1 * 0.3 / (0.3 + 1e-8), dtype=torch.float64)
@@ -151,7 +174,9 @@ def test_adam_from_gradients_captured_by_a_tensor_hook():
     data = make_linreg_data(seed=3)
     model = make_linreg_model(bias=-0.5, weight=0.5)
     captured = []
-    handle = model.weight.register_hook(lambda grad: captured.append(grad.detach().clone()))
+    handle = model.weight.register_hook(
+        lambda grad: captured.append(grad.detach().clone())
+    )
     try:
         optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
         loader = make_linreg_loader(data.x_train, data.y_train, batch_size=16, seed=1)
@@ -191,11 +216,17 @@ def test_sgd_state_and_path_equal_pytorchs(kwargs):
     trace = sgd_reference(grads, params=run.params_before, **kwargs)
 
     if kwargs.get("momentum", 0) != 0:
-        torch.testing.assert_close(trace.momentum_buffer, run.state["momentum_buffer"], **TOL)
+        torch.testing.assert_close(
+            trace.momentum_buffer, run.state["momentum_buffer"], **TOL
+        )
     else:
-        assert "momentum_buffer" not in run.state  # PyTorch keeps no buffer without momentum
+        assert (
+            "momentum_buffer" not in run.state
+        )  # PyTorch keeps no buffer without momentum
         torch.testing.assert_close(trace.update_term, trace.grad)
-    torch.testing.assert_close(param_trajectory(start, trace.update)[1:], run.params_after, **TOL)
+    torch.testing.assert_close(
+        param_trajectory(start, trace.update)[1:], run.params_after, **TOL
+    )
 
 
 def test_momentum_without_dampening_is_a_discounted_sum():
@@ -234,13 +265,17 @@ def test_reference_runs_on_the_gradients_device():
     adam = adam_reference(grads, params=run.params_before, **adam_kwargs)
     assert adam.update.device.type == device.type
     torch.testing.assert_close(adam.exp_avg_sq, run.state["exp_avg_sq"], **TOL)
-    torch.testing.assert_close(param_trajectory(start, adam.update)[1:], run.params_after, **TOL)
+    torch.testing.assert_close(
+        param_trajectory(start, adam.update)[1:], run.params_after, **TOL
+    )
 
     sgd_kwargs = {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}
     run = run_torch_optimizer(torch.optim.SGD, sgd_kwargs, grads, start)
     sgd = sgd_reference(grads, params=run.params_before, **sgd_kwargs)
     torch.testing.assert_close(sgd.momentum_buffer, run.state["momentum_buffer"], **TOL)
-    torch.testing.assert_close(param_trajectory(start, sgd.update)[1:], run.params_after, **TOL)
+    torch.testing.assert_close(
+        param_trajectory(start, sgd.update)[1:], run.params_after, **TOL
+    )
 
 
 # ----------------------------------------------------------------------------- validation

@@ -25,7 +25,9 @@ def make_split(folder: Path, per_class: int, shift: int, classes=CLASSES) -> Non
         for i in range(per_class):
             rgb = rng.integers(0, 256, size=(30, 30, 3), dtype=np.uint8)
             rgba = np.dstack([rgb, np.full((30, 30), 255, np.uint8)])
-            Image.fromarray(rgba, "RGBA").save(folder / name / f"{name}{c:02d}-{i:03d}.png")
+            Image.fromarray(rgba, "RGBA").save(
+                folder / name / f"{name}{c:02d}-{i:03d}.png"
+            )
 
 
 @pytest.fixture
@@ -43,12 +45,20 @@ def test_standardizes_both_splits_with_training_statistics(real_root):
 
     train = torch.stack([data.train[i][0] for i in range(len(data.train))])
     assert train.shape == (12, 3, 8, 8)
-    torch.testing.assert_close(train.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
-    torch.testing.assert_close(train.std(dim=(0, 2, 3), correction=0), torch.ones(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        train.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        train.std(dim=(0, 2, 3), correction=0), torch.ones(3), atol=1e-5, rtol=0
+    )
 
     # validation images use the training mean and std, not their own
-    raw_val = torch.stack([base_transform(8)(Image.open(p).convert("RGB")) for p in
-                           sorted((real_root / "rps-test-set").rglob("*.png"))])
+    raw_val = torch.stack(
+        [
+            base_transform(8)(Image.open(p).convert("RGB"))
+            for p in sorted((real_root / "rps-test-set").rglob("*.png"))
+        ]
+    )
     mean = torch.tensor(data.normalizer.mean).view(1, 3, 1, 1)
     std = torch.tensor(data.normalizer.std).view(1, 3, 1, 1)
     val = torch.stack([data.val[i][0] for i in range(len(data.val))])
@@ -57,7 +67,9 @@ def test_standardizes_both_splits_with_training_statistics(real_root):
 
 def test_loaders_shuffle_only_the_training_split(real_root):
     data = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
-    train_loader, val_loader = data.loaders(4, generator=torch.Generator().manual_seed(0))
+    train_loader, val_loader = data.loaders(
+        4, generator=torch.Generator().manual_seed(0)
+    )
     assert isinstance(train_loader.sampler, RandomSampler)
     assert isinstance(val_loader.sampler, SequentialSampler)
     assert train_loader.batch_size == val_loader.batch_size == 4
@@ -65,7 +77,9 @@ def test_loaders_shuffle_only_the_training_split(real_root):
 
 def test_train_transform_applies_to_training_only(real_root):
     data = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
-    train_loader, val_loader = data.loaders(12, train_transform=lambda x: torch.zeros_like(x))
+    train_loader, val_loader = data.loaders(
+        12, train_transform=lambda x: torch.zeros_like(x)
+    )
     images, _ = next(iter(train_loader))
     assert torch.count_nonzero(images) == 0
     val_images, _ = next(iter(val_loader))
@@ -81,7 +95,12 @@ def test_bad_batch_size(real_root, bad):
 
 def test_splits_with_different_classes_are_refused(tmp_path):
     make_split(tmp_path / "rps", per_class=2, shift=1)
-    make_split(tmp_path / "rps-test-set", per_class=2, shift=2, classes=("paper", "rock", "lizard"))
+    make_split(
+        tmp_path / "rps-test-set",
+        per_class=2,
+        shift=2,
+        classes=("paper", "rock", "lizard"),
+    )
     with pytest.raises(ValueError, match="lizard"):
         load_rps_data(size=8, source="real", root=tmp_path, num_workers=0)
 
@@ -124,23 +143,31 @@ def test_a_changed_image_or_size_gets_a_new_cache_file(real_root):
     samples = ImageFolder(real_root / "rps").samples
     index = [i for i, (path, _) in enumerate(samples) if path == str(victim)][0]
     assert changed.train.targets[index] == label
-    assert torch.count_nonzero(changed.train.images[index]) == 0  # the new, black picture
+    assert (
+        torch.count_nonzero(changed.train.images[index]) == 0
+    )  # the new, black picture
 
 
 def test_an_unreadable_cache_is_ignored(real_root):
-    reference = load_rps_data(size=8, source="real", root=real_root, num_workers=0, cache=False)
+    reference = load_rps_data(
+        size=8, source="real", root=real_root, num_workers=0, cache=False
+    )
     assert not (real_root / CACHE_FOLDER).exists()  # cache=False writes nothing
     load_rps_data(size=8, source="real", root=real_root, num_workers=0)
     (cache_file,) = (real_root / CACHE_FOLDER).glob("*.pt")
     cache_file.write_bytes(b"not a torch file")
     again = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
     assert torch.equal(_all(again.train)[0], _all(reference.train)[0])
-    assert torch.load(cache_file, weights_only=True)["format"] == pipeline.CACHE_FORMAT  # rewritten
+    assert (
+        torch.load(cache_file, weights_only=True)["format"] == pipeline.CACHE_FORMAT
+    )  # rewritten
 
 
 def test_from_tensors_validates():
     with pytest.raises(ValueError, match="targets"):
-        Preloaded.from_tensors(torch.zeros(3, 1, 2, 2), torch.zeros(2, dtype=torch.int64))
+        Preloaded.from_tensors(
+            torch.zeros(3, 1, 2, 2), torch.zeros(2, dtype=torch.int64)
+        )
     with pytest.raises(TypeError, match="integer labels"):
         Preloaded.from_tensors(torch.zeros(3, 1, 2, 2), torch.zeros(3))
     with pytest.raises(TypeError, match="must be tensors"):
@@ -162,8 +189,12 @@ def test_a_truncated_image_names_the_file_and_the_folder_to_delete(real_root):
 
 
 def test_a_truncated_stand_in_image_says_to_redraw_the_stand_in(tmp_path, monkeypatch):
-    folders = RPSFolders(tmp_path / "rps-synthetic" / "rps", tmp_path / "rps-synthetic" / "rps-test-set",
-                         "synthetic", "a test asks for it")
+    folders = RPSFolders(
+        tmp_path / "rps-synthetic" / "rps",
+        tmp_path / "rps-synthetic" / "rps-test-set",
+        "synthetic",
+        "a test asks for it",
+    )
     make_split(folders.train, per_class=2, shift=1)
     make_split(folders.test, per_class=1, shift=2)
     broken = folders.train / "rock" / "rock01-000.png"

@@ -55,14 +55,18 @@ def root(tmp_path: Path) -> Path:
 
 
 def _base_transform():
-    return v2.Compose([v2.Resize((28, 28)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+    return v2.Compose(
+        [v2.Resize((28, 28)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+    )
 
 
 def test_cached_items_equal_the_base_dataset(root):
     base = ImageFolder(root, transform=_base_transform())
     cached = Preloaded(base)
     assert len(cached) == len(base) == 12
-    assert cached.images.shape == (12, 3, 28, 28) and cached.images.dtype == torch.float32
+    assert (
+        cached.images.shape == (12, 3, 28, 28) and cached.images.dtype == torch.float32
+    )
     assert cached.targets.dtype == torch.int64
     for index in range(len(base)):
         image, label = base[index]
@@ -145,12 +149,18 @@ def test_workers_give_the_same_cache(root):
 def test_tensor_dataset_without_class_names():
     images = torch.rand(5, 1, 3, 3)
     cached = Preloaded(TensorDataset(images, torch.tensor([2, 0, 1, 1, 0])))
-    assert torch.equal(cached.images, images) and cached.targets.tolist() == [2, 0, 1, 1, 0]
+    assert torch.equal(cached.images, images) and cached.targets.tolist() == [
+        2,
+        0,
+        1,
+        1,
+        0,
+    ]
     assert cached[0][1] == 2 and isinstance(cached[0][1], int)
     with pytest.raises(AttributeError, match="no `classes`"):
-        cached.classes
+        _ = cached.classes
     with pytest.raises(AttributeError, match="no `class_to_idx`"):
-        cached.class_to_idx
+        _ = cached.class_to_idx
     assert "5 images of shape (1, 3, 3)" in repr(cached)
 
 
@@ -159,13 +169,17 @@ def test_bad_inputs(root):
         Preloaded(TensorDataset(torch.zeros(0, 3, 2, 2), torch.zeros(0)))
     with pytest.raises(TypeError, match="image to be a tensor .* got Image"):
         Preloaded(ImageFolder(root))  # PIL images: no ToImage in the transform
-    mismatch = r"item \d+ has an image of shape \(3, 31, 28\), but item 0 has \(3, 28, 31\)"
+    mismatch = (
+        r"item \d+ has an image of shape \(3, 31, 28\), but item 0 has \(3, 28, 31\)"
+    )
     with pytest.raises(ValueError, match=mismatch):
         # Resize(28) keeps the aspect ratio: 40x36 images become 31x28, but the
         # portrait one below becomes 28x31.
         _write_images(root.parent / "mixed", size=(40, 36), per_class=1)
         Image.new("RGB", (36, 40)).save(root.parent / "mixed" / "rock" / "tall.png")
-        transform = v2.Compose([v2.Resize(28), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+        transform = v2.Compose(
+            [v2.Resize(28), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+        )
         Preloaded(ImageFolder(root.parent / "mixed", transform=transform))
     with pytest.raises(TypeError, match="integer label"):
         Preloaded(TensorDataset(torch.zeros(2, 3, 2, 2), torch.tensor([0.5, 1.5])))
@@ -176,8 +190,12 @@ def test_bad_inputs(root):
     cached = Preloaded(TensorDataset(torch.zeros(2, 3, 2, 2), torch.tensor([0, 1])))
     with pytest.raises(TypeError, match="callable or None, got str"):
         cached.with_transform("normalize")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="num_workers must be a non-negative int, got -1"):
-        Preloaded(TensorDataset(torch.zeros(2, 3, 2, 2), torch.tensor([0, 1])), num_workers=-1)
+    with pytest.raises(
+        ValueError, match="num_workers must be a non-negative int, got -1"
+    ):
+        Preloaded(
+            TensorDataset(torch.zeros(2, 3, 2, 2), torch.tensor([0, 1])), num_workers=-1
+        )
 
 
 def _truncate(path: Path) -> None:
@@ -222,7 +240,9 @@ def test_a_decoding_error_without_a_file_names_the_item():
                 raise OSError("image file is truncated")
             return super().__getitem__(index)
 
-    with pytest.raises(ImageDecodeError, match=r"the image of item 2 cannot be decoded: OSError"):
+    with pytest.raises(
+        ImageDecodeError, match=r"the image of item 2 cannot be decoded: OSError"
+    ):
         Preloaded(Unreadable(torch.zeros(4, 3, 2, 2), torch.tensor([0, 1, 2, 0])))
 
 
@@ -235,7 +255,9 @@ def test_other_errors_of_the_base_data_set_pass_through(root):
 
 
 def test_decode_error_survives_pickling():
-    error = pickle.loads(pickle.dumps(ImageDecodeError("broken", path=Path("a.png"), index=3)))
+    error = pickle.loads(
+        pickle.dumps(ImageDecodeError("broken", path=Path("a.png"), index=3))
+    )
     assert (str(error), error.path, error.index) == ("broken", "a.png", 3)
 
 

@@ -12,7 +12,11 @@ def test_returns_value_and_publishes_it(monkeypatch):
     published = []
     import myst_nb
 
-    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: published.append((name, value, display)))
+    monkeypatch.setattr(
+        myst_nb,
+        "glue",
+        lambda name, value, display: published.append((name, value, display)),
+    )
     assert glue("best_lr", 0.003) == 0.003
     assert published == [("best_lr", 0.003, False)]
 
@@ -57,8 +61,12 @@ def test_numpy_and_tensor_scalars_become_python_numbers(monkeypatch):
     import numpy as np
     import torch
 
-    for value, expected in [(np.float64(0.25), 0.25), (np.int64(7), 7), (torch.tensor(1.5), 1.5),
-                            (np.array(3.0), 3.0)]:
+    for value, expected in [
+        (np.float64(0.25), 0.25),
+        (np.int64(7), 7),
+        (torch.tensor(1.5), 1.5),
+        (np.array(3.0), 3.0),
+    ]:
         text, recorded = _recorded_text(monkeypatch, value)
         assert type(recorded) in (int, float) and recorded == expected
         assert format(recorded, ".2f") == f"{expected:.2f}"

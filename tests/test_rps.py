@@ -36,10 +36,8 @@ from lrlib.rps import (
     unreachable_reason,
     validate_image_folder,
 )
-
 from tests import _http
 from tests._http import LocalServer
-
 
 # -- helpers ------------------------------------------------------------------------
 
@@ -67,7 +65,9 @@ def _zip(folder: str, per_class: int = 2, classes: tuple[str, ...] = CLASSES) ->
     return buffer.getvalue()
 
 
-def _archive(server, path: str, payload: bytes, folder: str, **override) -> RemoteArchive:
+def _archive(
+    server, path: str, payload: bytes, folder: str, **override
+) -> RemoteArchive:
     fields = dict(
         url=server.url(path),
         sha256=hashlib.sha256(payload).hexdigest(),
@@ -141,7 +141,9 @@ def closed_port_url() -> str:
 def small_stand_in(monkeypatch):
     """Make get_rps draw the stand-in with one picture per series (33 files)."""
     monkeypatch.setattr(
-        handpose, "ensure_handpose", functools.partial(handpose.ensure_handpose, images_per_hand=1, processes=1)
+        handpose,
+        "ensure_handpose",
+        functools.partial(handpose.ensure_handpose, images_per_hand=1, processes=1),
     )
 
 
@@ -171,7 +173,11 @@ def test_valid_folder_counts_images(tmp_path):
     root = _make_folder(tmp_path / "rps", per_class=3)
     (root / "rock" / "notes.txt").write_text("not an image")
     assert validate_image_folder(root) == {"paper": 3, "rock": 3, "scissors": 3}
-    assert validate_image_folder(root, check_images=True) == {"paper": 3, "rock": 3, "scissors": 3}
+    assert validate_image_folder(root, check_images=True) == {
+        "paper": 3,
+        "rock": 3,
+        "scissors": 3,
+    }
 
 
 def test_missing_root(tmp_path):
@@ -221,13 +227,19 @@ def test_corrupt_image_is_found_only_when_decoding(tmp_path):
 def test_truncated_image_is_named_with_what_to_do(tmp_path):
     root = _make_folder(tmp_path / "rps")
     broken = root / "rock" / "rock01.png"
-    broken.write_bytes(broken.read_bytes()[:45])  # signature and header (33 bytes) whole, pixels cut short
+    broken.write_bytes(
+        broken.read_bytes()[:45]
+    )  # signature and header (33 bytes) whole, pixels cut short
     with pytest.raises(ImageDecodeError) as caught:
         validate_image_folder(root, check_images=True)
     message = str(caught.value)
     assert caught.value.path == str(broken) and isinstance(caught.value, ValueError)
-    assert message.startswith(f"image {broken} cannot be decoded: OSError: image file is truncated")
-    assert "replace or delete it" in message and f"delete {root} and get_rps()" in message
+    assert message.startswith(
+        f"image {broken} cannot be decoded: OSError: image file is truncated"
+    )
+    assert (
+        "replace or delete it" in message and f"delete {root} and get_rps()" in message
+    )
 
 
 # -- where the data lives ------------------------------------------------------------
@@ -244,7 +256,9 @@ def test_default_data_dir(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("source", ["synthetic", "real", "auto"])
-def test_data_dir_variable_naming_a_file_is_a_clear_error(monkeypatch, tmp_path, source, closed_port_url):
+def test_data_dir_variable_naming_a_file_is_a_clear_error(
+    monkeypatch, tmp_path, source, closed_port_url
+):
     not_a_folder = tmp_path / "notes.txt"
     not_a_folder.write_text("not a folder")
     monkeypatch.setenv(DATA_DIR_ENV, str(not_a_folder))
@@ -255,7 +269,9 @@ def test_data_dir_variable_naming_a_file_is_a_clear_error(monkeypatch, tmp_path,
     with pytest.raises(NotADirectoryError) as caught:
         get_rps(source, archives=offline)
     message = str(caught.value)
-    assert message.startswith(f"{DATA_DIR_ENV}={str(not_a_folder)!r}: the data folder {not_a_folder} is a file")
+    assert message.startswith(
+        f"{DATA_DIR_ENV}={str(not_a_folder)!r}: the data folder {not_a_folder} is a file"
+    )
     assert f"set {DATA_DIR_ENV} to a folder" in message and "unset it" in message
     assert not_a_folder.read_text() == "not a folder"  # untouched
 
@@ -263,13 +279,19 @@ def test_data_dir_variable_naming_a_file_is_a_clear_error(monkeypatch, tmp_path,
 def test_data_dir_below_a_file_is_a_clear_error(monkeypatch, tmp_path):
     (tmp_path / "notes.txt").write_text("")
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "notes.txt" / "data"))
-    with pytest.raises(NotADirectoryError, match=f"{DATA_DIR_ENV}=.*cannot be created: .*notes.txt is a file"):
+    with pytest.raises(
+        NotADirectoryError,
+        match=f"{DATA_DIR_ENV}=.*cannot be created: .*notes.txt is a file",
+    ):
         get_rps("synthetic")
 
 
 def test_root_argument_naming_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "notes.txt").write_text("")
-    with pytest.raises(NotADirectoryError, match=r"root='.*notes.txt': the data folder .* is a file.*pass a folder"):
+    with pytest.raises(
+        NotADirectoryError,
+        match=r"root='.*notes.txt': the data folder .* is a file.*pass a folder",
+    ):
         get_rps("synthetic", tmp_path / "notes.txt")
 
 
@@ -286,9 +308,16 @@ def test_download_success(server, tmp_path):
     archive = _archive(server, "/rps.zip", payload, "rps")
     folder = download_archive(archive, tmp_path / "data")
     assert folder == tmp_path / "data" / "rps"
-    assert validate_image_folder(folder, check_images=True) == {"paper": 2, "rock": 2, "scissors": 2}
+    assert validate_image_folder(folder, check_images=True) == {
+        "paper": 2,
+        "rock": 2,
+        "scissors": 2,
+    }
     assert (folder / "rock" / "rock01.png").read_bytes() == _png(40 * 1 + 1)
-    assert _left_in(tmp_path / "data") == [".rps.lock", "rps"]  # the (released) lock, no temporary files
+    assert _left_in(tmp_path / "data") == [
+        ".rps.lock",
+        "rps",
+    ]  # the (released) lock, no temporary files
     assert server.requests == ["/rps.zip"]
 
 
@@ -297,9 +326,13 @@ def test_concurrent_downloads_take_turns_and_fetch_once(server, tmp_path):
     server.routes["/rps.zip"] = (payload, False)
     archive = _archive(server, "/rps.zip", payload, "rps")
     with ThreadPoolExecutor(max_workers=3) as pool:
-        folders = list(pool.map(lambda _: download_archive(archive, tmp_path), range(3)))
+        folders = list(
+            pool.map(lambda _: download_archive(archive, tmp_path), range(3))
+        )
     assert folders == [tmp_path / "rps"] * 3
-    assert server.requests == ["/rps.zip"]  # one downloaded; the others waited and reused it
+    assert server.requests == [
+        "/rps.zip"
+    ]  # one downloaded; the others waited and reused it
     assert _left_in(tmp_path) == [".rps.lock", "rps"]
 
 
@@ -316,7 +349,9 @@ def test_checksum_mismatch_leaves_nothing(server, tmp_path):
     payload = _zip("rps")
     server.routes["/rps.zip"] = (payload, False)
     archive = _archive(server, "/rps.zip", payload, "rps", sha256="0" * 64)
-    with pytest.raises(DownloadError, match="checksum mismatch .* expected SHA-256 0000"):
+    with pytest.raises(
+        DownloadError, match="checksum mismatch .* expected SHA-256 0000"
+    ):
         download_archive(archive, tmp_path / "data")
     assert _left_in(tmp_path / "data") == [".rps.lock"]
 
@@ -334,7 +369,9 @@ def test_wrong_size_is_rejected(server, tmp_path):
     payload = _zip("rps")
     server.routes["/rps.zip"] = (payload, False)
     archive = _archive(server, "/rps.zip", payload, "rps", size=len(payload) + 1)
-    with pytest.raises(DownloadError, match=f"expected {len(payload) + 1} bytes, got {len(payload)}"):
+    with pytest.raises(
+        DownloadError, match=f"expected {len(payload) + 1} bytes, got {len(payload)}"
+    ):
         download_archive(archive, tmp_path / "data")
     assert _left_in(tmp_path / "data") == [".rps.lock"]
 
@@ -348,7 +385,9 @@ def test_http_error_is_a_download_error(server, tmp_path):
 
 def test_no_connection_is_a_clear_error(closed_port_url, tmp_path):
     archive = RemoteArchive(closed_port_url, "0" * 64, 10, "rps", 6)
-    with pytest.raises(DownloadError, match=r"could not download http://127\.0\.0\.1:\d+/rps\.zip"):
+    with pytest.raises(
+        DownloadError, match=r"could not download http://127\.0\.0\.1:\d+/rps\.zip"
+    ):
         download_archive(archive, tmp_path, timeout=2)
     assert _left_in(tmp_path) == [".rps.lock"]
 
@@ -383,7 +422,9 @@ def test_unreachable_reason(server, closed_port_url):
     server.routes["/rps.zip"] = (b"zip", False)
     assert unreachable_reason(server.url("/rps.zip"), timeout=2) is None
     assert server.heads == ["/rps.zip"] and server.requests == []  # headers only
-    assert "cannot be reached (HTTP Error 404" in unreachable_reason(server.url("/nothing.zip"), timeout=2)
+    assert "cannot be reached (HTTP Error 404" in unreachable_reason(
+        server.url("/nothing.zip"), timeout=2
+    )
     reason = unreachable_reason(closed_port_url, timeout=2)
     assert reason.startswith(f"{closed_port_url} cannot be reached (")
 
@@ -417,12 +458,17 @@ def local_archives(server):
 
 def test_real_source_downloads_then_reuses(server, local_archives, tmp_path):
     folders = get_rps("real", tmp_path, archives=local_archives)
-    assert folders == RPSFolders(tmp_path / "rps", tmp_path / "rps-test-set", "real", folders.reason)
+    assert folders == RPSFolders(
+        tmp_path / "rps", tmp_path / "rps-test-set", "real", folders.reason
+    )
     assert "downloaded" in folders.reason and "SHA-256" in folders.reason
     assert validate_image_folder(folders.test) == {"paper": 2, "rock": 2, "scissors": 2}
     again = get_rps("real", tmp_path, archives=local_archives)
     assert again.reason == "they were found on disk"
-    assert str(again) == f"Using the real Rock-Paper-Scissors images (Laurence Moroney, CC BY 2.0) in {tmp_path} because they were found on disk."
+    assert (
+        str(again)
+        == f"Using the real Rock-Paper-Scissors images (Laurence Moroney, CC BY 2.0) in {tmp_path} because they were found on disk."
+    )
     assert len(server.requests) == 2  # one per archive, none the second time
 
 
@@ -435,7 +481,11 @@ def test_existing_real_copy_is_used_as_is_even_offline(closed_port_url, tmp_path
     )
     for source in ("real", "auto"):
         folders = get_rps(source, tmp_path, archives=offline)
-        assert (folders.source, folders.train, folders.test) == ("real", tmp_path / "rps", tmp_path / "rps-test-set")
+        assert (folders.source, folders.train, folders.test) == (
+            "real",
+            tmp_path / "rps",
+            tmp_path / "rps-test-set",
+        )
 
 
 def test_real_source_fails_clearly_offline(closed_port_url, tmp_path):
@@ -443,12 +493,16 @@ def test_real_source_fails_clearly_offline(closed_port_url, tmp_path):
         RemoteArchive(closed_port_url, "0" * 64, 1, "rps", 6),
         RemoteArchive(closed_port_url, "0" * 64, 1, "rps-test-set", 6),
     )
-    with pytest.raises(DownloadError, match=f"could not download .*{DATA_SOURCE_ENV}=synthetic"):
+    with pytest.raises(
+        DownloadError, match=f"could not download .*{DATA_SOURCE_ENV}=synthetic"
+    ):
         get_rps("real", tmp_path, archives=offline, timeout=2)
     assert _left_in(tmp_path) == [".rps.lock"]
 
 
-def test_auto_falls_back_to_the_stand_in_offline(closed_port_url, tmp_path, small_stand_in):
+def test_auto_falls_back_to_the_stand_in_offline(
+    closed_port_url, tmp_path, small_stand_in
+):
     offline = (
         RemoteArchive(closed_port_url, "0" * 64, 1, "rps", 6),
         RemoteArchive(closed_port_url, "0" * 64, 1, "rps-test-set", 6),
@@ -458,16 +512,30 @@ def test_auto_falls_back_to_the_stand_in_offline(closed_port_url, tmp_path, smal
     assert time.monotonic() - start < 30
     assert folders.source == "synthetic"
     assert folders.train == tmp_path / "rps-synthetic" / "rps"
-    assert validate_image_folder(folders.train) == {"paper": 7, "rock": 7, "scissors": 7}
+    assert validate_image_folder(folders.train) == {
+        "paper": 7,
+        "rock": 7,
+        "scissors": 7,
+    }
     assert validate_image_folder(folders.test) == {"paper": 4, "rock": 4, "scissors": 4}
     sentence = folders.describe()
-    assert sentence.startswith("Using the synthetic stand-in for the Rock-Paper-Scissors images in ")
-    assert "because the real images are not in" in sentence and "cannot be reached" in sentence
+    assert sentence.startswith(
+        "Using the synthetic stand-in for the Rock-Paper-Scissors images in "
+    )
+    assert (
+        "because the real images are not in" in sentence
+        and "cannot be reached" in sentence
+    )
 
 
-def test_auto_falls_back_when_the_download_fails(server, local_archives, tmp_path, small_stand_in):
+def test_auto_falls_back_when_the_download_fails(
+    server, local_archives, tmp_path, small_stand_in
+):
     train, test = local_archives
-    corrupted = (train, RemoteArchive(test.url, "f" * 64, test.size, test.folder, test.images))
+    corrupted = (
+        train,
+        RemoteArchive(test.url, "f" * 64, test.size, test.folder, test.images),
+    )
     folders = get_rps("auto", tmp_path, archives=corrupted)
     assert folders.source == "synthetic"
     assert "checksum mismatch" in folders.reason
@@ -479,7 +547,9 @@ def test_auto_downloads_when_the_server_answers(server, local_archives, tmp_path
     assert folders.source == "real"
 
 
-def test_environment_variables_choose_source_and_folder(monkeypatch, tmp_path, small_stand_in):
+def test_environment_variables_choose_source_and_folder(
+    monkeypatch, tmp_path, small_stand_in
+):
     monkeypatch.setenv(DATA_SOURCE_ENV, "synthetic")
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
     folders = get_rps()
@@ -494,7 +564,9 @@ def test_unknown_source(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="source must be one of .* got 'fake'"):
         get_rps("fake", tmp_path)
     monkeypatch.setenv(DATA_SOURCE_ENV, "sometimes")
-    with pytest.raises(ValueError, match=f"{DATA_SOURCE_ENV} must be one of .* got 'sometimes'"):
+    with pytest.raises(
+        ValueError, match=f"{DATA_SOURCE_ENV} must be one of .* got 'sometimes'"
+    ):
         get_rps(root=tmp_path)
 
 

@@ -15,7 +15,9 @@ def test_linear_and_square_root_rules():
     assert scaled_lr(0.01, 16, 64) == pytest.approx(0.04)
     assert scaled_lr(0.01, 16, 256) == pytest.approx(0.16)
     assert scaled_lr(1e-3, 16, 64, rule="sqrt") == pytest.approx(2e-3)
-    assert scaled_lr(1e-3, 64, 16, rule="sqrt") == pytest.approx(5e-4)  # smaller batches too
+    assert scaled_lr(1e-3, 64, 16, rule="sqrt") == pytest.approx(
+        5e-4
+    )  # smaller batches too
     assert scaled_lr(0.3, 16, 1024, rule="none") == 0.3
     for rule in SCALING_RULES:
         assert scaled_lr(0.05, 32, 32, rule=rule) == pytest.approx(0.05)
@@ -23,7 +25,14 @@ def test_linear_and_square_root_rules():
 
 @pytest.mark.parametrize(
     "args",
-    [(0.0, 16, 64), (-0.1, 16, 64), (float("inf"), 16, 64), (0.1, 0, 64), (0.1, 16, 6.5), (0.1, True, 4)],
+    [
+        (0.0, 16, 64),
+        (-0.1, 16, 64),
+        (float("inf"), 16, 64),
+        (0.1, 0, 64),
+        (0.1, 16, 6.5),
+        (0.1, True, 4),
+    ],
 )
 def test_scaled_lr_rejects_bad_arguments(args):
     with pytest.raises(ValueError):
@@ -64,10 +73,15 @@ def test_warmup_cosine_follows_its_formula(warmup, start):
     total, peak = 40, 0.16
     w = torch.nn.Parameter(torch.zeros(2))
     optimizer = torch.optim.SGD([w], lr=peak, momentum=0.9)
-    scheduler = warmup_cosine(optimizer, total_steps=total, warmup_steps=warmup, start_factor=start)
+    scheduler = warmup_cosine(
+        optimizer, total_steps=total, warmup_steps=warmup, start_factor=start
+    )
     assert isinstance(scheduler, SequentialLR if warmup else CosineAnnealingLR)
     rates = trace(scheduler, optimizer, total)
-    want = [expected(t, peak=peak, total=total, warmup=warmup, start=start) for t in range(total)]
+    want = [
+        expected(t, peak=peak, total=total, warmup=warmup, start=start)
+        for t in range(total)
+    ]
     assert rates == pytest.approx(want, rel=1e-9, abs=1e-12)
     assert max(rates) == pytest.approx(peak)
 

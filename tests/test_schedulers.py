@@ -80,9 +80,9 @@ def test_catalog_covers_exactly_the_schedulers_pytorch_ships():
         f"PyTorch {torch.__version__} has schedulers the catalog (and chapter 6) "
         f"does not show: {coverage.missing}"
     )
-    assert (
-        not coverage.unknown
-    ), f"the catalog lists schedulers PyTorch no longer has: {coverage.unknown}"
+    assert not coverage.unknown, (
+        f"the catalog lists schedulers PyTorch no longer has: {coverage.unknown}"
+    )
     assert not coverage.duplicated, f"listed twice: {coverage.duplicated}"
     assert coverage.complete
 
@@ -117,7 +117,9 @@ def test_discovery_excludes_base_classes_and_includes_plateau_and_swalr():
     assert names == sorted(names) and len(set(found)) == len(found)
     # Every public scheduler class of lr_scheduler, by PyTorch's own __all__.
     public = {getattr(L, name) for name in L.__all__}
-    expected = {cls for cls in public if isinstance(cls, type) and cls is not L.LRScheduler}
+    expected = {
+        cls for cls in public if isinstance(cls, type) and cls is not L.LRScheduler
+    }
     assert expected <= set(found)
 
 
@@ -125,7 +127,9 @@ def test_check_coverage_reports_missing_unknown_and_duplicated_entries():
     without_step = [entry for entry in CATALOG if entry.name != "StepLR"]
     assert check_coverage(without_step).missing == ("StepLR",)
 
-    discovered_without_swalr = [cls for cls in discover_schedulers() if cls is not swa_utils.SWALR]
+    discovered_without_swalr = [
+        cls for cls in discover_schedulers() if cls is not swa_utils.SWALR
+    ]
     coverage = check_coverage(CATALOG, discovered_without_swalr)
     assert coverage.unknown == ("SWALR",) and not coverage.complete
 
@@ -141,7 +145,11 @@ def test_check_coverage_reports_missing_unknown_and_duplicated_entries():
 @pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
 def test_entry_fields_are_well_formed(entry):
     assert entry.steps_on in ("epoch", "batch", "metric")
-    assert entry.description and "\n" not in entry.description and len(entry.description) <= 110
+    assert (
+        entry.description
+        and "\n" not in entry.description
+        and len(entry.description) <= 110
+    )
     formula = entry.formula
     assert formula.count("{") == formula.count("}"), formula
     assert formula.count(r"\left") == formula.count(r"\right"), formula
@@ -152,9 +160,17 @@ def test_entry_fields_are_well_formed(entry):
 
 def test_steps_on_and_momentum_flags_match_the_book():
     by_name = {entry.name: entry for entry in CATALOG}
-    assert {n for n, e in by_name.items() if e.steps_on == "batch"} == {"CyclicLR", "OneCycleLR"}
-    assert {n for n, e in by_name.items() if e.steps_on == "metric"} == {"ReduceLROnPlateau"}
-    assert {n for n, e in by_name.items() if e.cycles_momentum} == {"CyclicLR", "OneCycleLR"}
+    batch = {n for n, e in by_name.items() if e.steps_on == "batch"}
+    assert batch == {"CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts"}
+    fractional = {n for n, e in by_name.items() if e.fractional_epochs}
+    assert fractional == {"CosineAnnealingWarmRestarts"}
+    assert {n for n, e in by_name.items() if e.steps_on == "metric"} == {
+        "ReduceLROnPlateau"
+    }
+    assert {n for n, e in by_name.items() if e.cycles_momentum} == {
+        "CyclicLR",
+        "OneCycleLR",
+    }
     assert len({e.description for e in CATALOG}) == len(CATALOG)
 
 
@@ -166,6 +182,8 @@ def test_entries_are_frozen_and_validated():
         dataclasses.replace(entry, steps_on="iteration")
     with pytest.raises(ValueError, match="demo_metrics"):
         dataclasses.replace(entry, steps_on="metric")
+    with pytest.raises(ValueError, match="fractional_epochs needs steps_on='batch'"):
+        dataclasses.replace(entry, fractional_epochs=True)
     with pytest.raises(KeyError, match="StepLr"):
         find_entry("StepLr")
 
@@ -178,7 +196,9 @@ SEQUENTIAL_LR_WARNS = Version(torch.__version__.split("+")[0]) < Version("2.9")
 
 def skip_torch_own_warning(entry) -> None:
     if entry.name == "SequentialLR" and SEQUENTIAL_LR_WARNS:
-        pytest.skip(f"torch {torch.__version__}'s SequentialLR warns by itself at a milestone (fixed in torch 2.9)")
+        pytest.skip(
+            f"torch {torch.__version__}'s SequentialLR warns by itself at a milestone (fixed in torch 2.9)"
+        )
 
 
 @pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
@@ -192,7 +212,9 @@ def test_every_demo_traces_without_any_warning(entry, no_warnings):
         assert result.lr[:, 0].max() <= 0.1 * (1 + RTOL)
         assert result.lr[:, 1].max() <= 0.03 * (1 + RTOL)
         assert (result.momentum is not None) == entry.cycles_momentum
-        assert result.name == entry.name and result.steps_on == entry.steps_on
+        # A fractional-epoch scheduler traced with bare step() calls steps per epoch.
+        steps_on = "epoch" if entry.fractional_epochs else entry.steps_on
+        assert result.name == entry.name and result.steps_on == steps_on
     built = entry.build(
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9), 10
     )
@@ -214,7 +236,8 @@ def test_plateau_demo_cuts_the_rate_only_after_the_metric_stalls():
     metrics = entry.demo_metrics(steps)
     stall = next(t for t in range(1, steps) if metrics[t] == metrics[t - 1]) - 1
     expected = [
-        max(LR0 * 0.5 ** max(0, (t - 1 - stall) // (patience + 1)), LR0 / 100) for t in range(steps)
+        max(LR0 * 0.5 ** max(0, (t - 1 - stall) // (patience + 1)), LR0 / 100)
+        for t in range(steps)
     ]
     assert_close(trace(entry, steps, lr=LR0).lr[:, 0], expected)
 
@@ -259,29 +282,37 @@ def _cyclic_height(t, steps):
 
 
 DEMO_CLOSED_FORMS = {
-    "LambdaLR": lambda t, n, lr0: lr0
-    * min((t + 1) / _part(n, 0.1), math.sqrt(_part(n, 0.1) / (t + 1))),
+    "LambdaLR": lambda t, n, lr0: (
+        lr0 * min((t + 1) / _part(n, 0.1), math.sqrt(_part(n, 0.1) / (t + 1)))
+    ),
     "MultiplicativeLR": lambda t, n, lr0: lr0 * _part(n, 0.1) / (_part(n, 0.1) + t),
     "StepLR": lambda t, n, lr0: lr0 * 0.5 ** (t // _part(n, 0.25)),
-    "MultiStepLR": lambda t, n, lr0: lr0
-    * 0.1 ** sum(m <= t for m in (_part(n, 0.5), _part(n, 0.75))),
+    "MultiStepLR": lambda t, n, lr0: (
+        lr0 * 0.1 ** sum(m <= t for m in (_part(n, 0.5), _part(n, 0.75)))
+    ),
     "ConstantLR": lambda t, n, lr0: lr0 * (0.5 if t < _part(n, 0.3) else 1.0),
-    "LinearLR": lambda t, n, lr0: lr0 * (0.1 + 0.9 * min(t, _part(n, 0.2)) / _part(n, 0.2)),
+    "LinearLR": lambda t, n, lr0: (
+        lr0 * (0.1 + 0.9 * min(t, _part(n, 0.2)) / _part(n, 0.2))
+    ),
     "ExponentialLR": lambda t, n, lr0: lr0 * 0.01 ** (t / n),
     "PolynomialLR": lambda t, n, lr0: lr0 * (1 - min(t, n) / n) ** 2,
     "CosineAnnealingLR": lambda t, n, lr0: lr0 * (1 + math.cos(math.pi * t / n)) / 2,
-    "ChainedScheduler": lambda t, n, lr0: lr0
-    * (0.1 + 0.9 * min(t, _part(n, 0.1)) / _part(n, 0.1))
-    * 0.05 ** (t / n),
+    "ChainedScheduler": lambda t, n, lr0: (
+        lr0 * (0.1 + 0.9 * min(t, _part(n, 0.1)) / _part(n, 0.1)) * 0.05 ** (t / n)
+    ),
     "SequentialLR": _sequential_value,
     "ReduceLROnPlateau": _plateau_value,
     "CyclicLR": lambda t, n, lr0: lr0 / 10 + (lr0 - lr0 / 10) * _cyclic_height(t, n),
-    "OneCycleLR": lambda t, n, lr0: _one_cycle_value(t, n, lr0 / 25, lr0, lr0 / 25 / 1e4),
+    "OneCycleLR": lambda t, n, lr0: _one_cycle_value(
+        t, n, lr0 / 25, lr0, lr0 / 25 / 1e4
+    ),
     "CosineAnnealingWarmRestarts": lambda t, n, lr0: warm_restarts_closed_form(
         t, max(1, math.ceil(n / 7)), 2, 0.0, lr0
     ),
-    "SWALR": lambda t, n, lr0: lr0
-    + (lr0 / 4 - lr0) * (1 - math.cos(math.pi * min(1.0, t / _part(n, 0.25)))) / 2,
+    "SWALR": lambda t, n, lr0: (
+        lr0
+        + (lr0 / 4 - lr0) * (1 - math.cos(math.pi * min(1.0, t / _part(n, 0.25)))) / 2
+    ),
 }
 
 DEMO_MOMENTUM_CLOSED_FORMS = {
@@ -292,7 +323,9 @@ DEMO_MOMENTUM_CLOSED_FORMS = {
 
 def test_every_catalog_entry_has_a_closed_form_here():
     assert set(DEMO_CLOSED_FORMS) == {entry.name for entry in CATALOG}
-    assert set(DEMO_MOMENTUM_CLOSED_FORMS) == {e.name for e in CATALOG if e.cycles_momentum}
+    assert set(DEMO_MOMENTUM_CLOSED_FORMS) == {
+        e.name for e in CATALOG if e.cycles_momentum
+    }
 
 
 @pytest.mark.parametrize("steps", [12, 64, 300])
@@ -304,7 +337,9 @@ def test_every_demo_traces_its_closed_form(entry, steps):
         expected = [DEMO_CLOSED_FORMS[entry.name](t, steps, lr0) for t in range(steps)]
         assert_close(result.lr[:, group], expected, rtol=1e-9, atol=1e-15)
     if entry.cycles_momentum:
-        expected = [DEMO_MOMENTUM_CLOSED_FORMS[entry.name](t, steps) for t in range(steps)]
+        expected = [
+            DEMO_MOMENTUM_CLOSED_FORMS[entry.name](t, steps) for t in range(steps)
+        ]
         assert_close(result.momentum[:, 0], expected, rtol=1e-9)
 
 
@@ -315,15 +350,20 @@ def test_every_demo_traces_its_closed_form(entry, steps):
 
 def test_lambda_lr_reproduces_step_lr():
     steps = 20
-    traced = lrs_of(lambda opt: L.LambdaLR(opt, lr_lambda=lambda t: 0.5 ** (t // 3)), steps)
+    traced = lrs_of(
+        lambda opt: L.LambdaLR(opt, lr_lambda=lambda t: 0.5 ** (t // 3)), steps
+    )
     assert_close(traced, [LR0 * 0.5 ** (t // 3) for t in range(steps)])
-    assert_close(traced, lrs_of(lambda opt: L.StepLR(opt, step_size=3, gamma=0.5), steps))
+    assert_close(
+        traced, lrs_of(lambda opt: L.StepLR(opt, step_size=3, gamma=0.5), steps)
+    )
 
 
 def test_multiplicative_lr_multiplies_the_previous_rate():
     # Factor 0.9 on odd steps, 1 on even ones: (t + 1) // 2 factors by step t.
     traced = lrs_of(
-        lambda opt: L.MultiplicativeLR(opt, lr_lambda=lambda t: 0.9 if t % 2 else 1.0), 15
+        lambda opt: L.MultiplicativeLR(opt, lr_lambda=lambda t: 0.9 if t % 2 else 1.0),
+        15,
     )
     assert_close(traced, [LR0 * 0.9 ** ((t + 1) // 2) for t in range(15)])
 
@@ -336,8 +376,12 @@ def test_step_lr():
 
 def test_multistep_lr():
     milestones = [3, 8]
-    traced = lrs_of(lambda opt: L.MultiStepLR(opt, milestones=milestones, gamma=0.1), 12)
-    assert_close(traced, [LR0 * 0.1 ** sum(m <= t for m in milestones) for t in range(12)])
+    traced = lrs_of(
+        lambda opt: L.MultiStepLR(opt, milestones=milestones, gamma=0.1), 12
+    )
+    assert_close(
+        traced, [LR0 * 0.1 ** sum(m <= t for m in milestones) for t in range(12)]
+    )
 
 
 def test_constant_lr_defaults_are_one_third_for_five_steps():
@@ -366,19 +410,26 @@ def test_exponential_lr():
 
 def test_polynomial_lr_and_its_defaults():
     traced = lrs_of(lambda opt: L.PolynomialLR(opt, total_iters=8, power=2.0), 11)
-    assert_close(traced, [LR0 * (1 - min(t, 8) / 8) ** 2 for t in range(11)], atol=1e-16)
+    assert_close(
+        traced, [LR0 * (1 - min(t, 8) / 8) ** 2 for t in range(11)], atol=1e-16
+    )
     defaults = lrs_of(lambda opt: L.PolynomialLR(opt), 7)  # total_iters=5, power=1
     assert_close(defaults, [LR0 * (1 - min(t, 5) / 5) for t in range(7)], atol=1e-16)
 
 
 def test_cosine_annealing_lr_including_past_t_max():
     t_max, eta_min = 10, 0.01
-    traced = lrs_of(lambda opt: L.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min), 31)
+    traced = lrs_of(
+        lambda opt: L.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min), 31
+    )
     expected = [
-        eta_min + (LR0 - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2 for t in range(31)
+        eta_min + (LR0 - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2
+        for t in range(31)
     ]
     assert_close(traced, expected, rtol=1e-9)
-    assert traced[t_max] == pytest.approx(eta_min) and traced[2 * t_max] == pytest.approx(LR0)
+    assert traced[t_max] == pytest.approx(eta_min) and traced[
+        2 * t_max
+    ] == pytest.approx(LR0)
 
 
 def test_chained_scheduler_multiplies_the_factors():
@@ -387,7 +438,9 @@ def test_chained_scheduler_multiplies_the_factors():
         return L.ChainedScheduler([warmup, L.ExponentialLR(opt, gamma=0.9)])
 
     traced = lrs_of(factory, 12)
-    assert_close(traced, [LR0 * (0.5 + 0.5 * min(t, 4) / 4) * 0.9**t for t in range(12)])
+    assert_close(
+        traced, [LR0 * (0.5 + 0.5 * min(t, 4) / 4) * 0.9**t for t in range(12)]
+    )
 
 
 def test_sequential_lr_warmup_then_cosine():
@@ -402,7 +455,8 @@ def test_sequential_lr_warmup_then_cosine():
     expected = [
         LR0 * (0.25 + 0.75 * t / warmup)
         if t < warmup
-        else eta_min + (LR0 - eta_min) * (1 + math.cos(math.pi * (t - warmup) / t_max)) / 2
+        else eta_min
+        + (LR0 - eta_min) * (1 + math.cos(math.pi * (t - warmup) / t_max)) / 2
         for t in range(warmup + t_max + 1)
     ]
     assert_close(traced, expected, rtol=1e-9)
@@ -419,7 +473,9 @@ def test_reduce_on_plateau_flat_metric_cuts_every_patience_plus_one_steps():
         steps,
         metrics=[1.0] * steps,
     )
-    assert_close(traced, [LR0 * 0.5 ** max(0, (t - 1) // (patience + 1)) for t in range(steps)])
+    assert_close(
+        traced, [LR0 * 0.5 ** max(0, (t - 1) // (patience + 1)) for t in range(steps)]
+    )
     # The catalog's one-line description says as much.
     assert "patience + 1" in find_entry("ReduceLROnPlateau").description
 
@@ -480,11 +536,14 @@ def test_cyclic_lr_modes_and_inverse_momentum(mode, gamma, scale):
     )
     # Momentum = max_momentum - (the same scaled triangle over the momentum range).
     height = [
-        (cyclic_closed_form(t, low, high, up, up, scale) - low) / (high - low) for t in range(steps)
+        (cyclic_closed_form(t, low, high, up, up, scale) - low) / (high - low)
+        for t in range(steps)
     ]
     assert_close(result.momentum[:, 0], [0.9 - 0.1 * h for h in height], rtol=1e-9)
     assert result.momentum_name == "momentum"
-    assert result.lr[up, 0] == pytest.approx(low + (high - low) * scale(1, up))  # the first peak
+    assert result.lr[up, 0] == pytest.approx(
+        low + (high - low) * scale(1, up)
+    )  # the first peak
     assert result.lr[2 * up, 0] == pytest.approx(low)
 
 
@@ -503,7 +562,10 @@ def test_cyclic_lr_with_unequal_halves_and_adam_beta1():
         )
 
     result = trace(factory, steps, optimizer="adam")
-    expected = [cyclic_closed_form(t, low, high, up, down, lambda c, t: 1.0) for t in range(steps)]
+    expected = [
+        cyclic_closed_form(t, low, high, up, down, lambda c, t: 1.0)
+        for t in range(steps)
+    ]
     assert_close(result.lr[:, 0], expected, rtol=1e-9)
     assert result.momentum_name == "beta1"
     assert_close(
@@ -528,13 +590,18 @@ def test_one_cycle_lr_cosine_phases_and_momentum():
         return cos_anneal(top, end, (t - peak) / (total - 1 - peak))
 
     result = trace(
-        lambda opt: L.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=pct), total
+        lambda opt: L.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=pct),
+        total,
     )
     assert_close(
-        result.lr[:, 0], [expected_at(t, initial, max_lr, minimum) for t in range(total)], rtol=1e-9
+        result.lr[:, 0],
+        [expected_at(t, initial, max_lr, minimum) for t in range(total)],
+        rtol=1e-9,
     )
     assert_close(
-        result.momentum[:, 0], [expected_at(t, 0.95, 0.85, 0.95) for t in range(total)], rtol=1e-9
+        result.momentum[:, 0],
+        [expected_at(t, 0.95, 0.85, 0.95) for t in range(total)],
+        rtol=1e-9,
     )
     assert result.lr[0, 0] == pytest.approx(initial)
     assert result.lr[29, 0] == pytest.approx(max_lr)
@@ -585,10 +652,15 @@ def warm_restarts_closed_form(epoch, t_0, t_mult, eta_min=0.0, lr0=LR0):
 def test_cosine_warm_restarts_integer_epochs(t_mult):
     steps = 40
     traced = lrs_of(
-        lambda opt: L.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=t_mult, eta_min=0.01), steps
+        lambda opt: L.CosineAnnealingWarmRestarts(
+            opt, T_0=3, T_mult=t_mult, eta_min=0.01
+        ),
+        steps,
     )
     assert_close(
-        traced, [warm_restarts_closed_form(t, 3, t_mult, 0.01) for t in range(steps)], rtol=1e-9
+        traced,
+        [warm_restarts_closed_form(t, 3, t_mult, 0.01) for t in range(steps)],
+        rtol=1e-9,
     )
     assert traced[3] == pytest.approx(LR0)  # the first restart
 
@@ -604,14 +676,20 @@ def test_cosine_warm_restarts_fractional_epochs():
     expected = [warm_restarts_closed_form(t / per_epoch, 2, 2) for t in range(steps)]
     assert_close(result.lr[:, 0], expected, rtol=1e-9, atol=1e-15)
     assert_close(result.x, np.arange(steps) / per_epoch)
-    assert result.lr[1, 0] == pytest.approx(LR0 * (1 + math.cos(math.pi * 0.25 / 2)) / 2)
+    assert result.lr[1, 0] == pytest.approx(
+        LR0 * (1 + math.cos(math.pi * 0.25 / 2)) / 2
+    )
     assert result.lr[6 * per_epoch, 0] == pytest.approx(LR0)
 
 
 @pytest.mark.parametrize("strategy", ["cos", "linear"])
 def test_swalr_anneals_to_swa_lr(strategy):
     anneal, swa_lr, steps = 5, 0.05, 10
-    alpha = (lambda u: (1 - math.cos(math.pi * u)) / 2) if strategy == "cos" else (lambda u: u)
+    alpha = (
+        (lambda u: (1 - math.cos(math.pi * u)) / 2)
+        if strategy == "cos"
+        else (lambda u: u)
+    )
     traced = lrs_of(
         lambda opt: swa_utils.SWALR(
             opt, swa_lr=swa_lr, anneal_epochs=anneal, anneal_strategy=strategy
@@ -632,7 +710,9 @@ def test_swalr_anneals_to_swa_lr(strategy):
 
 
 def test_trace_two_param_groups_follow_their_own_base_rates():
-    result = trace(lambda opt: L.StepLR(opt, step_size=2, gamma=0.5), 7, lr=[0.1, 0.004])
+    result = trace(
+        lambda opt: L.StepLR(opt, step_size=2, gamma=0.5), 7, lr=[0.1, 0.004]
+    )
     assert result.groups == 2 and result.steps == 7
     for g, lr0 in enumerate([0.1, 0.004]):
         assert_close(result.lr[:, g], [lr0 * 0.5 ** (t // 2) for t in range(7)])
@@ -694,7 +774,11 @@ def test_trace_uses_the_entrys_demo_metrics_and_accepts_others():
         ({"lr": []}, ValueError, "lr must be a positive"),
         ({"optimizer": "rmsprop"}, ValueError, "optimizer must be one of"),
         ({"metrics": [1.0] * 5}, ValueError, "does not step on a metric"),
-        ({"steps_per_epoch": 4}, ValueError, "needs CosineAnnealingWarmRestarts"),
+        (
+            {"steps_per_epoch": 4},
+            ValueError,
+            r"needs a scheduler whose step\(\) takes a float epoch \(CosineAnnealingWarmRestarts\)",
+        ),
         ({"steps_per_epoch": 0}, ValueError, "steps_per_epoch must be a positive int"),
     ],
 )
@@ -737,7 +821,9 @@ def test_manual_step_decay_equals_step_lr_over_many_epochs_with_two_groups():
         in_effect = manual_step_decay(manual, epoch, every=every, gamma=gamma)
         assert in_effect == [group["lr"] for group in manual.param_groups]
         assert in_effect == [group["lr"] for group in builtin.param_groups], epoch
-        assert in_effect == pytest.approx([lr * gamma ** (epoch // every) for lr in lrs], rel=RTOL)
+        assert in_effect == pytest.approx(
+            [lr * gamma ** (epoch // every) for lr in lrs], rel=RTOL
+        )
         builtin.step()  # (no gradients: a no-op that keeps PyTorch's order check happy)
         scheduler.step()
 
@@ -792,11 +878,15 @@ def test_cycle_from_loader_makes_cyclic_lr_cycle_once_per_cycle_of_epochs():
     cycle = cycle_from_loader(batches, epochs_per_cycle)
     steps = 3 * cycle.batches + 1
     result = trace(
-        lambda opt: L.CyclicLR(opt, base_lr=low, max_lr=high, **cycle.kwargs()), steps, lr=high
+        lambda opt: L.CyclicLR(opt, base_lr=low, max_lr=high, **cycle.kwargs()),
+        steps,
+        lr=high,
     )
     lrs = result.lr[:, 0]
     expected = [
-        cyclic_closed_form(t, low, high, cycle.step_size_up, cycle.step_size_down, lambda c, t: 1.0)
+        cyclic_closed_form(
+            t, low, high, cycle.step_size_up, cycle.step_size_down, lambda c, t: 1.0
+        )
         for t in range(steps)
     ]
     assert_close(lrs, expected, rtol=1e-9)
@@ -848,7 +938,9 @@ def test_every_knob_setting_traces_without_warning(entry, no_warnings):
     for steps in (EXPLORE_STEPS[0], 37, EXPLORE_STEPS[1]):
         for settings in knob_extremes(entry):
             for optimizer in ("sgd", "adam"):
-                result = trace(entry, steps, lr=0.1, optimizer=optimizer, settings=settings)
+                result = trace(
+                    entry, steps, lr=0.1, optimizer=optimizer, settings=settings
+                )
                 assert result.lr.shape == (steps, 1)
                 assert np.isfinite(result.lr).all() and (result.lr >= 0).all()
                 assert result.lr.max() <= 0.1 * (1 + RTOL), (settings, optimizer)
@@ -861,7 +953,8 @@ def test_explored_step_lr_follows_its_knobs():
     defaults = {k.name: k.default for k in entry.knobs}
     traced = trace(entry, 60, lr=LR0, settings={}).lr[:, 0]
     assert_close(
-        traced, [LR0 * defaults["gamma"] ** (t // defaults["step_size"]) for t in range(60)]
+        traced,
+        [LR0 * defaults["gamma"] ** (t // defaults["step_size"]) for t in range(60)],
     )
 
 
@@ -876,7 +969,10 @@ def test_explored_one_cycle_fills_the_run_and_cyclic_peaks_at_the_optimizer_lr()
     assert one_cycle.lr[-1, 0] == pytest.approx(LR0 / 10 / 100)
     assert one_cycle.lr[:, 0].max() == pytest.approx(LR0)
     cyclic = trace(
-        find_entry("CyclicLR"), 30, lr=LR0, settings={"step_size_up": 5, "base_lr": 0.05}
+        find_entry("CyclicLR"),
+        30,
+        lr=LR0,
+        settings={"step_size_up": 5, "base_lr": 0.05},
     ).lr[:, 0]
     assert cyclic[0] == pytest.approx(0.05) and cyclic[5] == pytest.approx(LR0)
 
@@ -903,9 +999,15 @@ def test_explore_rejects_unknown_knobs_bad_values_and_bad_steps():
 
 def test_knob_validation_and_conversion():
     integer = Knob("step_size", 25, low=1, high=100, step=1)
-    assert integer.integer and integer.check(3.0) == 3 and isinstance(integer.check(3.0), int)
+    assert (
+        integer.integer
+        and integer.check(3.0) == 3
+        and isinstance(integer.check(3.0), int)
+    )
     real = Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05)
-    assert not real.integer and real.check(1) == 1.0 and isinstance(real.check(1), float)
+    assert (
+        not real.integer and real.check(1) == 1.0 and isinstance(real.check(1), float)
+    )
     choice = Knob("mode", "a", options=("a", "b"))
     assert not choice.integer and choice.check("b") == "b"
     for bad in (True, float("nan"), "0.5", 1.5):
@@ -934,7 +1036,9 @@ def test_knob_validation_and_conversion():
 def test_plot_trace_draws_lr_and_twin_momentum_axis():
     fig, ax = plt.subplots()
     try:
-        returned = plot_trace(trace(find_entry("OneCycleLR"), 50), ax, xlabel="mini-batch")
+        returned = plot_trace(
+            trace(find_entry("OneCycleLR"), 50), ax, xlabel="mini-batch"
+        )
         assert returned is ax and ax.get_xlabel() == "mini-batch"
         assert len(ax.get_lines()) == 1 and ax.get_title() == "OneCycleLR"
         assert len(fig.axes) == 2  # the momentum twin
@@ -985,7 +1089,9 @@ def test_schedule_trace_properties():
     assert_close(result.x, [0, 1 / 3, 2 / 3, 1, 4 / 3, 5 / 3])
 
 
-@pytest.mark.parametrize("module", [schedulers_module, catalog_module], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [schedulers_module, catalog_module], ids=lambda m: m.__name__
+)
 def test_docstring_examples(module):
     outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert outcome.failed == 0

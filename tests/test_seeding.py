@@ -86,5 +86,7 @@ def test_a_bad_seed_shift_names_the_variable(monkeypatch, raw):
     from lrlib.seeding import SEED_SHIFT_ENV
 
     monkeypatch.setenv(SEED_SHIFT_ENV, raw)
-    with pytest.raises(ValueError, match="LRBOOK_SEED_SHIFT must be a non-negative integer"):
+    with pytest.raises(
+        ValueError, match="LRBOOK_SEED_SHIFT must be a non-negative integer"
+    ):
         seed_everything(1)

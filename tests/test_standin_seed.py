@@ -14,7 +14,8 @@ from lrlib.rps import STANDIN_SEED_ENV, get_rps
 @pytest.fixture
 def small(monkeypatch):
     monkeypatch.setattr(
-        handpose, "ensure_handpose",
+        handpose,
+        "ensure_handpose",
         functools.partial(handpose.ensure_handpose, images_per_hand=1, processes=1),
     )
 
@@ -36,7 +37,10 @@ def test_another_seed_draws_its_own_folder(monkeypatch, tmp_path, small):
     assert folders.train.parent.name == "rps-synthetic-seed5"
     assert marker_seed(folders) == 5
     # the argument wins over the variable
-    assert get_rps("synthetic", tmp_path, seed=handpose.DEFAULT_SEED).train.parent.name == "rps-synthetic"
+    assert (
+        get_rps("synthetic", tmp_path, seed=handpose.DEFAULT_SEED).train.parent.name
+        == "rps-synthetic"
+    )
 
 
 @pytest.mark.parametrize("raw", ["-3", "five", str(2**32)])

@@ -25,14 +25,18 @@ from lrlib.stats import (
 def images() -> torch.Tensor:
     """37 RGB images with different per-channel levels and per-image brightness."""
     g = torch.Generator().manual_seed(0)
-    base = torch.rand(37, 3, 6, 5, generator=g) * torch.tensor([0.2, 0.5, 0.1]).view(1, 3, 1, 1)
+    base = torch.rand(37, 3, 6, 5, generator=g) * torch.tensor([0.2, 0.5, 0.1]).view(
+        1, 3, 1, 1
+    )
     brightness = torch.rand(37, 1, 1, 1, generator=g) * 0.4
     return base + brightness + torch.tensor([0.1, 0.3, 0.5]).view(1, 3, 1, 1)
 
 
 def _loader(images: torch.Tensor, batch_size: int) -> DataLoader:
     labels = torch.arange(len(images)) % 3
-    return DataLoader(TensorDataset(images, labels), batch_size=batch_size, shuffle=False)
+    return DataLoader(
+        TensorDataset(images, labels), batch_size=batch_size, shuffle=False
+    )
 
 
 # --- hand-computed cases -------------------------------------------------------
@@ -77,16 +81,21 @@ def test_batch_stats_match_torch_reductions(images):
     stats = batch_stats(images)
     assert stats.mean.dtype == torch.float64 and stats.mean.shape == (3,)
     torch.testing.assert_close(stats.mean, images.double().mean(dim=(0, 2, 3)))
-    torch.testing.assert_close(stats.std, images.double().std(dim=(0, 2, 3), unbiased=False))
     torch.testing.assert_close(
-        stats.mean_of_image_stds, images.double().std(dim=(2, 3), unbiased=False).mean(dim=0)
+        stats.std, images.double().std(dim=(0, 2, 3), unbiased=False)
+    )
+    torch.testing.assert_close(
+        stats.mean_of_image_stds,
+        images.double().std(dim=(2, 3), unbiased=False).mean(dim=0),
     )
 
 
 @pytest.mark.parametrize("batch_size", [1, 8, 10, 37, 100])
 def test_loader_stats_equal_stats_of_stacked_dataset(images, batch_size):
     loader = _loader(images, batch_size)
-    stacked = torch.cat([x for x, _ in loader])  # 37 images: uneven last batch for 8 and 10
+    stacked = torch.cat(
+        [x for x, _ in loader]
+    )  # 37 images: uneven last batch for 8 and 10
     stats = loader_stats(loader)
     assert stats.n_images == 37 and stats.count == 37 * 6 * 5
     expected_mean = stacked.mean(dim=(0, 2, 3))
@@ -105,7 +114,9 @@ def test_loader_of_bare_tensors_and_lists():
     from_lists = loader_stats([[images[:5], "labels"], [images[5:], "labels"]])
     for stats in (from_tensors, from_lists):
         torch.testing.assert_close(stats.mean, images.double().mean(dim=(0, 2, 3)))
-        torch.testing.assert_close(stats.std, images.double().std(dim=(0, 2, 3), unbiased=False))
+        torch.testing.assert_close(
+            stats.std, images.double().std(dim=(0, 2, 3), unbiased=False)
+        )
 
 
 def test_streaming_is_numerically_sound():
@@ -117,7 +128,9 @@ def test_streaming_is_numerically_sound():
     x = images.double()
     naive_var_float32 = (images.square().mean() - images.mean().square()).item()
     exact_var = x.var(unbiased=False).item()
-    assert abs(naive_var_float32 - exact_var) > 0.5 * exact_var  # the naive formula really fails
+    assert (
+        abs(naive_var_float32 - exact_var) > 0.5 * exact_var
+    )  # the naive formula really fails
     assert stats.var.item() == pytest.approx(exact_var, rel=1e-9)
     assert stats.mean.item() == pytest.approx(x.mean().item(), rel=1e-12)
 
@@ -157,7 +170,10 @@ def test_fitted_normalizer_standardizes_training_data(images):
     assert isinstance(normalize, v2.Normalize)
     standardized = normalize(images).double()
     torch.testing.assert_close(
-        standardized.mean(dim=(0, 2, 3)), torch.zeros(3, dtype=torch.float64), rtol=0, atol=1e-5
+        standardized.mean(dim=(0, 2, 3)),
+        torch.zeros(3, dtype=torch.float64),
+        rtol=0,
+        atol=1e-5,
     )
     torch.testing.assert_close(
         standardized.std(dim=(0, 2, 3), unbiased=False),
@@ -172,7 +188,9 @@ def test_normalizer_uses_pooled_population_std(images):
     expected = images.double().std(dim=(0, 2, 3), unbiased=False)
     assert normalize.std == pytest.approx(expected.tolist(), rel=1e-12)
     # ... which is neither the sample std nor the average of per-image stds.
-    assert normalize.std != pytest.approx(images.double().std(dim=(0, 2, 3)).tolist(), rel=1e-6)
+    assert normalize.std != pytest.approx(
+        images.double().std(dim=(0, 2, 3)).tolist(), rel=1e-6
+    )
     image_stds = images.double().std(dim=(2, 3), unbiased=False).mean(dim=0)
     assert normalize.std != pytest.approx(image_stds.tolist(), rel=1e-2)
 
@@ -200,9 +218,13 @@ def test_denormalize_clips_to_unit_interval():
 
 def test_denormalize_accepts_tensors_and_checks_lengths():
     images = torch.zeros(2, 3, 2, 2)
-    out = denormalize(images, torch.tensor([0.1, 0.2, 0.3]), torch.tensor([1.0, 1.0, 1.0]))
+    out = denormalize(
+        images, torch.tensor([0.1, 0.2, 0.3]), torch.tensor([1.0, 1.0, 1.0])
+    )
     torch.testing.assert_close(out[1, :, 0, 0], torch.tensor([0.1, 0.2, 0.3]))
-    with pytest.raises(ValueError, match=r"mean must have one value per channel \(3\), got 2"):
+    with pytest.raises(
+        ValueError, match=r"mean must have one value per channel \(3\), got 2"
+    ):
         denormalize(images, [0.1, 0.2], [1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="std must be positive"):
         denormalize(images, [0.1, 0.2, 0.3], [1.0, 0.0, 1.0])

@@ -63,7 +63,9 @@ def test_skip_end_drops_the_last_points():
 )
 def test_steepest_descent_rejects_bad_skips(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        steepest_descent([1e-3, 1e-2, 1e-1, 1.0, 10.0], [3.0, 2.0, 1.0, 2.0, 3.0], **kwargs)
+        steepest_descent(
+            [1e-3, 1e-2, 1e-1, 1.0, 10.0], [3.0, 2.0, 1.0, 2.0, 3.0], **kwargs
+        )
 
 
 def test_steepest_descent_rejects_a_zero_learning_rate():
@@ -88,10 +90,20 @@ def test_minimum_over_ten_on_a_parabola():
 
 def test_valley_goes_two_thirds_down_the_longest_descent():
     losses = [
-        3.0, 3.1, 2.9, 2.8,  # a descent of 2 steps (points 1 to 3)
-        3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.4,  # a descent of 6 steps (points 4 to 10)
-        0.6, 2.0,
-    ]  # fmt: skip
+        3.0,
+        3.1,
+        2.9,
+        2.8,  # a descent of 2 steps (points 1 to 3)
+        3.0,
+        2.5,
+        2.0,
+        1.5,
+        1.0,
+        0.5,
+        0.4,  # a descent of 6 steps (points 4 to 10)
+        0.6,
+        2.0,
+    ]
     lrs = np.logspace(-5, 1, len(losses))
     suggestion = valley(lrs, losses)
     assert suggestion.index == 4 + 4  # two thirds of 6 steps
@@ -136,7 +148,9 @@ def test_suggestion_is_frozen():
         suggestion.lr = 1.0
 
 
-@pytest.mark.parametrize("rule", [steepest_descent, minimum_over_ten, valley, suggest_all])
+@pytest.mark.parametrize(
+    "rule", [steepest_descent, minimum_over_ten, valley, suggest_all]
+)
 @pytest.mark.parametrize(
     ("lrs", "losses", "match"),
     [
@@ -189,14 +203,27 @@ def test_a_curve_with_a_descent_gives_usable_suggestions_with_the_usual_repr():
     for suggestion in suggest_all(lrs, losses).values():
         assert suggestion.usable and suggestion.note == ""
         rule, lr, index = suggestion.rule, suggestion.lr, suggestion.index
-        assert repr(suggestion) == f"Suggestion(rule={rule!r}, lr={lr!r}, index={index!r})"
+        assert (
+            repr(suggestion) == f"Suggestion(rule={rule!r}, lr={lr!r}, index={index!r})"
+        )
 
 
 def test_steepest_judges_the_part_it_searched():
     lrs = np.logspace(-3, 1, 8)
-    losses = [3.0, 2.0, 1.0, 1.2, 1.5, 2.0, 3.0, 4.0]  # falls only in its first three points
+    losses = [
+        3.0,
+        2.0,
+        1.0,
+        1.2,
+        1.5,
+        2.0,
+        3.0,
+        4.0,
+    ]  # falls only in its first three points
     assert steepest_descent(lrs, losses).usable
-    assert not steepest_descent(lrs, losses, skip_start=2).usable  # from its minimum on: rising
+    assert not steepest_descent(
+        lrs, losses, skip_start=2
+    ).usable  # from its minimum on: rising
 
 
 def test_has_descent_is_strict():

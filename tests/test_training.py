@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,7 @@ from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.device import get_device
+from lrlib.scheduler_catalog import CATALOG
 from lrlib.schedulers import trace
 from lrlib.training import (
     Accuracy,
@@ -38,9 +40,6 @@ from lrlib.training import (
 )
 from tests._compare import assert_same_history, assert_same_parameters
 
-
-
-
 N_TRAIN, N_VAL, BATCH = 48, 20, 8
 BATCHES = N_TRAIN // BATCH
 
@@ -49,7 +48,9 @@ def make_data() -> tuple[TensorDataset, TensorDataset]:
     g = torch.Generator().manual_seed(1234)
     x = torch.randn(N_TRAIN + N_VAL, 4, generator=g)
     y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()  # 3 classes, learnable
-    return TensorDataset(x[:N_TRAIN], y[:N_TRAIN]), TensorDataset(x[N_TRAIN:], y[N_TRAIN:])
+    return TensorDataset(x[:N_TRAIN], y[:N_TRAIN]), TensorDataset(
+        x[N_TRAIN:], y[N_TRAIN:]
+    )
 
 
 def make_model(seed: int = 0) -> nn.Module:
@@ -61,24 +62,33 @@ def make_loaders(
     *, generator: bool = True, shuffle_seed: int = 7
 ) -> tuple[DataLoader, DataLoader]:
     train, val = make_data()
-    kwargs = {"generator": torch.Generator().manual_seed(shuffle_seed)} if generator else {}
+    kwargs = (
+        {"generator": torch.Generator().manual_seed(shuffle_seed)} if generator else {}
+    )
     return (
         DataLoader(train, batch_size=BATCH, shuffle=True, **kwargs),
-        DataLoader(val, batch_size=6, **({"generator": torch.Generator()} if generator else {})),
+        DataLoader(
+            val, batch_size=6, **({"generator": torch.Generator()} if generator else {})
+        ),
     )
 
 
 def make_trainer(model=None, optimizer=None, scheduler=None, **kwargs) -> Trainer:
     model = make_model() if model is None else model
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1) if optimizer is None else optimizer
+    optimizer = (
+        torch.optim.SGD(model.parameters(), lr=0.1) if optimizer is None else optimizer
+    )
     train_loader, val_loader = make_loaders()
     kwargs.setdefault("val_loader", val_loader)
     return Trainer(
-        model, nn.CrossEntropyLoss(), optimizer, train_loader,
-        scheduler=scheduler, progress=False, **kwargs,
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        train_loader,
+        scheduler=scheduler,
+        progress=False,
+        **kwargs,
     )
-
-
 
 
 # ---------------------------------------------------------------------------
@@ -109,9 +119,17 @@ def test_history_records_the_lr_of_every_group_at_the_start_of_each_epoch():
     assert trainer.epoch == 5
 
 
-def reference_loop(model, optimizer, train_loader, val_loader, epochs, scheduler=None, how=None):
+def reference_loop(
+    model, optimizer, train_loader, val_loader, epochs, scheduler=None, how=None
+):
     """A plain PyTorch loop, with scheduler.step() where PyTorch's docs put it."""
-    history = {"lr": [], "batch_lr": [], "train_loss": [], "val_loss": [], "val_accuracy": []}
+    history = {
+        "lr": [],
+        "batch_lr": [],
+        "train_loss": [],
+        "val_loss": [],
+        "val_accuracy": [],
+    }
     iters, device = len(train_loader), get_device()
     for epoch in range(epochs):
         history["lr"].append([g["lr"] for g in optimizer.param_groups])
@@ -149,14 +167,20 @@ def reference_loop(model, optimizer, train_loader, val_loader, epochs, scheduler
 SCHEDULERS = {
     "none": (lambda opt: None, None, {}),
     "step": (lambda opt: lr_scheduler.StepLR(opt, step_size=1, gamma=0.7), "epoch", {}),
-    "exponential": (lambda opt: lr_scheduler.ExponentialLR(opt, gamma=0.9), "epoch", {}),
+    "exponential": (
+        lambda opt: lr_scheduler.ExponentialLR(opt, gamma=0.9),
+        "epoch",
+        {},
+    ),
     "plateau-loss": (
         lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0),
         "val_loss",
         {},
     ),
     "plateau-accuracy": (
-        lambda opt: lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=0),
+        lambda opt: lr_scheduler.ReduceLROnPlateau(
+            opt, mode="max", factor=0.5, patience=0
+        ),
         "val_accuracy",
         {"monitor": "val_accuracy"},
     ),
@@ -166,12 +190,16 @@ SCHEDULERS = {
         {},
     ),
     "cyclic": (
-        lambda opt: lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.3, step_size_up=4),
+        lambda opt: lr_scheduler.CyclicLR(
+            opt, base_lr=0.01, max_lr=0.3, step_size_up=4
+        ),
         "batch",
         {},
     ),
     "cosine-restarts": (
-        lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.001),
+        lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(
+            opt, T_0=2, T_mult=2, eta_min=0.001
+        ),
         "chapter-cosine-restarts",
         {},
     ),
@@ -200,13 +228,21 @@ def test_trainer_matches_a_hand_written_loop(name):
     assert history["train_loss"] == pytest.approx(reference["train_loss"], rel=1e-5)
     assert history["val_loss"] == pytest.approx(reference["val_loss"], rel=1e-5)
     if kwargs.get("monitor") == "val_accuracy":
-        assert history["val_accuracy"] == pytest.approx(reference["val_accuracy"], abs=1e-9)
+        assert history["val_accuracy"] == pytest.approx(
+            reference["val_accuracy"], abs=1e-9
+        )
     if how is not None:  # the schedule really moved, so the comparison means something
         moved = len({tuple(lrs) for lrs in history["batch_lr"]}) > 1
-        if not moved and name == "plateau-loss" and Version(torch.__version__.split("+")[0]) < Version("2.7"):
+        if (
+            not moved
+            and name == "plateau-loss"
+            and Version(torch.__version__.split("+")[0]) < Version("2.7")
+        ):
             # The validation loss stalls within 5 epochs only with the random
             # draws (dropout masks) of torch 2.7 and later.
-            pytest.skip(f"the loss never stalls with torch {torch.__version__}'s random draws (measured: 2.4-2.6)")
+            pytest.skip(
+                f"the loss never stalls with torch {torch.__version__}'s random draws (measured: 2.4-2.6)"
+            )
         assert moved
 
 
@@ -230,8 +266,14 @@ def cosine_restarts_trainer(lr, batches, **settings):
     model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, **settings)
-    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, scheduler=scheduler,
-                      progress=False)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        loader,
+        scheduler=scheduler,
+        progress=False,
+    )
     assert trainer.scheduler_step == "batch" and len(loader) == batches
     return trainer
 
@@ -249,8 +291,12 @@ def test_cosine_warm_restarts_steps_as_chapter_6_teaches():
     assert used == pytest.approx(expected, rel=1e-12)
     assert [round(lr, 4) for lr in used[:5]] == [0.1, 0.0854, 0.05, 0.0146, 0.1]
     # The chapter's figures come from schedulers.trace, which agrees bit for bit.
-    traced = trace(lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1), 12,
-                   lr=0.1, steps_per_epoch=4)
+    traced = trace(
+        lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1),
+        12,
+        lr=0.1,
+        steps_per_epoch=4,
+    )
     assert used == traced.lr[:, 0].tolist()
 
 
@@ -263,8 +309,12 @@ def test_cosine_warm_restarts_with_growing_periods_follows_the_chapter():
     # Restarts at epochs 1 and 3 (periods of 1, 2, 4 epochs): full rate at their first batch.
     assert [used[e * BATCHES] for e in (0, 1, 3)] == [0.2, 0.2, 0.2]
     assert all(lr < 0.2 for lr in used[1:BATCHES])
-    traced = trace(lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2),
-                   5 * BATCHES, lr=0.2, steps_per_epoch=BATCHES)
+    traced = trace(
+        lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=2),
+        5 * BATCHES,
+        lr=0.2,
+        steps_per_epoch=BATCHES,
+    )
     assert used == traced.lr[:, 0].tolist()
 
 
@@ -275,7 +325,10 @@ def test_cosine_warm_restarts_stepped_per_epoch_when_asked():
     trainer = make_trainer(model, optimizer, scheduler, scheduler_step="epoch")
     trainer.fit(7)
     # Closed form: T_cur = epoch mod 3, T_i = 3.
-    expected = [0.02 + (0.2 - 0.02) * (1 + math.cos(math.pi * (e % 3) / 3)) / 2 for e in range(7)]
+    expected = [
+        0.02 + (0.2 - 0.02) * (1 + math.cos(math.pi * (e % 3) / 3)) / 2
+        for e in range(7)
+    ]
     assert [lr for [lr] in trainer.history["lr"]] == pytest.approx(expected, rel=1e-12)
     # constant within each epoch
     assert [lr for [lr] in trainer.history["batch_lr"]] == pytest.approx(
@@ -286,20 +339,30 @@ def test_cosine_warm_restarts_stepped_per_epoch_when_asked():
 def test_plateau_scheduler_sees_the_validation_metric():
     model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", threshold=0.0, patience=5)
+    scheduler = lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", threshold=0.0, patience=5
+    )
     trainer = make_trainer(model, optimizer, scheduler, monitor="val_accuracy")
     trainer.fit(4)
     assert len(trainer.history["val_accuracy"]) == 4
-    assert scheduler.best == max(trainer.history["val_accuracy"])  # threshold 0: best is the max
+    assert scheduler.best == max(
+        trainer.history["val_accuracy"]
+    )  # threshold 0: best is the max
 
 
 def test_scheduler_step_kind_by_type():
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     assert scheduler_step_kind(lr_scheduler.StepLR(opt, 1)) == "epoch"
     assert scheduler_step_kind(lr_scheduler.ReduceLROnPlateau(opt)) == "metric"
-    assert scheduler_step_kind(lr_scheduler.OneCycleLR(opt, max_lr=1, total_steps=10)) == "batch"
+    assert (
+        scheduler_step_kind(lr_scheduler.OneCycleLR(opt, max_lr=1, total_steps=10))
+        == "batch"
+    )
     assert scheduler_step_kind(lr_scheduler.CyclicLR(opt, 0.01, 0.1)) == "batch"
-    assert scheduler_step_kind(lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2)) == "batch"
+    assert (
+        scheduler_step_kind(lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2))
+        == "batch"
+    )
 
 
 def test_learning_rates_lists_every_group():
@@ -314,7 +377,9 @@ def test_learning_rates_lists_every_group():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("loader_generator", [True, False], ids=["loader-generator", "global-rng"])
+@pytest.mark.parametrize(
+    "loader_generator", [True, False], ids=["loader-generator", "global-rng"]
+)
 def test_two_fits_of_five_equal_one_fit_of_ten(loader_generator):
     def run(splits):
         torch.manual_seed(99)
@@ -322,8 +387,15 @@ def test_two_fits_of_five_equal_one_fit_of_ten(loader_generator):
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         scheduler = lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
         train_loader, val_loader = make_loaders(generator=loader_generator)
-        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader, val_loader,
-                          scheduler=scheduler, progress=False)
+        trainer = Trainer(
+            model,
+            nn.CrossEntropyLoss(),
+            optimizer,
+            train_loader,
+            val_loader,
+            scheduler=scheduler,
+            progress=False,
+        )
         for epochs in splits:
             trainer.fit(epochs)
         return trainer
@@ -418,7 +490,9 @@ def test_evaluate_is_the_mean_loss_over_all_samples():
     with torch.no_grad():
         expected = F.cross_entropy(model(x), y).item()
     model.train()
-    assert evaluate(model, loader, nn.CrossEntropyLoss()) == pytest.approx(expected, rel=1e-6)
+    assert evaluate(model, loader, nn.CrossEntropyLoss()) == pytest.approx(
+        expected, rel=1e-6
+    )
     assert model.training
 
 
@@ -450,13 +524,17 @@ def test_predict_returns_eval_mode_logits_without_gradients():
     model = make_model().to(get_device())
     _, val = make_data()
     x = val.tensors[0]
-    logits = predict(model, DataLoader(TensorDataset(x), batch_size=6))  # inputs-only batches
+    logits = predict(
+        model, DataLoader(TensorDataset(x), batch_size=6)
+    )  # inputs-only batches
     model.eval()
     with torch.no_grad():
         expected = model(x.to(get_device())).cpu()
     assert not logits.requires_grad
     assert torch.allclose(logits, expected, atol=1e-6)
-    assert torch.equal(predict_classes(model, DataLoader(val, batch_size=6)), expected.argmax(1))
+    assert torch.equal(
+        predict_classes(model, DataLoader(val, batch_size=6)), expected.argmax(1)
+    )
 
 
 def test_model_mode_restores_on_exception():
@@ -482,7 +560,9 @@ def test_model_is_moved_to_the_trainers_device():
 def test_model_moved_after_construction_is_explained():
     trainer = make_trainer()
     trainer.model.to("meta")
-    with pytest.raises(RuntimeError, match=r"model is on 'meta'.*moved after the Trainer"):
+    with pytest.raises(
+        RuntimeError, match=r"model is on 'meta'.*moved after the Trainer"
+    ):
         trainer.fit(1)
 
 
@@ -510,7 +590,9 @@ def test_missing_or_empty_training_loader():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="train_loader is required"):
         Trainer(model, nn.CrossEntropyLoss(), opt, None)
-    empty = DataLoader(TensorDataset(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long)))
+    empty = DataLoader(
+        TensorDataset(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    )
     with pytest.raises(ValueError, match="train_loader is empty"):
         Trainer(model, nn.CrossEntropyLoss(), opt, empty)
 
@@ -519,7 +601,10 @@ def test_loss_that_does_not_fit_the_targets_names_both_shapes():
     model = make_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     g = torch.Generator().manual_seed(0)
-    inputs, float_targets = torch.randn(16, 4, generator=g), torch.rand(16, 2, generator=g)
+    inputs, float_targets = (
+        torch.randn(16, 4, generator=g),
+        torch.rand(16, 2, generator=g),
+    )
     bad = DataLoader(TensorDataset(inputs, float_targets), batch_size=8)
     trainer = Trainer(model, nn.CrossEntropyLoss(), opt, bad, progress=False)
     with pytest.raises(ValueError) as info:
@@ -576,7 +661,9 @@ def test_metric_scheduler_needs_a_metric():
     with pytest.raises(ValueError, match="must be 'metric'"):
         make_trainer(model, optimizer, plateau, scheduler_step="epoch")
     # Without a validation loader the training loss is a valid metric.
-    trainer = make_trainer(model, optimizer, plateau, val_loader=None, monitor="train_loss")
+    trainer = make_trainer(
+        model, optimizer, plateau, val_loader=None, monitor="train_loss"
+    )
     trainer.fit(2)
     assert plateau.last_epoch == 2
 
@@ -586,7 +673,10 @@ def test_bad_arguments():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="scheduler_step must be"):
         make_trainer(
-            model, optimizer, lr_scheduler.StepLR(optimizer, 1), scheduler_step="iteration"
+            model,
+            optimizer,
+            lr_scheduler.StepLR(optimizer, 1),
+            scheduler_step="iteration",
         )
     with pytest.raises(ValueError, match="no scheduler"):
         make_trainer(model, optimizer, scheduler_step="epoch")
@@ -596,7 +686,7 @@ def test_bad_arguments():
         make_trainer(model, optimizer=lambda: None)
     trainer = make_trainer(model, optimizer)
     for epochs in (0, 2.5, True):
-        with pytest.raises(ValueError, match="positive integer"):
+        with pytest.raises(ValueError, match="epochs must be a positive int"):
             trainer.fit(epochs)
 
 
@@ -626,8 +716,14 @@ def test_a_non_finite_loss_stops_training_and_names_epoch_and_batch(value):
     model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     train_loader, val_loader = make_loaders()
-    trainer = Trainer(model, BadLossAt({BATCHES + 2}, value), optimizer, train_loader,
-                      val_loader, progress=False)
+    trainer = Trainer(
+        model,
+        BadLossAt({BATCHES + 2}, value),
+        optimizer,
+        train_loader,
+        val_loader,
+        progress=False,
+    )
     with pytest.raises(NonFiniteLossError) as info:
         trainer.fit(3)
     assert "epoch 1, batch 2" in str(info.value)
@@ -643,9 +739,16 @@ def test_nan_in_the_data_stops_training_at_its_batch():
     x, y = train.tensors[0].clone(), train.tensors[1]
     x[3 * BATCH + 1, 2] = float("nan")  # in batch 3 (no shuffling)
     model = make_model()
-    trainer = Trainer(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.01),
-                      DataLoader(TensorDataset(x, y), batch_size=BATCH), progress=False)
-    with pytest.raises(NonFiniteLossError, match=r"nan in epoch 0, batch 3 \(both counted"):
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        torch.optim.Adam(model.parameters(), lr=0.01),
+        DataLoader(TensorDataset(x, y), batch_size=BATCH),
+        progress=False,
+    )
+    with pytest.raises(
+        NonFiniteLossError, match=r"nan in epoch 0, batch 3 \(both counted"
+    ):
         trainer.fit(1)
 
 
@@ -654,8 +757,15 @@ def test_non_finite_batches_can_be_skipped_and_are_counted():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     train_loader, val_loader = make_loaders()
     loss_fn = BadLossAt({BATCHES + 1, BATCHES + 4, 2 * BATCHES})
-    trainer = Trainer(model, loss_fn, optimizer, train_loader, val_loader, progress=False,
-                      on_nonfinite="skip")
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        train_loader,
+        val_loader,
+        progress=False,
+        on_nonfinite="skip",
+    )
     history = trainer.fit(3)
     assert history["skipped_batches"] == [0, 2, 1]
     assert len(history["batch_lr"]) == 3 * BATCHES - 3  # no optimizer step for those
@@ -666,12 +776,26 @@ def test_non_finite_batches_can_be_skipped_and_are_counted():
 def test_an_epoch_of_skipped_batches_only_is_an_error():
     model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    trainer = Trainer(model, BadLossAt(range(100)), optimizer, make_loaders()[0],
-                      progress=False, on_nonfinite="skip")
-    with pytest.raises(ValueError, match=f"every batch of epoch 0 \\({BATCHES}\\) had a NaN"):
+    trainer = Trainer(
+        model,
+        BadLossAt(range(100)),
+        optimizer,
+        make_loaders()[0],
+        progress=False,
+        on_nonfinite="skip",
+    )
+    with pytest.raises(
+        ValueError, match=f"every batch of epoch 0 \\({BATCHES}\\) had a NaN"
+    ):
         trainer.fit(1)
     with pytest.raises(ValueError, match="on_nonfinite must be one of"):
-        Trainer(model, nn.CrossEntropyLoss(), optimizer, make_loaders()[0], on_nonfinite="warn")
+        Trainer(
+            model,
+            nn.CrossEntropyLoss(),
+            optimizer,
+            make_loaders()[0],
+            on_nonfinite="warn",
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -694,7 +818,9 @@ class InterruptAt:
 
 
 RESUME_SCHEDULERS = {
-    "one-cycle": lambda opt: lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=4 * BATCHES),
+    "one-cycle": lambda opt: lr_scheduler.OneCycleLR(
+        opt, max_lr=0.3, total_steps=4 * BATCHES
+    ),
     "step": lambda opt: lr_scheduler.StepLR(opt, step_size=1, gamma=0.7),
     "cosine-restarts": lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1),
     "plateau": lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0),
@@ -702,15 +828,26 @@ RESUME_SCHEDULERS = {
 
 
 def resumable_run(scheduler, loss_fn, generator):
-    torch.manual_seed(11)  # the global generator: dropout, and shuffling without a generator
+    torch.manual_seed(
+        11
+    )  # the global generator: dropout, and shuffling without a generator
     model = make_model(seed=4)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     train_loader, val_loader = make_loaders(generator=generator)
-    return Trainer(model, loss_fn, optimizer, train_loader, val_loader,
-                   scheduler=RESUME_SCHEDULERS[scheduler](optimizer), progress=False)
+    return Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        train_loader,
+        val_loader,
+        scheduler=RESUME_SCHEDULERS[scheduler](optimizer),
+        progress=False,
+    )
 
 
-@pytest.mark.parametrize("generator", [True, False], ids=["loader-generator", "global-rng"])
+@pytest.mark.parametrize(
+    "generator", [True, False], ids=["loader-generator", "global-rng"]
+)
 @pytest.mark.parametrize("scheduler", list(RESUME_SCHEDULERS))
 def test_interrupt_then_resume_equals_an_uninterrupted_run(scheduler, generator):
     uninterrupted = resumable_run(scheduler, nn.CrossEntropyLoss(), generator)
@@ -725,7 +862,9 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(scheduler, generator)
     interrupted.fit(2)  # used to raise "Tried to step ... times" with OneCycleLR
 
     assert interrupted.epoch == 4
-    assert interrupted.history == uninterrupted.history  # losses and every rate, exactly
+    assert (
+        interrupted.history == uninterrupted.history
+    )  # losses and every rate, exactly
     for p, q in zip(interrupted.model.parameters(), uninterrupted.model.parameters()):
         assert torch.equal(p, q)
     assert interrupted.scheduler.state_dict() == uninterrupted.scheduler.state_dict()
@@ -739,15 +878,21 @@ def test_an_error_during_validation_rolls_the_epoch_back_too():
     trainer.fit(1)
     weights = copy.deepcopy(model.state_dict())
     momentum = copy.deepcopy(optimizer.state_dict())
-    trainer.val_loader = [(torch.randn(4, 4), torch.tensor([0, 1, 2, 7]))]  # class 7 fails
+    trainer.val_loader = [
+        (torch.randn(4, 4), torch.tensor([0, 1, 2, 7]))
+    ]  # class 7 fails
     with pytest.raises(ValueError):
         trainer.fit(1)
     assert trainer.epoch == 1 and scheduler.last_epoch == 1
-    assert all(len(trainer.history[key]) == 1 for key in ("lr", "train_loss", "val_loss"))
+    assert all(
+        len(trainer.history[key]) == 1 for key in ("lr", "train_loss", "val_loss")
+    )
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, weights[name]), name
     for index, state in optimizer.state_dict()["state"].items():
-        assert torch.equal(state["momentum_buffer"], momentum["state"][index]["momentum_buffer"])
+        assert torch.equal(
+            state["momentum_buffer"], momentum["state"][index]["momentum_buffer"]
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -768,8 +913,11 @@ def test_outputs_and_targets_that_broadcast_are_refused():
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     trainer = Trainer(model, nn.MSELoss(), optimizer, loader, progress=False)
     before = copy.deepcopy(model.state_dict())
-    with pytest.raises(ValueError, match=r"shape \(8, 1\) and targets of shape \(8,\) broadcast "
-                                         r"to \(8, 8\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"shape \(8, 1\) and targets of shape \(8,\) broadcast "
+        r"to \(8, 8\)",
+    ):
         trainer.fit(1)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     with pytest.raises(ValueError, match=r"\(8, 1\) and targets of shape \(8,\)"):
@@ -783,8 +931,12 @@ def test_class_ids_next_to_logits_are_not_mistaken_for_broadcasting():
     model = nn.Linear(4, 3)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(9, 4), torch.tensor([0, 1, 2] * 3)
-    loader = DataLoader(TensorDataset(x, y), batch_size=3)  # logits (3, 3), class ids (3,)
-    history = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, progress=False).fit(1)
+    loader = DataLoader(
+        TensorDataset(x, y), batch_size=3
+    )  # logits (3, 3), class ids (3,)
+    history = Trainer(
+        model, nn.CrossEntropyLoss(), optimizer, loader, progress=False
+    ).fit(1)
     assert math.isfinite(history["train_loss"][0])
 
 
@@ -822,11 +974,23 @@ def test_mapping_and_longer_tuple_batches_train_like_pairs(kind):
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         train, val = make_data()
         torch.manual_seed(0)
-        loaders = [DataLoader(wrap(d), batch_size=8, shuffle=shuffle,
-                              generator=torch.Generator().manual_seed(1))
-                   for d, shuffle in ((train, True), (val, False))]
-        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, *loaders, progress=False,
-                          track_accuracy=True)
+        loaders = [
+            DataLoader(
+                wrap(d),
+                batch_size=8,
+                shuffle=shuffle,
+                generator=torch.Generator().manual_seed(1),
+            )
+            for d, shuffle in ((train, True), (val, False))
+        ]
+        trainer = Trainer(
+            model,
+            nn.CrossEntropyLoss(),
+            optimizer,
+            *loaders,
+            progress=False,
+            track_accuracy=True,
+        )
         trainer.fit(2)
         return trainer
 
@@ -847,17 +1011,31 @@ def test_batches_that_cannot_be_unpacked_are_explained():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     train, _ = make_data()
     cases = [
-        (DictDataset(train, ("image", "target")),
-         r"one of the key pairs .*its keys are \['image', 'name', 'target'\]"),
-        ([{"x": torch.zeros(2, 4), "y": torch.zeros(2, dtype=torch.long),
-           "inputs": torch.zeros(2, 4), "targets": torch.zeros(2, dtype=torch.long)}],
-         "ambiguous"),
-        ([("not a tensor", torch.zeros(2))],
-         r"batch\[0\] \(the inputs\) must be a tensor, got str"),
+        (
+            DictDataset(train, ("image", "target")),
+            r"one of the key pairs .*its keys are \['image', 'name', 'target'\]",
+        ),
+        (
+            [
+                {
+                    "x": torch.zeros(2, 4),
+                    "y": torch.zeros(2, dtype=torch.long),
+                    "inputs": torch.zeros(2, 4),
+                    "targets": torch.zeros(2, dtype=torch.long),
+                }
+            ],
+            "ambiguous",
+        ),
+        (
+            [("not a tensor", torch.zeros(2))],
+            r"batch\[0\] \(the inputs\) must be a tensor, got str",
+        ),
     ]
     for data, match in cases:
         loader = data if isinstance(data, list) else DataLoader(data, batch_size=4)
-        trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loader, progress=False)
+        trainer = Trainer(
+            model, nn.CrossEntropyLoss(), optimizer, loader, progress=False
+        )
         with pytest.raises(TypeError, match=match):
             trainer.fit(1)
 
@@ -866,7 +1044,9 @@ def test_a_one_shot_iterator_is_refused_as_a_loader():
     model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     train_loader, val_loader = make_loaders()
-    with pytest.raises(TypeError, match=r"train_loader is an iterator \(generator\).*only once"):
+    with pytest.raises(
+        TypeError, match=r"train_loader is an iterator \(generator\).*only once"
+    ):
         Trainer(model, nn.CrossEntropyLoss(), optimizer, (b for b in train_loader))
     with pytest.raises(TypeError, match=r"val_loader is an iterator"):
         Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader, iter(val_loader))
@@ -877,11 +1057,17 @@ def test_a_model_on_the_meta_device_is_explained():
         model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     train_loader, val_loader = make_loaders()
-    with pytest.raises(ValueError, match=r"meta device \(0\.weight, 0\.bias, 3\.weight and 1 "
-                                         r"more\).*to_empty"):
+    with pytest.raises(
+        ValueError,
+        match=r"meta device \(0\.weight, 0\.bias, 3\.weight and 1 "
+        r"more\).*to_empty",
+    ):
         Trainer(model, nn.CrossEntropyLoss(), optimizer, train_loader)
-    for helper in (lambda: evaluate(model, val_loader, nn.CrossEntropyLoss()),
-                   lambda: accuracy(model, val_loader), lambda: predict(model, val_loader)):
+    for helper in (
+        lambda: evaluate(model, val_loader, nn.CrossEntropyLoss()),
+        lambda: accuracy(model, val_loader),
+        lambda: predict(model, val_loader),
+    ):
         with pytest.raises(ValueError, match="meta device"):
             helper()
 
@@ -896,8 +1082,15 @@ def test_cosine_restarts_per_batch_needs_a_loader_with_a_length():
     scheduler = lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=1)
     with pytest.raises(ValueError, match="needs a length"):
         Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler)
-    Trainer(model, nn.CrossEntropyLoss(), optimizer, Batches(), scheduler=scheduler,
-            scheduler_step="epoch", progress=False).fit(1)
+    Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        Batches(),
+        scheduler=scheduler,
+        scheduler_step="epoch",
+        progress=False,
+    ).fit(1)
 
 
 def test_docstring_examples():
@@ -907,3 +1100,44 @@ def test_docstring_examples():
 
     outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert outcome.attempted > 0 and outcome.failed == 0
+
+
+AGREE_EPOCHS, AGREE_BATCHES = 4, 5
+
+
+@pytest.mark.parametrize("entry", CATALOG, ids=lambda entry: entry.name)
+def test_trainer_steps_every_catalog_scheduler_as_trace_does(entry):
+    # The catalog is the one record of where a scheduler steps: the trainer's
+    # default stepping and trace() both read it, so the rate of every batch agrees.
+    kind = scheduler_step_kind(entry.cls)
+    assert kind == entry.steps_on
+    steps = AGREE_EPOCHS * (AGREE_BATCHES if kind == "batch" else 1)
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    data = TensorDataset(
+        torch.randn(4 * AGREE_BATCHES, 3), torch.randn(4 * AGREE_BATCHES, 1)
+    )
+    loader = DataLoader(data, batch_size=4)
+    trainer = Trainer(
+        model,
+        nn.MSELoss(),
+        optimizer,
+        loader,
+        val_loader=loader,
+        scheduler=entry.build(optimizer, steps),
+        device="cpu",
+        progress=False,
+    )
+    assert trainer.scheduler_step == kind
+    trainer.fit(AGREE_EPOCHS)
+    used = np.array([lrs[0] for lrs in trainer.history["batch_lr"]])
+    if kind == "batch":
+        per_epoch = AGREE_BATCHES if entry.fractional_epochs else None
+        expected = trace(entry, steps, steps_per_epoch=per_epoch).lr[:, 0]
+    else:
+        metrics = trainer.history["val_loss"] if kind == "metric" else None
+        expected = np.repeat(
+            trace(entry, steps, metrics=metrics).lr[:, 0], AGREE_BATCHES
+        )
+    np.testing.assert_array_equal(used, expected)

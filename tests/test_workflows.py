@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 import yaml
@@ -35,26 +34,43 @@ def run_lines(workflow: dict) -> list[str]:
     lines = []
     for job in workflow["jobs"].values():
         for step in job.get("steps", []):
-            lines.extend(l.strip() for l in step.get("run", "").splitlines() if l.strip())
+            lines.extend(
+                line.strip()
+                for line in step.get("run", "").splitlines()
+                if line.strip()
+            )
     return lines
 
 
 def check_command(line: str) -> None:
     words = shlex.split(line)
     if words[0] == "make":
-        missing = [w for w in words[1:] if not w.startswith("-") and "=" not in w and w not in make_targets()]
+        missing = [
+            w
+            for w in words[1:]
+            if not w.startswith("-") and "=" not in w and w not in make_targets()
+        ]
         assert not missing, f"{line!r}: no such make target(s) {missing}"
     elif words[0] == "bash":
         assert (ROOT / words[1]).is_file(), f"{line!r}: {words[1]} does not exist"
     elif words[0].startswith(".venv/bin/"):
         tool = words[0].removeprefix(".venv/bin/")
-        assert tool == "python" or f"$(VENV)/bin/{tool}" in MAKEFILE, f"{line!r}: unexpected tool {tool}"
+        assert tool == "python" or f"$(VENV)/bin/{tool}" in MAKEFILE, (
+            f"{line!r}: unexpected tool {tool}"
+        )
     else:
-        pytest.fail(f"{line!r}: the workflow test does not know how to check this command")
+        pytest.fail(
+            f"{line!r}: the workflow test does not know how to check this command"
+        )
 
 
 def test_there_are_four_workflows():
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "gpu.yml", "installs.yml", "pages.yml"]
+    assert [p.name for p in WORKFLOWS] == [
+        "ci.yml",
+        "gpu.yml",
+        "installs.yml",
+        "pages.yml",
+    ]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
@@ -73,7 +89,11 @@ def test_every_command_exists(path):
 def test_ci_runs_the_readme_test_command():
     assert run_lines(load("ci.yml")) == ["bash .ci/run"]
     ci_run = (ROOT / ".ci" / "run").read_text()
-    assert [l for l in ci_run.splitlines() if l and not l.startswith("#") and not l.startswith(("set ", "cd "))] == ["make test"]
+    assert [
+        line
+        for line in ci_run.splitlines()
+        if line and not line.startswith("#") and not line.startswith(("set ", "cd "))
+    ] == ["make test"]
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make site" in readme
 
@@ -96,14 +116,18 @@ def test_pages_builds_on_main_with_real_data_and_deploys():
     build = workflow["jobs"]["build"]
     assert build["env"]["LRBOOK_DATA_SOURCE"] == "real"
     assert "make site" in run_lines(workflow)
-    uses = [s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    uses = [
+        s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]
+    ]
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
 
 
 def recipe(target: str) -> str:
     """The commands of a Makefile target, joined (continuation lines included)."""
-    match = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", MAKEFILE, re.MULTILINE)
+    match = re.search(
+        rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", MAKEFILE, re.MULTILINE
+    )
     assert match, f"the Makefile has no recipe for {target}"
     return match.group(1).replace("\\\n", " ")
 
@@ -111,13 +135,17 @@ def recipe(target: str) -> str:
 def test_install_jobs_run_the_lowest_and_colab_targets():
     workflow = load("installs.yml")
     assert "pull_request" in workflow["on"]
-    assert workflow["on"]["schedule"], "new releases break unpinned installs without a commit: run weekly"
+    assert workflow["on"]["schedule"], (
+        "new releases break unpinned installs without a commit: run weekly"
+    )
     jobs = workflow["jobs"]
     assert {"lowest", "colab-install"} <= set(jobs)
     for name in ("lowest", "colab-install"):
         assert run_lines({"jobs": {name: jobs[name]}}) == [f"make {name}"]
         steps = jobs[name]["steps"]
-        python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+        python = next(
+            s for s in steps if s.get("uses", "").startswith("actions/setup-python@")
+        )
         assert python["with"]["python-version"] == "3.11"
         # With `make test` (60 min) these must fit the 90 minutes a run may take.
         assert jobs[name]["timeout-minutes"] <= 45
@@ -127,7 +155,9 @@ def test_lowest_resolves_the_floors_and_runs_unit_tests_and_notebooks():
     install = recipe("$(LOWEST)/.installed")
     assert "--resolution lowest-direct" in install
     assert '-e ".[$(LOWEST_EXTRAS)]"' in install
-    assert re.search(r"^LOWEST_EXTRAS\s*:=\s*notebooks,book,test$", MAKEFILE, re.MULTILINE)
+    assert re.search(
+        r"^LOWEST_EXTRAS\s*:=\s*notebooks,book,test$", MAKEFILE, re.MULTILINE
+    )
     commands = recipe("lowest")
     assert '-m pytest tests -m "not site"' in commands
     assert "-m pytest book --nbval-lax --nbval-current-env" in commands
@@ -148,7 +178,9 @@ def test_colab_install_installs_what_the_bootstrap_cell_installs():
     assert ".venv-colab/" in (ROOT / ".gitignore").read_text()
 
 
-def test_execute_unsaved_refuses_to_test_the_checkout_instead_of_an_install(capsys, monkeypatch):
+def test_execute_unsaved_refuses_to_test_the_checkout_instead_of_an_install(
+    capsys, monkeypatch
+):
     # With lrlib importable from this checkout (here through PYTHONPATH; an
     # editable install does the same), the script must stop before executing
     # anything rather than pass for the wrong reason.
