@@ -294,6 +294,9 @@ class FigureExplorer(widgets.VBox):
         start = tuple(control.index for control in self.static_controls.values())
         current = self.values()
         self.pictures = {}
+        # One layout for all the pictures and one for all the stacks: each
+        # layout is a model of its own in the saved widget state (about 1 kB).
+        picture_layout, stack_layout = widgets.Layout(), widgets.Layout()
         with _preserved_random_state():
             for key in product(*(range(len(self.grid[name])) for name in names)):
                 values = {
@@ -305,7 +308,10 @@ class FigureExplorer(widgets.VBox):
                     for name, i in zip(names, key, strict=True)
                 }
                 self.pictures[key] = widgets.Image(
-                    value=png, format="png", tooltip=self._tooltip(labels)
+                    value=png,
+                    format="png",
+                    tooltip=self._tooltip(labels),
+                    layout=picture_layout,
                 )
         # Nested stacks, innermost first: level k chooses along control k.
         level: dict[tuple[int, ...], widgets.Widget] = dict(self.pictures)
@@ -316,7 +322,9 @@ class FigureExplorer(widgets.VBox):
                 children = [
                     level[(*prefix, i)] for i in range(len(self.grid[names[depth]]))
                 ]
-                parents[prefix] = widgets.Stack(children, selected_index=start[depth])
+                parents[prefix] = widgets.Stack(
+                    children, selected_index=start[depth], layout=stack_layout
+                )
             stacks.insert(0, list(parents.values()))
             level = parents
         self.stacks = stacks
