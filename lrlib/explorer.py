@@ -46,6 +46,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
+from traitlets import Unicode
 
 DEFAULT_MAX_PICTURES = 40
 """How many pictures an explorer precomputes at most, unless told otherwise."""
@@ -77,6 +78,19 @@ _CHOICES = (
     widgets.Select,
     widgets.SelectionSlider,
 )
+
+
+class Picture(widgets.Image):
+    """An ``Image`` whose tooltip works in the browser.
+
+    The view of ipywidgets 8.1 sets a widget's tooltip only after reading the
+    length of its description, which ``Image`` lacks: the view then fails to
+    render. An empty description, saved with the widget's state, mends it.
+    """
+
+    description = Unicode("", help="Empty: lets the browser show the tooltip.").tag(
+        sync=True
+    )
 
 
 class FigureExplorer(widgets.VBox):
@@ -153,7 +167,7 @@ class FigureExplorer(widgets.VBox):
         self.figure = Figure(figsize=figsize)
         FigureCanvasAgg(self.figure)
         self.ax: Axes = self.figure.add_subplot()
-        self.image = widgets.Image(format="png")
+        self.image = Picture(format="png")
         self.image.add_class(LIVE_CLASS)
         self._grid_request = _checked_names(grid, controls)
         self.controls: dict[str, widgets.ValueWidget] = {}
@@ -307,7 +321,7 @@ class FigureExplorer(widgets.VBox):
                     name: self.labels[name][i]
                     for name, i in zip(names, key, strict=True)
                 }
-                self.pictures[key] = widgets.Image(
+                self.pictures[key] = Picture(
                     value=png,
                     format="png",
                     tooltip=self._tooltip(labels),

@@ -125,6 +125,9 @@ def test_precomputed_pictures_sit_in_nested_stacks_linked_to_the_static_controls
 def test_every_picture_says_its_values_and_the_start_shows_the_live_picture():
     explorer = slope_explorer(grid={"slope": [0.0, 1.0, 2.0]})
     assert explorer.pictures[(2, 1)].tooltip == "slope = 2.00, label = b"
+    # The browser's Image view shows a tooltip only beside a description.
+    assert explorer.pictures[(2, 1)].get_state()["description"] == ""
+    assert explorer.image.get_state()["description"] == ""
     assert explorer.picture().value == explorer.image.value
     assert explorer.stacks[0][0].selected_index == 1
     # The label is not drawn (no legend): one picture per slope.
