@@ -85,9 +85,9 @@ def split_batch(
     else:
         raise TypeError(
             f"a batch must be a mapping with one of the key pairs {_PAIRS} or an "
-            f"(inputs, targets, ...) tuple or list, got {_describe(batch)}. (A DataLoader "
-            "over TensorDataset(inputs, targets), for example, yields the pair "
-            "(inputs, targets).)"
+            f"(inputs, targets, ...) tuple or list, got {_describe(batch)}. (A "
+            "DataLoader over TensorDataset(inputs, targets), for example, yields the "
+            "pair (inputs, targets).)"
         )
     return _to(inputs, names[0], device), _to(targets, names[1], device)
 
@@ -122,8 +122,8 @@ def batch_inputs(batch: Any, device: torch.device | str) -> torch.Tensor:
     if isinstance(batch, (tuple, list)) and len(batch) >= 1:
         return _to(batch[0], "batch[0] (the inputs)", device)
     raise TypeError(
-        f"a batch to predict on must be an input tensor, an (inputs, ...) tuple or list, or "
-        f"a mapping with one of the input keys {[a for a, _ in BATCH_KEYS]}; "
+        "a batch to predict on must be an input tensor, an (inputs, ...) tuple or "
+        f"list, or a mapping with one of the input keys {[a for a, _ in BATCH_KEYS]}; "
         f"got {_describe(batch)}"
     )
 
@@ -177,11 +177,12 @@ def check_materialized(model: nn.Module) -> None:
         if len(on_meta) > 3:
             shown += f" and {len(on_meta) - 3} more"
         raise ValueError(
-            f"the model {type(model).__name__} has parameters or buffers on the meta device "
-            f"({shown}): they have shapes but no values, so there is nothing to train or "
-            "evaluate. Materialize the model first: model.to_empty(device=...) and then "
-            "initialize or load its weights (e.g. model.load_state_dict(...)), or build it "
-            "outside a torch.device('meta') block."
+            f"the model {type(model).__name__} has parameters or buffers on the meta "
+            f"device ({shown}): they have shapes but no values, so there is nothing to "
+            "train or evaluate. Materialize the model first: "
+            "model.to_empty(device=...) and then initialize or load its weights (e.g. "
+            "model.load_state_dict(...)), or build it outside a torch.device('meta') "
+            "block."
         )
 
 
@@ -222,9 +223,10 @@ def check_loss_shapes(outputs: Any, targets: Any) -> None:
         out, tgt = tuple(outputs.shape), tuple(targets.shape)
         raise ValueError(
             f"model outputs of shape {out} and targets of shape {tgt} broadcast to "
-            f"{tuple(joint)}: an elementwise loss would compare every output with every "
-            "target instead of each output with its own. Make the shapes equal, e.g. "
-            "outputs.squeeze(-1) in the model or targets.unsqueeze(-1) in the dataset."
+            f"{tuple(joint)}: an elementwise loss would compare every output with "
+            "every target instead of each output with its own. Make the shapes equal, "
+            "e.g. outputs.squeeze(-1) in the model or targets.unsqueeze(-1) in the "
+            "dataset."
         )
 
 
@@ -237,15 +239,15 @@ def _mapping_keys(batch: Mapping, *, need_targets: bool) -> tuple[str, str]:
     keys = sorted(map(str, batch))
     if not present:
         raise TypeError(
-            f"a mapping batch must hold one of the key pairs "
+            "a mapping batch must hold one of the key pairs "
             f"{[pair if need_targets else pair[0] for pair in BATCH_KEYS]} for its "
-            f"{'inputs and targets' if need_targets else 'inputs'}; its keys are {keys}. "
-            "Rename the keys in the dataset (or its collate_fn), or yield "
+            f"{'inputs and targets' if need_targets else 'inputs'}; its keys are "
+            f"{keys}. Rename the keys in the dataset (or its collate_fn), or yield "
             "(inputs, targets) tuples."
         )
     raise TypeError(
-        f"a mapping batch must hold exactly one of the key pairs {list(BATCH_KEYS)}, but "
-        f"it holds {present} (keys {keys}): which are the inputs is ambiguous"
+        f"a mapping batch must hold exactly one of the key pairs {list(BATCH_KEYS)}, "
+        f"but it holds {present} (keys {keys}): which are the inputs is ambiguous"
     )
 
 

@@ -123,8 +123,8 @@ def save_checkpoint(trainer: Resumable, path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(
-            f"cannot save a checkpoint to {str(path)!r}: it is a directory. Give a file "
-            f"path, e.g. {str(path / 'checkpoint.pt')!r}"
+            f"cannot save a checkpoint to {str(path)!r}: it is a directory. Give a "
+            f"file path, e.g. {str(path / 'checkpoint.pt')!r}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     _save_atomically(trainer.state_dict(), path)
@@ -164,8 +164,8 @@ def load_checkpoint(trainer: Resumable, path: str | Path) -> None:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(
-            f"{str(path)!r} is a directory, not a checkpoint file: give the path of a file "
-            "written by save_checkpoint"
+            f"{str(path)!r} is a directory, not a checkpoint file: give the path of a "
+            "file written by save_checkpoint"
         )
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {str(path)!r}")
@@ -221,16 +221,16 @@ def _read_checkpoint(path: Path) -> Any:
     size = path.stat().st_size
     if size == 0:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is empty (0 bytes): whatever wrote it stopped before "
-            "writing anything, or it is not a checkpoint"
+            f"checkpoint {str(path)!r} is empty (0 bytes): whatever wrote it stopped "
+            "before writing anything, or it is not a checkpoint"
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         said = (str(exc).strip().splitlines() or [""])[0]
         raise CheckpointError(
-            f"checkpoint {str(path)!r} ({size} bytes) cannot be read: it is truncated or "
-            "corrupted (e.g. a save that was interrupted), was not written by torch.save, or "
-            "holds objects that torch.load(weights_only=True) refuses. "
+            f"checkpoint {str(path)!r} ({size} bytes) cannot be read: it is truncated "
+            "or corrupted (e.g. a save that was interrupted), was not written by "
+            "torch.save, or holds objects that torch.load(weights_only=True) refuses. "
             f"torch.load said: {type(exc).__name__}: {said}"
         ) from exc

@@ -184,13 +184,15 @@ def _open_split(
         # raises OSError or EOFError while it is extracted.
         if download:
             raise FileNotFoundError(
-                f"the {name!r} data set ({split} split) could not be downloaded into {folder}: {exc}. "
-                "Check the network connection and try again, or use the book's own data."
+                f"the {name!r} data set ({split} split) could not be downloaded into "
+                f"{folder}: {exc}. Check the network connection and try again, or use "
+                "the book's own data."
             ) from exc
         raise FileNotFoundError(
-            f"the {name!r} data set ({split} split) was not found (or is incomplete or corrupted) "
-            f"in {folder}. Run load_classic({name!r}, {folder!r}, download=True) once on a "
-            "machine with network access, or use the book's own data."
+            f"the {name!r} data set ({split} split) was not found (or is incomplete or "
+            f"corrupted) in {folder}. Run load_classic({name!r}, {folder!r}, "
+            "download=True) once on a machine with network access, or use the book's "
+            "own data."
         ) from exc
 
 

@@ -108,7 +108,8 @@ def get_device(preferred: str | torch.device | None = None) -> torch.device:
     if require_cuda and device.type != "cuda":
         raise RuntimeError(
             f"{REQUIRE_CUDA_ENV} is set, so a CUDA device is required, but the chosen "
-            f"device is {str(device)!r} (torch.cuda.is_available() = {torch.cuda.is_available()})"
+            f"device is {str(device)!r} (torch.cuda.is_available() = "
+            f"{torch.cuda.is_available()})"
         )
     return device
 

@@ -248,8 +248,8 @@ class Splits:
             )
             if images.ndim != 4 or targets.shape != (len(images),) or len(images) == 0:
                 raise ValueError(
-                    f"{split}: expected images (N, C, H, W) and targets (N,) with N >= 1, got "
-                    f"{tuple(images.shape)} and {tuple(targets.shape)}"
+                    f"{split}: expected images (N, C, H, W) and targets (N,) with N >= "
+                    f"1, got {tuple(images.shape)} and {tuple(targets.shape)}"
                 )
 
     @classmethod
@@ -346,9 +346,10 @@ def launch_environment(environ: dict[str, str] | None = None) -> LaunchEnvironme
     missing = [name for name in LAUNCHER_VARIABLES if name not in env]
     if missing:
         raise NotLaunchedError(
-            "this script runs one process per rank and must be started by torchrun, which sets "
-            f"{', '.join(LAUNCHER_VARIABLES)} for each process (missing: {', '.join(missing)}). "
-            "Run for example: torchrun --nproc-per-node=2 -m lrlib.distributed --out runs/ddp"
+            "this script runs one process per rank and must be started by torchrun, "
+            f"which sets {', '.join(LAUNCHER_VARIABLES)} for each process (missing: "
+            f"{', '.join(missing)}). Run for example: torchrun --nproc-per-node=2 -m "
+            "lrlib.distributed --out runs/ddp"
         )
     try:
         numbers = {
@@ -407,8 +408,8 @@ def per_rank_batch(batch_size: int, world_size: int) -> int:
         below = batch_size - batch_size % world_size
         suggestions = [n for n in (below, below + world_size) if n > 0]
         raise ValueError(
-            f"the batch of {batch_size} samples cannot be split evenly over {world_size} "
-            f"processes: use a multiple of {world_size}, such as "
+            f"the batch of {batch_size} samples cannot be split evenly over "
+            f"{world_size} processes: use a multiple of {world_size}, such as "
             + " or ".join(str(n) for n in suggestions)
         )
     return batch_size // world_size

@@ -359,8 +359,8 @@ def animate_paths(
         isinstance(k, (int, np.integer)) and 0 <= k < shortest for k in steps
     ):
         raise ValueError(
-            f"steps must be a non-empty list of ints in [0, {shortest - 1}] (the shortest path "
-            f"has {shortest} points), got {steps!r}"
+            f"steps must be a non-empty list of ints in [0, {shortest - 1}] (the "
+            f"shortest path has {shortest} points), got {steps!r}"
         )
 
     if fig is None:

@@ -882,8 +882,9 @@ def ensure_handpose(
             return root
         if root.exists() and found is None and any(root.iterdir()):
             raise FileExistsError(
-                f"{root} exists but holds no {MARKER_FILE}: it is not a stand-in drawn by "
-                "this module, so it is left alone; empty it or choose another folder"
+                f"{root} exists but holds no {MARKER_FILE}: it is not a stand-in drawn "
+                "by this module, so it is left alone; empty it or choose another "
+                "folder"
             )
         # Holding the lock, no other process is drawing: any temporary folder
         # left next to root belongs to a run that was killed.

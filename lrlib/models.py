@@ -141,8 +141,9 @@ class TwoBlockCNN(nn.Sequential):
             c, h, w = self.input_shape
             raise ValueError(
                 f"expected a batch of images of shape (N, {c}, {h}, {w}), got shape "
-                f"{tuple(images.shape)}; resize the images to {h}x{w} (e.g. Resize(({h}, {w}))) "
-                "or build the model with a matching image_size/in_channels"
+                f"{tuple(images.shape)}; resize the images to {h}x{w} (e.g. "
+                f"Resize(({h}, {w}))) or build the model with a matching "
+                "image_size/in_channels"
             )
         return super().forward(images)
 

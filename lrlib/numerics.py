@@ -131,9 +131,10 @@ def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, s
 
         torch.set_num_threads(1)
         warnings.warn(
-            "lrlib.numerics.reproducible() was called after `import torch`: the thread count "
-            "is pinned now, but the instruction-set and MKL pins take effect only in a fresh "
-            "process (restart the kernel and call it before importing torch)",
+            "lrlib.numerics.reproducible() was called after `import torch`: the thread "
+            "count is pinned now, but the instruction-set and MKL pins take effect "
+            "only in a fresh process (restart the kernel and call it before importing "
+            "torch)",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -151,8 +151,8 @@ def _grad_with_weight_decay(
         return grad
     if params is None:
         raise ValueError(
-            f"weight_decay={weight_decay} needs the parameter's value before each step: "
-            "pass params (e.g. captured with a forward hook)"
+            f"weight_decay={weight_decay} needs the parameter's value before each "
+            "step: pass params (e.g. captured with a forward hook)"
         )
     param = _stack("params", params).to(grad.device, grad.dtype)
     if param.shape != grad.shape:

@@ -217,8 +217,8 @@ def _decode(images: ImageFolder, folders: RPSFolders, num_workers: int) -> Prelo
             else ("downloads that split again and checks its SHA-256")
         )
         raise ImageDecodeError(
-            f"{exc} These are the {folders.source} Rock-Paper-Scissors images: delete {folder} "
-            f"and run again; get_rps() then {again}.",
+            f"{exc} These are the {folders.source} Rock-Paper-Scissors images: delete "
+            f"{folder} and run again; get_rps() then {again}.",
             path=exc.path,
             index=exc.index,
         ) from exc

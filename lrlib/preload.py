@@ -203,9 +203,10 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
             image, target = _unpack(item, index)
             if images and image.shape != images[0].shape:
                 raise ValueError(
-                    f"item {index} has an image of shape {tuple(image.shape)}, but item 0 has "
-                    f"{tuple(images[0].shape)}; all images must have the same shape (resize them "
-                    "to a fixed (height, width) in the base transform)"
+                    f"item {index} has an image of shape {tuple(image.shape)}, but "
+                    f"item 0 has {tuple(images[0].shape)}; all images must have the "
+                    "same shape (resize them to a fixed (height, width) in the base "
+                    "transform)"
                 )
             images.append(image)
             targets.append(target)
@@ -351,9 +352,9 @@ class _Unreadable:
             else f"the image of item {self.index}"
         )
         advice = (
-            "The file is probably truncated or damaged (an interrupted download or copy): replace it "
-            "or delete it. lrlib.rps.validate_image_folder(folder, check_images=True) checks a whole "
-            "class-per-folder data set."
+            "The file is probably truncated or damaged (an interrupted download or "
+            "copy): replace it or delete it. lrlib.rps.validate_image_folder(folder, "
+            "check_images=True) checks a whole class-per-folder data set."
             if self.path
             else "Check the data set's files, or its transform, for that item."
         )
@@ -396,7 +397,8 @@ def _unpack(item: object, index: int) -> tuple[torch.Tensor, int]:
     if not isinstance(image, torch.Tensor):
         raise TypeError(
             f"item {index}: expected the image to be a tensor (add ToImage() and "
-            f"ToDtype(torch.float32, scale=True) to the base transform), got {type(image).__name__}"
+            "ToDtype(torch.float32, scale=True) to the base transform), got "
+            f"{type(image).__name__}"
         )
     if (
         isinstance(target, torch.Tensor)

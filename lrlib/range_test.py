@@ -245,10 +245,10 @@ def range_test(
     _check_options(beta, diverge_th, accumulation_steps)
     if val_loader is not None and is_one_shot(val_loader):
         raise TypeError(
-            f"val_loader is an iterator ({type(val_loader).__name__}), which yields its "
-            "batches only once, but the validation loss is measured over the whole loader "
-            "after every step: pass a DataLoader, a list of batches, or another object that "
-            "can be iterated again"
+            f"val_loader is an iterator ({type(val_loader).__name__}), which yields "
+            "its batches only once, but the validation loss is measured over the whole "
+            "loader after every step: pass a DataLoader, a list of batches, or another "
+            "object that can be iterated again"
         )
     check_materialized(model)
     device = model_device(model)
@@ -414,8 +414,8 @@ def _start_lrs(
         start_lrs = [float(lr) for lr in start_lr]
         if len(start_lrs) != len(groups):
             raise ValueError(
-                f"start_lr has {len(start_lrs)} values but the optimizer has {len(groups)} "
-                "parameter groups"
+                f"start_lr has {len(start_lrs)} values but the optimizer has "
+                f"{len(groups)} parameter groups"
             )
     else:
         start_lrs = [float(start_lr)] * len(groups)
@@ -468,17 +468,18 @@ def _cycle(loader: Iterable) -> Iterator[Any]:
             yield batch
         if one_shot and used:
             raise ValueError(
-                f"train_loader is an iterator ({type(loader).__name__}) and ran out after "
-                f"{used} batch(es), before the test's end: an iterator yields its batches "
-                "only once and cannot be started again. Pass a DataLoader or a list of "
-                "batches, or fewer num_iter"
+                f"train_loader is an iterator ({type(loader).__name__}) and ran out "
+                f"after {used} batch(es), before the test's end: an iterator yields "
+                "its batches only once and cannot be started again. Pass a DataLoader "
+                "or a list of batches, or fewer num_iter"
             )
         if empty:
             if one_shot:
                 raise ValueError(
-                    f"train_loader is an iterator ({type(loader).__name__}) that yielded no "
-                    "batch: it was already used up (an iterator can be gone over only once) "
-                    "or is empty. Pass a DataLoader or a list of batches"
+                    f"train_loader is an iterator ({type(loader).__name__}) that "
+                    "yielded no batch: it was already used up (an iterator can be gone "
+                    "over only once) or is empty. Pass a DataLoader or a list of "
+                    "batches"
                 )
             raise ValueError("the loader is empty: it yielded no batch")
 

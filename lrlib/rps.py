@@ -266,10 +266,10 @@ def _check_decodes(path: Path, split: Path) -> None:
             image.load()
     except (*DECODE_ERRORS, ValueError) as exc:
         raise ImageDecodeError(
-            f"image {path} cannot be decoded: {type(exc).__name__}: {exc}. The file is probably "
-            "truncated or damaged (an interrupted download or copy): replace or delete it; for the "
-            f"book's data, delete {split} and get_rps() downloads it again (checksum-verified) or "
-            "draws the stand-in again.",
+            f"image {path} cannot be decoded: {type(exc).__name__}: {exc}. The file is "
+            "probably truncated or damaged (an interrupted download or copy): replace "
+            f"or delete it; for the book's data, delete {split} and get_rps() "
+            "downloads it again (checksum-verified) or draws the stand-in again.",
             path=path,
         ) from exc
 
@@ -526,9 +526,9 @@ def get_rps(
     except DownloadError as exc:
         if source == "real":
             raise DownloadError(
-                f"{exc}. Check the network connection, point {DATA_DIR_ENV} at a folder "
-                f"holding rps/ and rps-test-set/, or set {DATA_SOURCE_ENV}=synthetic "
-                "to use the offline stand-in"
+                f"{exc}. Check the network connection, point {DATA_DIR_ENV} at a "
+                "folder holding rps/ and rps-test-set/, or set "
+                f"{DATA_SOURCE_ENV}=synthetic to use the offline stand-in"
             ) from exc
         return _synthetic(
             root,
@@ -565,14 +565,14 @@ def _data_root(root: str | os.PathLike[str] | None) -> Path:
             else f"cannot be created: {existing} is a file"
         )
         fix = (
-            f"set {DATA_DIR_ENV} to a folder (created when missing), or unset it to use "
-            f"{_fallback_data_dir()}"
+            f"set {DATA_DIR_ENV} to a folder (created when missing), or unset it to "
+            f"use {_fallback_data_dir()}"
             if chosen_by.startswith(DATA_DIR_ENV)
             else f"pass a folder (created when missing), or set {DATA_DIR_ENV} to one"
         )
         raise NotADirectoryError(
-            f"{chosen_by}: the data folder {folder} {where}; expected a folder that holds or "
-            f"receives the Rock-Paper-Scissors images. To fix: {fix}."
+            f"{chosen_by}: the data folder {folder} {where}; expected a folder that "
+            f"holds or receives the Rock-Paper-Scissors images. To fix: {fix}."
         )
     return folder
 

@@ -190,8 +190,8 @@ def warmup_cosine(
         or not (0 <= warmup_steps < total_steps)
     ):
         raise ValueError(
-            f"warmup_steps must be an integer from 0 to total_steps - 1 = {total_steps - 1}, "
-            f"got {warmup_steps!r}"
+            "warmup_steps must be an integer from 0 to total_steps - 1 = "
+            f"{total_steps - 1}, got {warmup_steps!r}"
         )
     if not 0 < start_factor <= 1:
         raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")

@@ -124,8 +124,8 @@ class Knob:
         numbers = (self.default, self.low, self.high, self.step)
         if not all(_is_number(value) for value in numbers):
             raise ValueError(
-                f"knob {self.name!r}: a numeric knob needs numbers default, low, high and step; "
-                f"got {numbers}"
+                f"knob {self.name!r}: a numeric knob needs numbers default, low, high "
+                f"and step; got {numbers}"
             )
         if not (
             self.low < self.high
@@ -133,8 +133,9 @@ class Knob:
             and self.low <= self.default <= self.high
         ):
             raise ValueError(
-                f"knob {self.name!r}: expected low < high, step > 0 and low <= default <= high; "
-                f"got low={self.low}, high={self.high}, step={self.step}, default={self.default}"
+                f"knob {self.name!r}: expected low < high, step > 0 and low <= default "
+                f"<= high; got low={self.low}, high={self.high}, step={self.step}, "
+                f"default={self.default}"
             )
 
     @property
@@ -235,8 +236,8 @@ class SchedulerEntry:
             )
         if self.fractional_epochs and self.steps_on != "batch":
             raise ValueError(
-                f"{self.name}: fractional_epochs needs steps_on='batch' (a fraction of an "
-                f"epoch is reached after a batch), got steps_on={self.steps_on!r}"
+                f"{self.name}: fractional_epochs needs steps_on='batch' (a fraction of "
+                f"an epoch is reached after a batch), got steps_on={self.steps_on!r}"
             )
         if (self.steps_on == "metric") != (self.demo_metrics is not None):
             raise ValueError(
@@ -246,8 +247,8 @@ class SchedulerEntry:
             )
         if bool(self.knobs) != (self.explore_kwargs is not None):
             raise ValueError(
-                f"{self.name}: knobs and explore_kwargs go together; got {len(self.knobs)} "
-                f"knob(s) and explore_kwargs={self.explore_kwargs!r}"
+                f"{self.name}: knobs and explore_kwargs go together; got "
+                f"{len(self.knobs)} knob(s) and explore_kwargs={self.explore_kwargs!r}"
             )
         names = [knob.name for knob in self.knobs]
         if len(set(names)) != len(names):

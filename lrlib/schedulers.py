@@ -333,8 +333,8 @@ def trace(
     if steps_per_epoch is not None and not takes_fractional_epochs(scheduler):
         fractional = [entry.name for entry in CATALOG if entry.fractional_epochs]
         raise ValueError(
-            f"steps_per_epoch (fractional epochs) needs a scheduler whose step() takes a "
-            f"float epoch ({', '.join(fractional)}); got {name}"
+            "steps_per_epoch (fractional epochs) needs a scheduler whose step() takes "
+            f"a float epoch ({', '.join(fractional)}); got {name}"
         )
 
     momentum_name = None
@@ -393,8 +393,9 @@ def _build_scheduler(
     scheduler = source(opt)
     if getattr(scheduler, "optimizer", None) is not opt:
         raise ValueError(
-            f"the factory must build its scheduler on the optimizer it receives; it returned "
-            f"{type(scheduler).__name__} on {getattr(scheduler, 'optimizer', None)!r}"
+            "the factory must build its scheduler on the optimizer it receives; it "
+            f"returned {type(scheduler).__name__} on "
+            f"{getattr(scheduler, 'optimizer', None)!r}"
         )
     return scheduler
 

@@ -231,6 +231,6 @@ def check_rng_state(state: Any, generators: Sequence[torch.Generator] = ()) -> N
     if len(saved) != len(generators):
         raise ValueError(
             f"the saved state has {len(saved)} data-loader generator(s), but "
-            f"{len(generators)} were given: build the data loaders the same way as for the "
-            "saved run (with or without DataLoader(generator=...))"
+            f"{len(generators)} were given: build the data loaders the same way as for "
+            "the saved run (with or without DataLoader(generator=...))"
         )

@@ -271,8 +271,8 @@ def loader_stats(loader: Iterable[Tensor | Sequence[Tensor]]) -> ChannelStats:
             batch = batch[0]
         if not isinstance(batch, Tensor):
             raise TypeError(
-                f"batch {index}: expected a tensor of images or a tuple/list (images, labels), "
-                f"got {type(batch).__name__}"
+                f"batch {index}: expected a tensor of images or a tuple/list (images, "
+                f"labels), got {type(batch).__name__}"
             )
         stats = batch_stats(batch)
         total = stats if total is None else total.merge(stats)
@@ -409,8 +409,8 @@ def _per_channel(values: Sequence[float] | Tensor, channels: int, name: str) -> 
     tensor = torch.as_tensor(values, dtype=torch.float64).flatten()
     if tensor.numel() != channels:
         raise ValueError(
-            f"{name} must have one value per channel ({channels}), got {tensor.numel()}: "
-            f"{tensor.tolist()}"
+            f"{name} must have one value per channel ({channels}), got "
+            f"{tensor.numel()}: {tensor.tolist()}"
         )
     if not bool(torch.isfinite(tensor).all()):
         raise ValueError(f"{name} must be finite, got {tensor.tolist()}")

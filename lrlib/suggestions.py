@@ -35,8 +35,8 @@ __all__ = [
 
 NO_DESCENT_NOTE = (
     "the loss never falls below its first value, so the curve has no descent to read a "
-    "learning rate from; start the test at a lower learning rate (or check that the model "
-    "can learn at all)"
+    "learning rate from; start the test at a lower learning rate (or check that the "
+    "model can learn at all)"
 )
 """The :attr:`Suggestion.note` of a suggestion made on a curve without a descent."""
 

@@ -53,7 +53,9 @@ class Table:
                     f"(one per column of {list(self.header)})"
                 )
         if self.numeric is not None and len(self.numeric) != len(self.header):
-            raise ValueError(f"numeric has {len(self.numeric)} entries, expected {len(self.header)}")
+            raise ValueError(
+                f"numeric has {len(self.numeric)} entries, expected {len(self.header)}"
+            )
 
     def _right(self) -> list[bool]:
         if self.numeric is not None:
@@ -61,13 +63,16 @@ class Table:
         return [False] + [True] * (len(self.header) - 1)
 
     def __str__(self) -> str:
-        cells = [[str(c) for c in self.header]] + [[str(c) for c in row] for row in self.rows]
+        cells = [[str(c) for c in self.header]] + [
+            [str(c) for c in row] for row in self.rows
+        ]
         widths = [max(len(row[k]) for row in cells) for k in range(len(self.header))]
         right = self._right()
 
         def line(row: list[str]) -> str:
             return "  ".join(
-                (cell.rjust(w) if r else cell.ljust(w)) for cell, w, r in zip(row, widths, right)
+                (cell.rjust(w) if r else cell.ljust(w))
+                for cell, w, r in zip(row, widths, right)
             ).rstrip()
 
         out = [self.caption] if self.caption else []
@@ -82,15 +87,25 @@ class Table:
         right = self._right()
 
         def cell(tag: str, value: object, k: int) -> str:
-            style = ' style="text-align: right"' if right[k] else ' style="text-align: left"'
+            style = (
+                ' style="text-align: right"'
+                if right[k]
+                else ' style="text-align: left"'
+            )
             return f"<{tag}{style}>{html.escape(str(value))}</{tag}>"
 
         parts = ['<table class="lrbook-table">']
         if self.caption:
             parts.append(f"<caption>{html.escape(self.caption)}</caption>")
-        parts.append("<thead><tr>" + "".join(cell("th", h, k) for k, h in enumerate(self.header)) + "</tr></thead>")
+        parts.append(
+            "<thead><tr>"
+            + "".join(cell("th", h, k) for k, h in enumerate(self.header))
+            + "</tr></thead>"
+        )
         parts.append("<tbody>")
         for row in self.rows:
-            parts.append("<tr>" + "".join(cell("td", v, k) for k, v in enumerate(row)) + "</tr>")
+            parts.append(
+                "<tr>" + "".join(cell("td", v, k) for k, v in enumerate(row)) + "</tr>"
+            )
         parts.append("</tbody></table>")
         return "".join(parts)

@@ -198,11 +198,11 @@ def compute_loss(
         loss = loss_fn(outputs, targets)
     except (RuntimeError, ValueError, IndexError) as exc:
         raise ValueError(
-            f"the loss function {_name(loss_fn)} does not accept these model outputs and "
-            f"targets: outputs have shape {tuple(outputs.shape)} ({outputs.dtype}), targets "
-            f"have shape {tuple(targets.shape)} ({targets.dtype}). (CrossEntropyLoss, for "
-            "example, expects logits (N, C) and int64 class ids (N,).) "
-            f"The loss function said: {exc}"
+            f"the loss function {_name(loss_fn)} does not accept these model outputs "
+            f"and targets: outputs have shape {tuple(outputs.shape)} "
+            f"({outputs.dtype}), targets have shape {tuple(targets.shape)} "
+            f"({targets.dtype}). (CrossEntropyLoss, for example, expects logits (N, C) "
+            f"and int64 class ids (N,).) The loss function said: {exc}"
         ) from exc
     if loss.ndim != 0:
         raise ValueError(
@@ -217,10 +217,10 @@ def _check_loader(loader: object, name: str) -> None:
         raise ValueError(f"{name} is required, got None")
     if is_one_shot(loader):
         raise TypeError(
-            f"{name} is an iterator ({type(loader).__name__}), which yields its batches only "
-            "once, but the trainer goes over its loaders every epoch (and again after an "
-            "interrupted epoch): pass a DataLoader, a list of batches, or another object "
-            "that can be iterated again"
+            f"{name} is an iterator ({type(loader).__name__}), which yields its "
+            "batches only once, but the trainer goes over its loaders every epoch (and "
+            "again after an interrupted epoch): pass a DataLoader, a list of batches, "
+            "or another object that can be iterated again"
         )
     try:
         size = len(loader)  # type: ignore[arg-type]
@@ -390,8 +390,8 @@ def _class_counts(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Stack of two ``(C,)`` counts: correct predictions and samples, per true class."""
     if outputs.ndim != 2 or targets.ndim != 1 or targets.dtype.is_floating_point:
         raise ValueError(
-            "accuracy needs logits of shape (N, C) and integer class ids of shape (N,), got "
-            f"outputs of shape {tuple(outputs.shape)} and targets of shape "
+            "accuracy needs logits of shape (N, C) and integer class ids of shape "
+            f"(N,), got outputs of shape {tuple(outputs.shape)} and targets of shape "
             f"{tuple(targets.shape)} ({targets.dtype})"
         )
     n_classes = outputs.shape[1]
@@ -754,10 +754,11 @@ class Trainer:
         value = loss.item()
         lrs = ", ".join(f"{lr:.3g}" for lr in learning_rates(self.optimizer))
         raise NonFiniteLossError(
-            f"the training loss is {value} in epoch {self.epoch}, batch {batch} (both counted "
-            f"from 0), at learning rate(s) {lrs}: training stopped before this loss changed "
-            "the weights. Usual causes: a learning rate too large, or NaN or infinite values "
-            "in the data. (Trainer(on_nonfinite='skip') leaves such batches out instead.)",
+            f"the training loss is {value} in epoch {self.epoch}, batch {batch} (both "
+            f"counted from 0), at learning rate(s) {lrs}: training stopped before this "
+            "loss changed the weights. Usual causes: a learning rate too large, or NaN "
+            "or infinite values in the data. (Trainer(on_nonfinite='skip') leaves such "
+            "batches out instead.)",
             epoch=self.epoch,
             batch=batch,
             loss=value,
@@ -766,9 +767,10 @@ class Trainer:
     def _nothing_trained(self) -> str:
         if self._skipped:
             return (
-                f"every batch of epoch {self.epoch} ({self._skipped}) had a NaN or infinite "
-                "loss and was skipped: there is nothing left to train on. Lower the learning "
-                "rate, or look for NaN or infinite values in the data."
+                f"every batch of epoch {self.epoch} ({self._skipped}) had a NaN or "
+                "infinite loss and was skipped: there is nothing left to train on. "
+                "Lower the learning rate, or look for NaN or infinite values in the "
+                "data."
             )
         return "train_loader yielded no batches: there is nothing to train on"
 
@@ -793,9 +795,9 @@ class Trainer:
         if not _same_device(found, self.device):
             raise RuntimeError(
                 f"the model is on {str(found)!r}, but the trainer sends every batch to "
-                f"{str(self.device)!r}: the model was moved after the Trainer was created. "
-                f"Move it back with model.to({str(self.device)!r}), or create a new "
-                "Trainer with the device you want."
+                f"{str(self.device)!r}: the model was moved after the Trainer was "
+                f"created. Move it back with model.to({str(self.device)!r}), or create "
+                "a new Trainer with the device you want."
             )
 
     def _record(self, **entries: Any) -> None:
@@ -965,8 +967,9 @@ class Trainer:
         own_class = None if self.scheduler is None else type(self.scheduler).__name__
         if state["scheduler_class"] != own_class:
             problems.append(
-                f"it was saved with scheduler {state['scheduler_class']}, but this trainer "
-                f"has {own_class}: build the trainer with the same kind of scheduler"
+                f"it was saved with scheduler {state['scheduler_class']}, but this "
+                f"trainer has {own_class}: build the trainer with the same kind of "
+                "scheduler"
             )
         problems += _settings_problems(self._settings(), state.get("trainer"))
         epoch, history = state["epoch"], state["history"]
@@ -1002,9 +1005,9 @@ def _not_a_trainer_state(state: Mapping, missing: list[str]) -> str:
     shown = keys[:5] + (["..."] if len(keys) > 5 else [])
     if keys and all(isinstance(value, torch.Tensor) for value in state.values()):
         return (
-            f"it holds only tensors, named {shown}: a model's state_dict, not a trainer "
-            "checkpoint written by save_checkpoint. Load a model's weights with "
-            "model.load_state_dict(torch.load(path, weights_only=True))"
+            f"it holds only tensors, named {shown}: a model's state_dict, not a "
+            "trainer checkpoint written by save_checkpoint. Load a model's weights "
+            "with model.load_state_dict(torch.load(path, weights_only=True))"
         )
     return (
         f"it is not a trainer checkpoint written by save_checkpoint: it lacks the "
@@ -1052,8 +1055,9 @@ def _optimizer_problems(
     own_class = type(optimizer).__name__
     if saved_class is not None and saved_class != own_class:
         return [
-            f"it was saved with optimizer {saved_class}, but this trainer has {own_class}: "
-            f"{own_class} would find none of the state and settings it needs"
+            f"it was saved with optimizer {saved_class}, but this trainer has "
+            f"{own_class}: {own_class} would find none of the state and settings it "
+            "needs"
         ]
     if not (
         isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved
@@ -1136,9 +1140,9 @@ def _check_optimizer_owns(model: nn.Module, optimizer: Optimizer) -> None:
     foreign = [p for p in held if id(p) not in in_model]
     if foreign:
         raise ValueError(
-            f"the optimizer holds {len(foreign)} tensor(s) that are not parameters of the "
-            "model, so training would not change the model: was the optimizer created for "
-            "another model (for example, before the model was re-created)?"
+            f"the optimizer holds {len(foreign)} tensor(s) that are not parameters of "
+            "the model, so training would not change the model: was the optimizer "
+            "created for another model (for example, before the model was re-created)?"
         )
 
 
@@ -1158,9 +1162,9 @@ def _resolve_scheduler_step(
         )
     if getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError(
-            f"the scheduler {type(scheduler).__name__} was built on another optimizer than "
-            "the trainer's: it would change learning rates the trainer never uses. Build it "
-            "on the same optimizer object, e.g. StepLR(optimizer, ...)"
+            f"the scheduler {type(scheduler).__name__} was built on another optimizer "
+            "than the trainer's: it would change learning rates the trainer never "
+            "uses. Build it on the same optimizer object, e.g. StepLR(optimizer, ...)"
         )
     if scheduler_step is None:
         return scheduler_step_kind(scheduler)
@@ -1170,8 +1174,8 @@ def _resolve_scheduler_step(
         )
     if isinstance(scheduler, ReduceLROnPlateau) and scheduler_step != "metric":
         raise ValueError(
-            "ReduceLROnPlateau is stepped with a measured metric, so scheduler_step must be "
-            f"'metric', got {scheduler_step!r}"
+            "ReduceLROnPlateau is stepped with a measured metric, so scheduler_step "
+            f"must be 'metric', got {scheduler_step!r}"
         )
     return scheduler_step
 
@@ -1193,15 +1197,15 @@ def _check_monitor(
     name = type(metric_scheduler).__name__
     if monitor.startswith("val_") and val_loader is None:
         raise ValueError(
-            f"the scheduler {name} is stepped with {monitor!r}, which needs a val_loader; "
-            "pass one, or use monitor='train_loss'"
+            f"the scheduler {name} is stepped with {monitor!r}, which needs a "
+            "val_loader; pass one, or use monitor='train_loss'"
         )
     mode = getattr(metric_scheduler, "mode", None)
     wanted = "max" if monitor == "val_accuracy" else "min"
     if mode is not None and mode != wanted:
         raise ValueError(
-            f"monitor={monitor!r} should go {'up' if wanted == 'max' else 'down'}, so the "
-            f"scheduler {name} needs mode={wanted!r}, got mode={mode!r}"
+            f"monitor={monitor!r} should go {'up' if wanted == 'max' else 'down'}, so "
+            f"the scheduler {name} needs mode={wanted!r}, got mode={mode!r}"
         )
 
 

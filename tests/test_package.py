@@ -33,9 +33,8 @@ def test_unknown_attribute_is_an_attribute_error():
 
 def test_import_has_no_side_effects_and_loads_no_heavy_modules():
     code = (
-        "import sys, lrlib\n"
-        "heavy = [m for m in ('torch', 'torchvision', 'matplotlib') if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
+        "import sys, lrlib\nheavy = [m for m in ('torch', 'torchvision', 'matplotlib') "
+        "if m in sys.modules]\nprint(','.join(heavy))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -18,7 +18,7 @@ def test_text_is_aligned_numbers_right():
 def test_html_escapes_and_aligns():
     html = Table(["a<b", "n"], [["x&y", 1]], caption="t")._repr_html_()
     assert "a&lt;b" in html and "x&amp;y" in html and "<caption>t</caption>" in html
-    assert html.count('text-align: right') == 2 and "|" not in html
+    assert html.count("text-align: right") == 2 and "|" not in html
 
 
 def test_rows_must_match_the_header():
