@@ -18,15 +18,20 @@ BROWSERS := chromium chromium-browser google-chrome
 # Notebooks run in parallel, one single-threaded kernel per core.
 JOBS   ?= auto
 
-.PHONY: site test unit gpu-test bench robustness execute sync-colab venv assets browser qemu clean
+.PHONY: site test lint unit gpu-test bench robustness execute sync-colab venv assets browser qemu clean
 
 site: venv assets
 	$(PY) -m tools.site $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS))
 
-test: venv assets browser qemu
+test: venv assets browser qemu lint
 	$(PY) -m pytest book tests --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600 \
 		-n $(JOBS) --dist loadfile
+
+# Code style: ruff's rules and formatting (88 columns), notebooks included.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Unit tests only: quick, no notebooks, no browser.
 unit: venv
