@@ -40,7 +40,9 @@ Weighting = Literal["size", "count", "none"]
 """How each micro-batch loss is scaled before ``backward()``."""
 
 WEIGHTINGS: tuple[str, ...] = ("size", "count", "none")
-"""``"size"``: by ``len(micro) / len(batch)``; ``"count"``: by ``1 / k``; ``"none"``: not at all."""
+"""``"size"``: by ``len(micro) / len(batch)``;
+``"count"``: by ``1 / k``; ``"none"``: not at all.
+"""
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -72,7 +74,9 @@ def _parameters(model: nn.Module) -> dict[str, nn.Parameter]:
 def _gradients_of(
     model: nn.Module, compute: Callable[[], None]
 ) -> dict[str, torch.Tensor]:
-    """Run ``compute`` (which calls ``backward``) on zeroed gradients; put the old ones back."""
+    """Run ``compute`` (which calls ``backward``) on zeroed gradients;
+    put the old ones back.
+    """
     params = _parameters(model)
     saved = {name: p.grad for name, p in params.items()}
     try:
@@ -93,7 +97,8 @@ def _gradients_of(
 def batch_gradients(
     model: nn.Module, loss_fn: LossFunction, inputs: torch.Tensor, targets: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """The gradient of ``loss_fn(model(inputs), targets)``, one backward pass over the whole batch.
+    """The gradient of ``loss_fn(model(inputs), targets)``,
+    one backward pass over the whole batch.
 
     The model's ``.grad`` attributes are left as they were found.
 

@@ -1,4 +1,5 @@
-"""What a training step expects of its batches, loaders, model and loss, checked in one place.
+"""What a training step expects of its batches, loaders, model and loss,
+checked in one place.
 
 :class:`lrlib.training.Trainer`, the evaluation helpers next to it, and
 :func:`lrlib.range_test.range_test` all unpack batches the same way, with
@@ -43,7 +44,9 @@ BATCH_KEYS: tuple[tuple[str, str], ...] = (
     ("x", "y"),
     ("image", "label"),
 )
-"""The ``(inputs key, targets key)`` pairs a mapping batch may use; it must hold exactly one."""
+"""The ``(inputs key, targets key)`` pairs a mapping batch may use;
+it must hold exactly one.
+"""
 
 _PAIRS = ", ".join(f"({a!r}, {b!r})" for a, b in BATCH_KEYS)
 

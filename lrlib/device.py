@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 DEVICE_ENV = "LRLIB_DEVICE"
-"""Environment variable that overrides the automatic choice (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+"""Environment variable that overrides the automatic choice
+(``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+"""
 
 REQUIRE_CUDA_ENV = "LRLIB_REQUIRE_CUDA"
 """Environment variable that, when truthy, turns a missing CUDA device into an error."""

@@ -126,7 +126,9 @@ PROBE_FILE = "gradient_probe.pt"
 
 
 class NotLaunchedError(RuntimeError):
-    """The script was started without ``torchrun`` (no ``RANK``, ``WORLD_SIZE``, ...)."""
+    """The script was started without ``torchrun``
+    (no ``RANK``, ``WORLD_SIZE``, ...).
+    """
 
 
 # --------------------------------------------------------------------------
@@ -276,7 +278,8 @@ class Splits:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # needs data, files or a second process  # doctest: +SKIP
+            >>> # needs data, files or a second process
+            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # doctest: +SKIP
             PosixPath('splits.pt')
         """
         path = Path(path)
@@ -447,7 +450,8 @@ class RunResult:
     checkpoint_writes: list[int] = field(default_factory=list)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the result as JSON, through a temporary file (NaN is written as ``NaN``).
+        """Write the result as JSON,
+        through a temporary file (NaN is written as ``NaN``).
 
         Args:
             path: the file to write; missing folders are created.
@@ -456,7 +460,8 @@ class RunResult:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # needs data, files or a second process  # doctest: +SKIP
+            >>> # needs data, files or a second process
+            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # doctest: +SKIP
             PosixPath('run/result.json')
         """
         path = Path(path)
@@ -498,7 +503,9 @@ def _process_group() -> tuple[int, int]:
 def _sum_over_ranks(
     values: list[float], device: torch.device, world_size: int
 ) -> list[float]:
-    """Add ``values`` element-wise over all ranks (float64); unchanged for one process."""
+    """Add ``values`` element-wise over all ranks (float64);
+    unchanged for one process.
+    """
     if world_size == 1:
         return values
     tensor = torch.tensor(values, dtype=torch.float64, device=device)
@@ -518,7 +525,9 @@ def _gather(value: Any, world_size: int) -> list[Any]:
 def _evaluate_share(
     model: nn.Module, splits: Splits, rank: int, world_size: int, device: torch.device
 ) -> tuple[float, float]:
-    """Validation loss and accuracy: each rank takes every ``world_size``-th sample, sums are added."""
+    """Validation loss and accuracy:
+    each rank takes every ``world_size``-th sample, sums are added.
+    """
     images = splits.val_images[rank::world_size].to(device)
     targets = splits.val_targets[rank::world_size].to(device)
     model.eval()
@@ -581,7 +590,8 @@ def train(
     stop_after: int | None = None,
     log: Callable[[str], Any] | None = None,
 ) -> RunResult:
-    """Train the ``TwoBlockCNN`` on ``splits``: on every rank of a process group, or alone.
+    """Train the ``TwoBlockCNN`` on ``splits``:
+    on every rank of a process group, or alone.
 
     Inside a process group (``torch.distributed`` initialized, as :func:`main`
     does) the model is wrapped in DDP and each rank reads its share of every
@@ -686,7 +696,8 @@ def sampler_seed(seed: int) -> int:
     """The seed the training samplers shuffle with: ``seed`` plus ``LRBOOK_SEED_SHIFT``.
 
     Example:
-        >>> sampler_seed(42)  # needs data, files or a second process  # doctest: +SKIP
+        >>> # needs data, files or a second process
+        >>> sampler_seed(42)  # doctest: +SKIP
         42
     """
     return (seed + seed_shift()) % 2**31
@@ -842,7 +853,9 @@ def _save_checkpoint(
 def _write_gradient_probe(
     path: Path, replica: Replica, rank: int, world_size: int, device: torch.device
 ) -> None:
-    """Backward on the first batch of epoch 0 (through DDP when there is one); rank 0 saves it."""
+    """Backward on the first batch of epoch 0 (through DDP when there is one);
+    rank 0 saves it.
+    """
     model = replica.model
     initial = {
         name: tensor.detach().cpu().clone()
@@ -938,7 +951,8 @@ def _backend(choice: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one rank of a data-parallel training: what ``torchrun -m lrlib.distributed`` calls.
+    """Run one rank of a data-parallel training:
+    what ``torchrun -m lrlib.distributed`` calls.
 
     Args:
         argv: the command-line arguments (default ``sys.argv[1:]``); ``--help`` lists them.
@@ -952,7 +966,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ``torch.distributed``); the launcher then stops every rank.
 
     Example:
-        >>> main(["--out", "runs/x"])  # needs data, files or a second process  # doctest: +SKIP
+        >>> # needs data, files or a second process
+        >>> main(["--out", "runs/x"])  # doctest: +SKIP
         lrlib.distributed: error: this script runs one process per rank and must be started by torchrun, ...
         2
     """
@@ -992,7 +1007,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.data is not None:
             splits = Splits.load(args.data)
         else:
-            # Rank 0 first: it may decode the images and write the cache the others read.
+            # Rank 0 first: it may decode the images
+            # and write the cache the others read.
             if env.rank == 0:
                 splits = _load_rps_splits()
             dist.barrier()
@@ -1163,8 +1179,9 @@ def launch_torchrun(
         A :class:`TorchrunJob`; call its ``wait()`` for the result.
 
     Example:
-        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # needs data, files or a second process  # doctest: +SKIP
-        >>> print(job.wait(timeout_s=120).stdout)  # needs data, files or a second process  # doctest: +SKIP
+        >>> # needs data, files or a second process
+        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # doctest: +SKIP
+        >>> print(job.wait(timeout_s=120).stdout)  # doctest: +SKIP
         epoch 1/2: val loss 0.5438, val accuracy 86.6%, last lr 0.02079
         ...
     """
@@ -1189,7 +1206,8 @@ def run_torchrun(
     env: dict[str, str] | None = None,
     timeout_s: float = 300.0,
 ) -> subprocess.CompletedProcess[str]:
-    """Run :func:`torchrun_command` to completion: :func:`launch_torchrun`, then ``wait``.
+    """Run :func:`torchrun_command` to completion:
+    :func:`launch_torchrun`, then ``wait``.
 
     Raises:
         subprocess.CalledProcessError: the launcher exited with an error.

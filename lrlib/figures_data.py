@@ -31,7 +31,8 @@ def plot_image_grid(
     ncols: int = 6,
     size: float = 1.6,
 ) -> Figure:
-    """Show images (each ``(H, W)`` or ``(H, W, C)`` with values in [0, 1] or uint8) in a grid.
+    """Show images (each ``(H, W)`` or ``(H, W, C)`` with values in [0, 1] or uint8)
+    in a grid.
 
     Args:
         images: the images, channels last (see :func:`lrlib.stats.to_displayable`).

@@ -45,7 +45,9 @@ __all__ = [
 
 
 class BiasWeightPath(Protocol):
-    """Anything with ``biases`` and ``weights`` arrays, such as :class:`lrlib.linreg.PathResult`."""
+    """Anything with ``biases`` and ``weights`` arrays,
+    such as :class:`lrlib.linreg.PathResult`.
+    """
 
     biases: np.ndarray
     weights: np.ndarray
@@ -58,7 +60,9 @@ def _axes(ax: Axes | None) -> Axes:
 
 
 def _series(name: str, values: ArrayLike | Tensor) -> np.ndarray:
-    """A 1-D float array; length-1 axes (a scalar parameter's ``(T, 1, 1)``) are dropped."""
+    """A 1-D float array;
+    length-1 axes (a scalar parameter's ``(T, 1, 1)``) are dropped.
+    """
     if isinstance(values, Tensor):
         values = values.detach().cpu().numpy()
     array = np.squeeze(np.asarray(values, dtype=float))
@@ -68,7 +72,9 @@ def _series(name: str, values: ArrayLike | Tensor) -> np.ndarray:
 
 
 def _element(values: Tensor, element: int) -> np.ndarray:
-    """Column ``element`` of a ``(steps, *param_shape)`` tensor, the parameter flattened."""
+    """Column ``element`` of a ``(steps, *param_shape)`` tensor,
+    the parameter flattened.
+    """
     flat = values.detach().cpu().reshape(len(values), -1)
     if not -flat.shape[1] <= element < flat.shape[1]:
         raise IndexError(
@@ -146,7 +152,8 @@ def plot_moving_averages(
 def plot_adam_gradients(
     trace: AdamTrace, *, element: int = 0, ax: Axes | None = None
 ) -> Axes:
-    """One parameter value's gradients, smoothed gradients (``m_hat``) and adapted gradients.
+    """One parameter value's gradients,
+    smoothed gradients (``m_hat``) and adapted gradients.
 
     Args:
         trace: the result of :func:`lrlib.optim_math.adam_reference`.
@@ -177,7 +184,8 @@ def plot_adam_gradients(
 def plot_adam_scaling(
     trace: AdamTrace, *, element: int = 0, ax: Axes | None = None
 ) -> Axes:
-    """The factor ``1 / (sqrt(v_hat) + eps)`` by which Adam scales the smoothed gradient.
+    """The factor ``1 / (sqrt(v_hat) + eps)``
+    by which Adam scales the smoothed gradient.
 
     Args:
         trace: the result of :func:`lrlib.optim_math.adam_reference`.
@@ -349,7 +357,8 @@ def animate_paths(
             that the shortest path does not have.
 
     Example:
-        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # needs a surface and paths  # doctest: +SKIP
+        >>> # needs a surface and paths
+        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # doctest: +SKIP
     """
     if not paths:
         raise ValueError("paths must hold at least one path to animate")
@@ -434,7 +443,8 @@ def animation_html(animation: FuncAnimation, element_id: str) -> str:
         RuntimeError: matplotlib's HTML no longer has the expected shape.
 
     Example:
-        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # needs a surface and paths  # doctest: +SKIP
+        >>> # needs a surface and paths
+        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # doctest: +SKIP
     """
     if not isinstance(element_id, str) or not _ELEMENT_ID.fullmatch(element_id):
         raise ValueError(

@@ -83,7 +83,9 @@ __all__ = [
 ]
 
 GENERATOR_VERSION = "2"
-"""Bumped whenever a change to this module changes the pictures; stale caches are redrawn."""
+"""Bumped whenever a change to this module changes the pictures;
+stale caches are redrawn.
+"""
 
 DEFAULT_SEED = 4
 """Seed of the stand-in the book uses.
@@ -397,7 +399,9 @@ class _Part:
 
 
 def _direction(sideways: float, towards_palm: float) -> np.ndarray:
-    """Unit vector turned ``sideways`` from +y (the fingers' way), then ``towards_palm`` into +z."""
+    """Unit vector turned ``sideways`` from +y (the fingers' way),
+    then ``towards_palm`` into +z.
+    """
     return np.array(
         [
             math.sin(sideways) * math.cos(towards_palm),
@@ -858,8 +862,9 @@ def ensure_handpose(
             (not drawn by this module); it is never overwritten.
 
     Example:
-        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # renders a data set  # doctest: +SKIP
-        >>> sorted(p.name for p in folder.iterdir())  # renders a data set  # doctest: +SKIP
+        >>> # renders a data set
+        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # doctest: +SKIP
+        >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
         ['HANDPOSE.json', 'rps', 'rps-test-set']
     """
     _refuse_in_spawned_startup()

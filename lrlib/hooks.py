@@ -88,7 +88,8 @@ def layer_parameters(
 def record_gradients(
     model: nn.Module, layers: str | Sequence[str]
 ) -> Iterator[dict[str, list[torch.Tensor]]]:
-    """Record the gradient of every parameter of the chosen layers at every backward pass.
+    """Record the gradient of every parameter of the chosen layers
+    at every backward pass.
 
     Args:
         model: the model.
@@ -103,9 +104,10 @@ def record_gradients(
             (``requires_grad=False``), so it has no gradient.
 
     Example:
-        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # needs a model and data  # doctest: +SKIP
+        >>> # needs a model and data
+        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # doctest: +SKIP
         ...     trainer.fit(1)
-        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # needs a model and data  # doctest: +SKIP
+        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # doctest: +SKIP
     """
     parameters = layer_parameters(model, layers)
     frozen = [name for name, p in parameters.items() if not p.requires_grad]
@@ -150,7 +152,8 @@ def record_parameters(
         ValueError: see :func:`layer_parameters`.
 
     Example:
-        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # needs a model and data  # doctest: +SKIP
+        >>> # needs a model and data
+        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # doctest: +SKIP
         ...     trainer.fit(2)
     """
     parameters = layer_parameters(model, layers)

@@ -409,7 +409,8 @@ def record_path(
     loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
     scheduler_interval: Literal["epoch", "batch"] = "epoch",
 ) -> PathResult:
-    """Train a one-input linear model and record its ``(bias, weight)`` after every step.
+    """Train a one-input linear model
+    and record its ``(bias, weight)`` after every step.
 
     A plain mini-batch loop: for each batch, zero the gradients, compute the
     loss, backpropagate, step the optimizer, record. The scheduler, if any,

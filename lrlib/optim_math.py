@@ -186,7 +186,9 @@ def _check_nonnegative(name: str, value: object) -> float:
 
 
 def _per_step(values: Tensor, like: Tensor) -> Tensor:
-    """Reshape a ``(steps,)`` tensor so it broadcasts against ``(steps, *param_shape)``."""
+    """Reshape a ``(steps,)`` tensor so it broadcasts
+    against ``(steps, *param_shape)``.
+    """
     return values.to(like.device, like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
 
 
@@ -308,7 +310,8 @@ def sgd_reference(
     nesterov: bool = False,
     params: Tensor | Sequence[Tensor] | None = None,
 ) -> SGDTrace:
-    """Recompute ``torch.optim.SGD``'s momentum buffer and updates from captured gradients.
+    """Recompute ``torch.optim.SGD``'s momentum buffer
+    and updates from captured gradients.
 
     For each step ``t = 1, 2, ...``::
 

@@ -167,8 +167,9 @@ def load_rps_data(
             ``size`` or ``source``; see also :func:`lrlib.rps.get_rps`.
 
     Example:
-        >>> data = load_rps_data()  # needs the data set  # doctest: +SKIP
-        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # needs the data set  # doctest: +SKIP
+        >>> # needs the data set
+        >>> data = load_rps_data()  # doctest: +SKIP
+        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # doctest: +SKIP
     """
     folders = get_rps(source, root)
     transform = base_transform(size)
@@ -205,7 +206,8 @@ def _decode(images: ImageFolder, folders: RPSFolders, num_workers: int) -> Prelo
     try:
         return Preloaded(images, num_workers=num_workers)
     except ImageDecodeError as exc:
-        # The stand-in is redrawn only as a whole; a real split is downloaded again on its own.
+        # The stand-in is redrawn only as a whole;
+        # a real split is downloaded again on its own.
         folder = (
             Path(images.root).parent
             if folders.source == "synthetic"

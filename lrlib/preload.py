@@ -259,7 +259,8 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
         *,
         classes: list[str] | None = None,
     ) -> Preloaded:
-        """Wrap images and labels that are already decoded (for example, read from a cache).
+        """Wrap images and labels that are already decoded
+        (for example, read from a cache).
 
         Args:
             images: a tensor ``(N, C, H, W)``.
@@ -366,7 +367,9 @@ class _Unreadable:
 
 
 class _Guarded(Dataset[Any]):
-    """``dataset``, with an :class:`_Unreadable` in place of an item that raises a decoding error."""
+    """``dataset``, with an :class:`_Unreadable`
+    in place of an item that raises a decoding error.
+    """
 
     def __init__(self, dataset: Dataset[Any]) -> None:
         self.dataset = dataset

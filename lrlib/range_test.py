@@ -322,8 +322,9 @@ def plot_range_test(
         The axes drawn on.
 
     Example:
-        >>> ax = plot_range_test(result)  # needs a result  # doctest: +SKIP
-        >>> ax.set_title("LR range test")  # needs a result  # doctest: +SKIP
+        >>> # needs a result
+        >>> ax = plot_range_test(result)  # doctest: +SKIP
+        >>> ax.set_title("LR range test")  # doctest: +SKIP
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -341,7 +342,8 @@ def plot_range_test(
             if suggestion.note not in notes:
                 notes.append(suggestion.note)
             continue
-        # A suggestion may lie between recorded points (minimum/10): read its loss off the curve.
+        # A suggestion may lie between recorded points (minimum/10):
+        # read its loss off the curve.
         loss = np.interp(scale(suggestion.lr), scale(lrs), result.smoothed_losses)
         label = f"{suggestion.rule}: {suggestion.lr:.2g}"
         ax.plot(suggestion.lr, loss, "o", color=f"C{k}", label=label)
@@ -433,7 +435,9 @@ def _restored(
     optimizer: torch.optim.Optimizer,
     generators: list[torch.Generator],
 ) -> Iterator[None]:
-    """Put back, on leaving, everything a training run changes (modes: see model_mode)."""
+    """Put back, on leaving,
+    everything a training run changes (modes: see model_mode).
+    """
     # The copies live on the CPU, leaving the accelerator's memory to the test.
     model_state = copy_state(model.state_dict())
     optimizer_state = copy_state(optimizer.state_dict())
@@ -449,7 +453,8 @@ def _restored(
         yield
     finally:
         model.load_state_dict(model_state)
-        # Also rebuilds param_groups from the saved copy, so no key added during the test stays.
+        # Also rebuilds param_groups from the saved copy,
+        # so no key added during the test stays.
         optimizer.load_state_dict(optimizer_state)
         for parameter, grad in zip(model.parameters(), grads):
             parameter.grad = grad
@@ -492,7 +497,9 @@ def _train_step(
     accumulation_steps: int,
     device: torch.device,
 ) -> float:
-    """One optimizer step over ``accumulation_steps`` mini-batches; returns their mean loss."""
+    """One optimizer step over ``accumulation_steps`` mini-batches;
+    returns their mean loss.
+    """
     optimizer.zero_grad(set_to_none=True)
     total = 0.0
     for _ in range(accumulation_steps):
@@ -507,7 +514,9 @@ def _train_step(
 def _validation_loss(
     model: nn.Module, criterion: Callable[[Any, Any], torch.Tensor], loader: Iterable
 ) -> float:
-    """The mean loss per sample over ``loader``, in eval mode, summed in double precision."""
+    """The mean loss per sample over ``loader``,
+    in eval mode, summed in double precision.
+    """
     total, count = 0.0, 0
     for loss, samples in batch_losses(model, loader, criterion):
         total += loss.item() * samples

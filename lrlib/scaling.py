@@ -145,7 +145,8 @@ def warmup_cosine(
     start_factor: float = 0.1,
     eta_min: float = 0.0,
 ) -> LRScheduler:
-    """A linear warmup, then a cosine decay to ``eta_min``, stepped once per optimizer step.
+    """A linear warmup, then a cosine decay to ``eta_min``,
+    stepped once per optimizer step.
 
     The rate of each parameter group starts at ``start_factor`` times its
     ``lr``, rises linearly to ``lr`` over ``warmup_steps`` steps

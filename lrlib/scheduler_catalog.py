@@ -925,7 +925,8 @@ def scheduler_entry(scheduler: object) -> SchedulerEntry | None:
 
 
 def scheduler_step_kind(scheduler: object) -> StepsOn:
-    """Where ``scheduler.step()`` belongs in a training loop, as :data:`CATALOG` records it.
+    """Where ``scheduler.step()`` belongs in a training loop,
+    as :data:`CATALOG` records it.
 
     * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
       once per epoch with a measured quantity (``scheduler.step(val_loss)``);

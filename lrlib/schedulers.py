@@ -56,7 +56,8 @@ SchedulerFactory = Callable[[Optimizer], LRScheduler]
 def manual_step_decay(
     optimizer: Optimizer, epoch: int, *, every: int, gamma: float = 0.1
 ) -> list[float]:
-    """Decay the learning rate of every parameter group by ``gamma`` every ``every`` epochs.
+    """Decay the learning rate of every parameter group
+    by ``gamma`` every ``every`` epochs.
 
     This is the learning-rate schedule written by hand: a parameter group is a
     plain dict, and its ``"lr"`` entry is read afresh by each
@@ -376,7 +377,9 @@ def _build_scheduler(
     steps: int,
     settings: Mapping[str, Any] | None,
 ) -> LRScheduler:
-    """Build the entry's demo (or explored) scheduler, or call the factory, on ``opt``."""
+    """Build the entry's demo (or explored) scheduler,
+    or call the factory, on ``opt``.
+    """
     if isinstance(source, SchedulerEntry):
         if settings is None:
             return source.build(opt, steps)
@@ -470,7 +473,8 @@ def plot_trace(
 
     Example:
         >>> from lrlib.scheduler_catalog import find_entry
-        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # draws a figure  # doctest: +SKIP
+        >>> # draws a figure
+        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # doctest: +SKIP
     """
     if ax is None:
         _, ax = plt.subplots()

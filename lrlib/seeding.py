@@ -1,4 +1,5 @@
-"""Making runs repeatable: seeding the random number generators, and saving their states.
+"""Making runs repeatable: seeding the random number generators,
+and saving their states.
 
 :func:`seed_everything` starts Python's, NumPy's and PyTorch's generators from
 one seed. :func:`capture_rng_state` and :func:`restore_rng_state` save and put
@@ -201,7 +202,8 @@ def restore_rng_state(
 
 
 def check_rng_state(state: Any, generators: Sequence[torch.Generator] = ()) -> None:
-    """Check that ``state`` can be restored with ``generators``, without changing anything.
+    """Check that ``state`` can be restored with ``generators``,
+    without changing anything.
 
     Args:
         state: a dict from :func:`capture_rng_state`.

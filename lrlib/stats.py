@@ -130,7 +130,8 @@ class ChannelStats:
         return self.sum_image_stds / self.n_images
 
     def merge(self, other: ChannelStats) -> ChannelStats:
-        """Return the statistics of the union of the images behind ``self`` and ``other``.
+        """Return the statistics of the union of the images
+        behind ``self`` and ``other``.
 
         Uses the parallel update of Chan, Golub and LeVeque (1979): with
         ``delta = mean_b - mean_a`` and ``n = n_a + n_b``::

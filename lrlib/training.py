@@ -40,10 +40,6 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-# Epochs done and the latest losses, without the elapsed time and speed, which
-# depend on the machine (the book's pages would show this machine's).
-PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}"
-
 from lrlib.batches import (
     batch_inputs,
     check_loss_shapes,
@@ -66,6 +62,10 @@ from lrlib.seeding import (
     restore_rng_state,
 )
 from lrlib.validation import check_int
+
+# Epochs done and the latest losses, without the elapsed time and speed, which
+# depend on the machine (the book's pages would show this machine's).
+PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}"
 
 __all__ = [
     "Accuracy",
@@ -108,7 +108,9 @@ HISTORY_KEYS = (
 """The lists in :attr:`Trainer.history`."""
 
 NON_FINITE_POLICIES = ("raise", "skip")
-"""What :class:`Trainer` does with a NaN or infinite training loss (``on_nonfinite``)."""
+"""What :class:`Trainer` does with a NaN
+or infinite training loss (``on_nonfinite``).
+"""
 
 _STATE_KEYS = (
     "model",
@@ -165,7 +167,8 @@ def _name(function: Callable) -> str:
 def compute_loss(
     loss_fn: LossFunction, outputs: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
-    """Return ``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit.
+    """Return ``loss_fn(outputs, targets)``,
+    with an error that shows both shapes when they do not fit.
 
     Used by every loop of lrlib (the trainer, :func:`evaluate`, the range test).
 
@@ -256,7 +259,9 @@ class Accuracy:
 
     @property
     def per_class(self) -> torch.Tensor:
-        """The fraction of each class predicted correctly (NaN for a class with no samples)."""
+        """The fraction of each class predicted correctly
+        (NaN for a class with no samples).
+        """
         return self.correct / self.total
 
 
@@ -641,8 +646,9 @@ class Trainer:
             RuntimeError: the model was moved off the trainer's device.
 
         Example:
-            >>> history = trainer.fit(10)  # needs a trainer  # doctest: +SKIP
-            >>> history["train_loss"][-1], history["val_loss"][-1]  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> history = trainer.fit(10)  # doctest: +SKIP
+            >>> history["train_loss"][-1], history["val_loss"][-1]  # doctest: +SKIP
         """
         check_int("epochs", epochs, low=1)
         self._check_model_on_device()
@@ -698,7 +704,8 @@ class Trainer:
             RuntimeError: the model is no longer on the trainer's device.
 
         Example:
-            >>> trainer.train_one_epoch()  # one more pass, outside the history  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> trainer.train_one_epoch()  # one more pass, outside the history  # doctest: +SKIP
             0.8421
         """
         self._check_model_on_device()
@@ -734,7 +741,8 @@ class Trainer:
             ValueError: the trainer has no validation loader.
 
         Example:
-            >>> trainer.validate()  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> trainer.validate()  # doctest: +SKIP
             {'val_loss': 0.6931, 'val_accuracy': 0.75}
         """
         if self.val_loader is None:
@@ -745,7 +753,9 @@ class Trainer:
         return metrics
 
     def _is_finite(self, loss: torch.Tensor, batch: int) -> bool:
-        """``True`` for a finite loss; otherwise raise, or count the batch as skipped."""
+        """``True`` for a finite loss; otherwise raise,
+        or count the batch as skipped.
+        """
         if torch.isfinite(loss.detach()):
             return True
         if self.on_nonfinite == "skip":
@@ -812,7 +822,9 @@ class Trainer:
 
     @contextmanager
     def _rolled_back_on_failure(self) -> Iterator[None]:
-        """On any exception in the block, put the trainer back as it was, then re-raise."""
+        """On any exception in the block,
+        put the trainer back as it was, then re-raise.
+        """
         snapshot = self._snapshot()
         try:
             yield
@@ -821,7 +833,9 @@ class Trainer:
             raise
 
     def _snapshot(self) -> dict[str, Any]:
-        """Copies (on the CPU) of everything an epoch changes; history by length only."""
+        """Copies (on the CPU) of everything an epoch changes;
+        history by length only.
+        """
         return {
             "model": copy_state(self.model.state_dict()),
             "optimizer": copy_state(self.optimizer.state_dict()),
@@ -868,8 +882,9 @@ class Trainer:
             ``"epoch"``, ``"history"``, ``"trainer"`` and ``"rng"``.
 
         Example:
-            >>> state = trainer.state_dict()  # needs a trainer  # doctest: +SKIP
-            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> state = trainer.state_dict()  # doctest: +SKIP
+            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # doctest: +SKIP
             (3, 'SGD', 'StepLR')
         """
         return {
@@ -889,7 +904,8 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a state made by :meth:`state_dict`, random number generators included.
+        """Restore a state made by :meth:`state_dict`,
+        random number generators included.
 
         Build the trainer the same way as the one that was saved (same model,
         optimizer, scheduler type, loaders), then load: training continues as if
@@ -914,9 +930,10 @@ class Trainer:
                 every mismatch.
 
         Example:
-            >>> state = copy.deepcopy(trainer.state_dict())  # needs a trainer  # doctest: +SKIP
-            >>> trainer.fit(2)  # needs a trainer  # doctest: +SKIP
-            >>> trainer.load_state_dict(state)  # back, generators included  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> state = copy.deepcopy(trainer.state_dict())  # doctest: +SKIP
+            >>> trainer.fit(2)  # doctest: +SKIP
+            >>> trainer.load_state_dict(state)  # back, generators included  # doctest: +SKIP
         """
         problems = self._state_problems(state)
         if problems:
@@ -1228,5 +1245,7 @@ def _check_fractional_epochs(
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:
-    """``cuda`` and ``cuda:0`` are the same device (index ``None`` means the current one)."""
+    """``cuda`` and ``cuda:0`` are the same device
+    (index ``None`` means the current one).
+    """
     return a.type == b.type and (a.index or 0) == (b.index or 0)

@@ -1,4 +1,6 @@
-"""Tests for lrlib.batches: the one rule for batches that the trainer and the range test share."""
+"""Tests for lrlib.batches:
+the one rule for batches that the trainer and the range test share.
+"""
 
 from __future__ import annotations
 

@@ -294,7 +294,9 @@ def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
 
 
 def everything(trainer: Trainer) -> dict:
-    """A deep copy of all a load may change: model, optimizer, scheduler, RNGs, counters."""
+    """A deep copy of all a load may change:
+    model, optimizer, scheduler, RNGs, counters.
+    """
     return copy.deepcopy(
         {
             "model": trainer.model.state_dict(),

@@ -1,7 +1,8 @@
 """Every docstring example of lrlib runs (and passes).
 
 Examples that need a data set, a trained model, a GPU or a second process are
-marked ``# doctest: +SKIP`` where they stand, with the reason beside them.
+marked ``# doctest: +SKIP`` where they stand, with the reason in a comment
+above them.
 """
 
 from __future__ import annotations

@@ -41,7 +41,9 @@ TEST_NAME = re.compile(r"^test(paper|rock|scissors)0[1-4]-\d{2}\.png$")
 
 
 def _files(root: Path, first_only: bool = False) -> dict[str, bytes]:
-    """Every PNG under ``root`` by relative path; ``first_only``: picture 0 of each series."""
+    """Every PNG under ``root`` by relative path;
+    ``first_only``: picture 0 of each series.
+    """
     paths = sorted(root.rglob("*.png"))
     if first_only:
         paths = [p for p in paths if re.search(r"-0+\.png$", p.name)]
@@ -433,7 +435,9 @@ def test_bad_size():
 
 
 def test_a_script_without_a_main_guard_fails_fast_instead_of_hanging(tmp_path):
-    """Spawned drawing workers re-run an unguarded script; they must not wait for the lock."""
+    """Spawned drawing workers re-run an unguarded script;
+    they must not wait for the lock.
+    """
     import subprocess
     import sys
 

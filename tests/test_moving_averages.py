@@ -30,7 +30,9 @@ SERIES = RNG.normal(size=40)
 def ewma_by_explicit_sum(
     values: np.ndarray, alpha: float, initial: float
 ) -> np.ndarray:
-    """ewma_t = sum_k alpha (1-alpha)^(k-1) x_(t-k+1) + (1-alpha)^t initial, term by term."""
+    """ewma_t = sum_k alpha (1-alpha)^(k-1) x_(t-k+1) + (1-alpha)^t initial,
+    term by term.
+    """
     out = []
     for t in range(1, len(values) + 1):
         total = (1 - alpha) ** t * initial
@@ -125,7 +127,7 @@ def test_bias_corrected_ewma_is_a_normalized_weighted_average(beta):
     )
 
 
-# ----------------------------------------------------------------------------- lag weights
+# -------------------------------------------------------------------------- lag weights
 
 
 @pytest.mark.parametrize("alpha", [0.1, 1 / 3, 1.0])
@@ -151,7 +153,7 @@ def test_sma_lag_weights_are_its_response_to_an_impulse():
     assert len(sma_lag_weights(5).weights) == 5
 
 
-# ----------------------------------------------------------------------------- average age
+# -------------------------------------------------------------------------- average age
 
 
 @pytest.mark.parametrize("periods", range(1, 12))
@@ -197,7 +199,7 @@ def test_average_age_rejects_bad_weights():
         average_age(LagWeights(lags=np.array([1, 2]), weights=np.array([1.0, -0.5])))
 
 
-# ----------------------------------------------------------------------------- alpha <-> periods
+# -------------------------------------------------------------------- alpha <-> periods
 
 
 def test_alpha_and_periods_give_equal_average_ages():
@@ -214,7 +216,7 @@ def test_adam_betas_in_periods():
     assert periods_from_alpha(1.0) == 1.0
 
 
-# ----------------------------------------------------------------------------- validation
+# --------------------------------------------------------------------------- validation
 
 
 @pytest.mark.parametrize("alpha", [0.0, -0.1, 1.5, math.nan])

@@ -33,7 +33,9 @@ def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 
 def varying_cells(nb: nbformat.NotebookNode) -> list[int]:
-    """Indices of code cells (bootstrap excluded) whose output nbval does not compare."""
+    """Indices of code cells (bootstrap excluded)
+    whose output nbval does not compare.
+    """
     return [
         i
         for i, c in enumerate(nb.cells)

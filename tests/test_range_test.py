@@ -423,7 +423,8 @@ def test_validation_mode_matches_a_hand_written_loop():
             x, y = val.dataset.tensors
             expected.append(F.mse_loss(reference(x), y).item())
     assert result.losses == pytest.approx(expected, rel=1e-5)
-    # Each step: one training forward, then 3 validation forwards in eval mode without grad.
+    # Each step: one training forward,
+    # then 3 validation forwards in eval mode without grad.
     assert modes == ([(True, True)] + [(False, False)] * 3) * 6
     assert model.training
 
@@ -529,7 +530,8 @@ def test_everything_is_restored_after_a_completed_test():
 @pytest.mark.parametrize(
     ("error", "raised"),
     [
-        # A loss that fails is reported as the trainer reports it (lrlib.training.compute_loss).
+        # A loss that fails is reported as the trainer reports it
+        # (lrlib.training.compute_loss).
         (RuntimeError("loss failed"), ValueError),
         (KeyboardInterrupt(), KeyboardInterrupt),
     ],
@@ -710,7 +712,7 @@ def test_plot_range_test(step_mode, scale):
     plt.close(new_ax.figure)
 
 
-# ---------------------------------------------------------------- against torch-lr-finder
+# -------------------------------------------------------------- against torch-lr-finder
 
 
 def test_agrees_with_torch_lr_finder():

@@ -1,4 +1,5 @@
-"""Tests of lrlib.rps: validating, downloading and choosing the Rock-Paper-Scissors data.
+"""Tests of lrlib.rps:
+validating, downloading and choosing the Rock-Paper-Scissors data.
 
 No test touches the network: downloads are served by a local HTTP server on
 127.0.0.1, running in a thread for the duration of one test. The stand-in is
@@ -295,7 +296,7 @@ def test_root_argument_naming_a_file_is_a_clear_error(tmp_path):
         get_rps("synthetic", tmp_path / "notes.txt")
 
 
-# -- download_archive --------------------------------------------------------------------
+# -- download_archive ------------------------------------------------------------------
 
 
 def _left_in(root: Path) -> list[str]:

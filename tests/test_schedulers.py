@@ -497,7 +497,9 @@ def test_reduce_on_plateau_respects_min_lr_and_ignores_improvement():
 
 
 def cyclic_closed_form(t, low, high, up, down, scale):
-    """Triangle wave: up steps from low to high, down steps back; cycle c counts from 1."""
+    """Triangle wave: up steps from low to high, down steps back;
+    cycle c counts from 1.
+    """
     period = up + down
     cycle = t // period + 1
     position = t % period
@@ -924,7 +926,9 @@ def test_cycle_epochs_are_the_books_range_and_cycle_length_is_frozen():
 
 
 def knob_extremes(entry):
-    """Settings with every knob at its low end, at its high end, and each option alone."""
+    """Settings with every knob at its low end, at its high end,
+    and each option alone.
+    """
     low = {k.name: k.options[0] if k.options else k.low for k in entry.knobs}
     high = {k.name: k.options[-1] if k.options else k.high for k in entry.knobs}
     options = [{k.name: option} for k in entry.knobs for option in k.options]
