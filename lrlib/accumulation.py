@@ -230,7 +230,8 @@ def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> fl
     for name in a:
         if a[name].shape != b[name].shape:
             raise ValueError(
-                f"{name}: shapes differ, {tuple(a[name].shape)} and {tuple(b[name].shape)}"
+                f"{name}: shapes differ, {tuple(a[name].shape)} and "
+                f"{tuple(b[name].shape)}"
             )
         diff = (
             a[name].detach().double() - b[name].detach().double().to(a[name].device)

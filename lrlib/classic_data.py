@@ -142,7 +142,8 @@ def load_classic(
     """
     if name not in CLASSIC_DATASETS:
         raise ValueError(
-            f"unknown classic data set {name!r}; expected one of {sorted(CLASSIC_DATASETS)}"
+            f"unknown classic data set {name!r}; expected one of "
+            f"{sorted(CLASSIC_DATASETS)}"
         )
     dataset_class = CLASSIC_DATASETS[name]
     folder = os.path.expanduser(
@@ -227,7 +228,8 @@ def _as_nhwc(data: Any) -> torch.Tensor:
     )
     if images.dtype != torch.uint8 or images.ndim not in (3, 4):
         raise TypeError(
-            f"expected uint8 images (N, H, W) or (N, H, W, C), got {images.dtype} of shape {tuple(images.shape)}"
+            f"expected uint8 images (N, H, W) or (N, H, W, C), got {images.dtype} of "
+            f"shape {tuple(images.shape)}"
         )
     return images.unsqueeze(-1) if images.ndim == 3 else images
 

@@ -209,7 +209,8 @@ class RunConfig:
             )
         if not 0 < self.warmup_start_factor <= 1:
             raise ValueError(
-                f"warmup_start_factor must be in (0, 1], got {self.warmup_start_factor!r}"
+                "warmup_start_factor must be in (0, 1], got "
+                f"{self.warmup_start_factor!r}"
             )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
@@ -574,7 +575,8 @@ def load_run_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
-            f"{str(path)!r} is not an lrlib.distributed checkpoint (format {CHECKPOINT_FORMAT})"
+            f"{str(path)!r} is not an lrlib.distributed checkpoint (format "
+            f"{CHECKPOINT_FORMAT})"
         )
     return state
 
@@ -638,7 +640,8 @@ def train(
         or not 1 <= end_epoch <= config.epochs
     ):
         raise ValueError(
-            f"stop_after must be an epoch count from 1 to {config.epochs}, got {stop_after!r}"
+            "stop_after must be an epoch count "
+            f"from 1 to {config.epochs}, got {stop_after!r}"
         )
     device = torch.device(device)
     say = log if (log is not None and rank == 0) else (lambda line: None)
@@ -890,7 +893,9 @@ def _parser() -> argparse.ArgumentParser:
     defaults = RunConfig()
     parser = argparse.ArgumentParser(
         prog="torchrun --nproc-per-node=N -m lrlib.distributed",
-        description="Train the book's CNN with DistributedDataParallel (one process per rank).",
+        description=(
+            "Train the book's CNN with DistributedDataParallel (one process per rank)."
+        ),
     )
     parser.add_argument(
         "--out",
@@ -990,7 +995,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--timeout-s must be positive, got {args.timeout_s}")
         if args.stop_after is not None and not 1 <= args.stop_after <= config.epochs:
             raise ValueError(
-                f"--stop-after must be from 1 to --epochs={config.epochs}, got {args.stop_after}"
+                f"--stop-after must be from 1 to --epochs={config.epochs}, "
+                f"got {args.stop_after}"
             )
     except (NotLaunchedError, ValueError) as exc:
         print(f"lrlib.distributed: error: {exc}", file=sys.stderr)

@@ -78,7 +78,8 @@ def _element(values: Tensor, element: int) -> np.ndarray:
     flat = values.detach().cpu().reshape(len(values), -1)
     if not -flat.shape[1] <= element < flat.shape[1]:
         raise IndexError(
-            f"element must index one of the parameter's {flat.shape[1]} values, got {element}"
+            "element must index one of the parameter's "
+            f"{flat.shape[1]} values, got {element}"
         )
     return flat[:, element].numpy()
 

@@ -723,7 +723,8 @@ def _check_arguments(
         or images_per_hand < 1
     ):
         raise ValueError(
-            f"images_per_hand must be a positive integer or None, got {images_per_hand!r}"
+            "images_per_hand must be a positive integer or None, "
+            f"got {images_per_hand!r}"
         )
     if processes is not None and (
         isinstance(processes, bool)

@@ -78,7 +78,8 @@ def layer_parameters(
         found = dict(modules[name].named_parameters(prefix=name))
         if not found:
             raise ValueError(
-                f"layer {name!r} ({type(modules[name]).__name__}) has no parameters to record"
+                f"layer {name!r} ({type(modules[name]).__name__}) "
+                "has no parameters to record"
             )
         parameters.update(found)
     return parameters
@@ -113,7 +114,8 @@ def record_gradients(
     frozen = [name for name, p in parameters.items() if not p.requires_grad]
     if frozen:
         raise ValueError(
-            f"parameters {frozen} are frozen (requires_grad=False): they get no gradients"
+            f"parameters {frozen} are frozen (requires_grad=False): "
+            "they get no gradients"
         )
     gradients: dict[str, list[torch.Tensor]] = {name: [] for name in parameters}
     handles = []

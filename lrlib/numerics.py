@@ -219,5 +219,6 @@ def numerics_report(environ: Mapping[str, str] | None = None) -> str:
         "CPU numerics not pinned ("
         + ", ".join(missing)
         + " differ): numbers can differ "
-        "from the page in their last digits; call lrlib.numerics.reproducible() first to pin them"
+        "from the page in their last digits; "
+        "call lrlib.numerics.reproducible() first to pin them"
     )

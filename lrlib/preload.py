@@ -172,7 +172,8 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
     ) -> None:
         if not hasattr(dataset, "__len__"):
             raise TypeError(
-                f"dataset must be a map-style data set with a length, got {type(dataset).__name__}"
+                "dataset must be a map-style data set with a length, got "
+                f"{type(dataset).__name__}"
             )
         if len(dataset) == 0:  # type: ignore[arg-type]
             raise ValueError(

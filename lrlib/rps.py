@@ -258,7 +258,8 @@ def validate_image_folder(
         ]
         if not images:
             raise ValueError(
-                f"class folder {folder} holds no images (looked for {', '.join(IMG_EXTENSIONS)})"
+                f"class folder {folder} holds no images (looked for "
+                f"{', '.join(IMG_EXTENSIONS)})"
             )
         if check_images:
             for image in images:
@@ -389,11 +390,13 @@ def _fetch(
         ) from exc
     if received != archive.size:
         raise DownloadError(
-            f"download of {archive.url} is incomplete or wrong: expected {archive.size} bytes, got {received}"
+            f"download of {archive.url} is incomplete or wrong: expected "
+            f"{archive.size} bytes, got {received}"
         )
     if digest.hexdigest() != archive.sha256:
         raise DownloadError(
-            f"checksum mismatch for {archive.url}: expected SHA-256 {archive.sha256}, got {digest.hexdigest()}"
+            f"checksum mismatch for {archive.url}: expected SHA-256 {archive.sha256}, "
+            f"got {digest.hexdigest()}"
         )
 
 

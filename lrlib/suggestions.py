@@ -146,7 +146,8 @@ def steepest_descent(
     lrs, losses = lrs[skip_start:stop], losses[skip_start:stop]
     if lrs[0] <= 0:
         raise ValueError(
-            f"steepest descent needs positive learning rates (it uses log10), got {lrs[0]}"
+            "steepest descent needs positive learning rates "
+            f"(it uses log10), got {lrs[0]}"
         )
     slopes = np.gradient(losses, np.log10(lrs))
     index = int(np.argmin(slopes))
@@ -267,7 +268,8 @@ def _checked_curve(lrs: ArrayLike, losses: ArrayLike) -> tuple[np.ndarray, np.nd
         )
     if len(lrs) != len(losses):
         raise ValueError(
-            f"lrs and losses must have the same length, got {len(lrs)} and {len(losses)}"
+            "lrs and losses must have the same length, "
+            f"got {len(lrs)} and {len(losses)}"
         )
     if len(lrs) < 3:
         raise ValueError(f"a curve needs at least 3 points, got {len(lrs)}")

@@ -586,7 +586,8 @@ class Trainer:
         _check_optimizer_owns(model, optimizer)
         if on_nonfinite not in NON_FINITE_POLICIES:
             raise ValueError(
-                f"on_nonfinite must be one of {list(NON_FINITE_POLICIES)}, got {on_nonfinite!r}"
+                f"on_nonfinite must be one of {list(NON_FINITE_POLICIES)}, "
+                f"got {on_nonfinite!r}"
             )
 
         self.model = model
@@ -938,7 +939,8 @@ class Trainer:
         problems = self._state_problems(state)
         if problems:
             raise CheckpointError(
-                "it does not fit this trainer (build the trainer as for the saved run):\n"
+                "it does not fit this trainer "
+                "(build the trainer as for the saved run):\n"
                 + "\n".join(f"  - {problem}" for problem in problems)
             )
         snapshot = self._snapshot()
@@ -1000,7 +1002,8 @@ class Trainer:
             if key != "skipped_batches"
         ):
             problems.append(
-                f"its history must be a dict of lists with the keys {list(HISTORY_KEYS)}"
+                "its history must be a dict of lists with the keys "
+                f"{list(HISTORY_KEYS)}"
             )
         try:
             check_rng_state(state["rng"], self._generators())
@@ -1187,7 +1190,8 @@ def _resolve_scheduler_step(
         return scheduler_step_kind(scheduler)
     if scheduler_step not in ("epoch", "batch", "metric"):
         raise ValueError(
-            f"scheduler_step must be 'epoch', 'batch' or 'metric', got {scheduler_step!r}"
+            "scheduler_step must be 'epoch', 'batch' or 'metric', "
+            f"got {scheduler_step!r}"
         )
     if isinstance(scheduler, ReduceLROnPlateau) and scheduler_step != "metric":
         raise ValueError(

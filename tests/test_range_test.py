@@ -239,7 +239,8 @@ def test_step_mode_is_honoured_end_to_end(step_mode, expected):
         # The run only stays finite up to lr=1.0 with the random draws (dropout
         # masks) of torch 2.7 and later; older releases draw others.
         pytest.skip(
-            f"this run diverges with torch {torch.__version__}'s random draws (measured: 2.4-2.6)"
+            f"this run diverges with torch {torch.__version__}'s "
+            "random draws (measured: 2.4-2.6)"
         )
     assert result.stop_reason == "completed"
     assert result.step_mode == step_mode

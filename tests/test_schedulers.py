@@ -197,7 +197,8 @@ SEQUENTIAL_LR_WARNS = Version(torch.__version__.split("+")[0]) < Version("2.9")
 def skip_torch_own_warning(entry) -> None:
     if entry.name == "SequentialLR" and SEQUENTIAL_LR_WARNS:
         pytest.skip(
-            f"torch {torch.__version__}'s SequentialLR warns by itself at a milestone (fixed in torch 2.9)"
+            f"torch {torch.__version__}'s SequentialLR warns by itself at a milestone "
+            "(fixed in torch 2.9)"
         )
 
 
@@ -779,7 +780,8 @@ def test_trace_uses_the_entrys_demo_metrics_and_accepts_others():
         (
             {"steps_per_epoch": 4},
             ValueError,
-            r"needs a scheduler whose step\(\) takes a float epoch \(CosineAnnealingWarmRestarts\)",
+            r"needs a scheduler whose step\(\) takes a float epoch "
+            r"\(CosineAnnealingWarmRestarts\)",
         ),
         ({"steps_per_epoch": 0}, ValueError, "steps_per_epoch must be a positive int"),
     ],

@@ -241,7 +241,8 @@ def test_trainer_matches_a_hand_written_loop(name):
             # The validation loss stalls within 5 epochs only with the random
             # draws (dropout masks) of torch 2.7 and later.
             pytest.skip(
-                f"the loss never stalls with torch {torch.__version__}'s random draws (measured: 2.4-2.6)"
+                "the loss never stalls with torch "
+                f"{torch.__version__}'s random draws (measured: 2.4-2.6)"
             )
         assert moved
 
