@@ -118,7 +118,9 @@ def batch_gradients(
 
     Example:
         >>> model = nn.Linear(2, 1)
-        >>> grads = batch_gradients(model, nn.MSELoss(), torch.ones(4, 2), torch.zeros(4, 1))
+        >>> grads = batch_gradients(
+        ...     model, nn.MSELoss(), torch.ones(4, 2), torch.zeros(4, 1)
+        ... )
         >>> sorted(grads)
         ['bias', 'weight']
     """
@@ -219,7 +221,9 @@ def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> fl
         ValueError: the names or shapes differ.
 
     Example:
-        >>> max_difference({"w": torch.tensor([1.0, 2.0])}, {"w": torch.tensor([1.0, 2.5])})
+        >>> max_difference(
+        ...     {"w": torch.tensor([1.0, 2.0])}, {"w": torch.tensor([1.0, 2.5])}
+        ... )
         0.5
     """
     if set(a) != set(b):

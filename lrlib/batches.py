@@ -147,7 +147,8 @@ def is_one_shot(loader: object) -> bool:
 
     Example:
         >>> batches = [(torch.zeros(2, 1), torch.zeros(2))]
-        >>> is_one_shot(batches), is_one_shot(iter(batches)), is_one_shot(b for b in batches)
+        >>> (is_one_shot(batches), is_one_shot(iter(batches)),
+        ...  is_one_shot(b for b in batches))
         (False, True, True)
     """
     return isinstance(loader, Iterator)
@@ -214,7 +215,8 @@ def check_loss_shapes(outputs: Any, targets: Any) -> None:
         >>> check_loss_shapes(torch.zeros(8, 1), torch.zeros(8))
         Traceback (most recent call last):
         ...
-        ValueError: model outputs of shape (8, 1) and targets of shape (8,) broadcast to (8, 8): ...
+        ValueError: model outputs of shape (8, 1) and targets of shape (8,)
+        broadcast to (8, 8): ...
     """
     if not (isinstance(outputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
         return
@@ -262,5 +264,6 @@ def _to(value: Any, name: str, device: torch.device | str) -> torch.Tensor:
 
 def _describe(value: Any) -> str:
     if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} entr{'y' if len(value) == 1 else 'ies'}"
+        entries = "entry" if len(value) == 1 else "entries"
+        return f"a {type(value).__name__} of {len(value)} {entries}"
     return type(value).__name__

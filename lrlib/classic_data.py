@@ -101,8 +101,8 @@ class ClassicData:
             >>> # downloads a data set
             >>> data = load_classic("fashion-mnist")  # doctest: +SKIP
             >>> generator = torch.Generator().manual_seed(13)
-            >>> train_loader, test_loader = data.loaders(64, generator=generator)  # doctest: +SKIP
-            >>> images, labels = next(iter(train_loader))  # doctest: +SKIP
+            >>> train, test = data.loaders(64, generator=generator)  # doctest: +SKIP
+            >>> images, labels = next(iter(train))  # doctest: +SKIP
             >>> images.shape  # doctest: +SKIP
             torch.Size([64, 1, 28, 28])
         """

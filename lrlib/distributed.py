@@ -1,8 +1,9 @@
-"""Data-parallel training with ``torch.distributed``, DDP and ``torchrun``.
+r"""Data-parallel training with ``torch.distributed``, DDP and ``torchrun``.
 
 Run this module under the launcher, one process per GPU (or a few on a CPU)::
 
-    torchrun --nproc-per-node=2 -m lrlib.distributed --out runs/ddp --batch-size 64 --lr 0.04
+    torchrun --nproc-per-node=2 -m lrlib.distributed \
+        --out runs/ddp --batch-size 64 --lr 0.04
 
 ``torchrun`` starts the processes (the *ranks*) and tells each one who it is
 through environment variables: ``RANK`` (0 to ``WORLD_SIZE - 1`` over all
@@ -403,7 +404,8 @@ def per_rank_batch(batch_size: int, world_size: int) -> int:
         >>> per_rank_batch(63, 2)
         Traceback (most recent call last):
         ...
-        ValueError: the batch of 63 samples cannot be split evenly over 2 processes: use a multiple of 2, such as 62 or 64
+        ValueError: the batch of 63 samples cannot be split evenly over 2 processes:
+        use a multiple of 2, such as 62 or 64
     """
     for name, value in (("batch_size", batch_size), ("world_size", world_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -462,7 +464,8 @@ class RunResult:
 
         Example:
             >>> # needs data, files or a second process
-            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # doctest: +SKIP
+            >>> result = RunResult(RunConfig(), world_size=1, steps_per_epoch=40)
+            >>> result.save("run/result.json")  # doctest: +SKIP
             PosixPath('run/result.json')
         """
         path = Path(path)
@@ -843,7 +846,8 @@ def _save_checkpoint(
         "format": CHECKPOINT_FORMAT,
         "config": asdict(config),
         "epoch": epoch,
-        "model": replica.model.state_dict(),  # the plain module: no DDP "module." prefix
+        # the plain module: no DDP "module." prefix
+        "model": replica.model.state_dict(),
         "optimizer": replica.optimizer.state_dict(),
         "scheduler": replica.scheduler.state_dict(),
         "history": {key: list(getattr(result, key)) for key in HISTORY_KEYS},
@@ -960,7 +964,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     what ``torchrun -m lrlib.distributed`` calls.
 
     Args:
-        argv: the command-line arguments (default ``sys.argv[1:]``); ``--help`` lists them.
+        argv: the command-line arguments (default ``sys.argv[1:]``); ``--help``
+            lists them.
 
     Returns:
         0 on success; 2 when the script was not started by ``torchrun`` or the
@@ -973,7 +978,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Example:
         >>> # needs data, files or a second process
         >>> main(["--out", "runs/x"])  # doctest: +SKIP
-        lrlib.distributed: error: this script runs one process per rank and must be started by torchrun, ...
+        lrlib.distributed: error: this script runs one process per rank and must be
+        started by torchrun, ...
         2
     """
     args = _parser().parse_args(argv)
@@ -1072,7 +1078,8 @@ def torchrun_command(
 
     Example:
         >>> torchrun_command(["--out", "run"], python="python")[3:]
-        ['--nproc-per-node=2', '--rdzv-backend=c10d', '--rdzv-endpoint=127.0.0.1:0', '-m', 'lrlib.distributed', '--out', 'run']
+        ['--nproc-per-node=2', '--rdzv-backend=c10d', '--rdzv-endpoint=127.0.0.1:0',
+         '-m', 'lrlib.distributed', '--out', 'run']
     """
     if (
         isinstance(nproc_per_node, bool)
@@ -1186,7 +1193,8 @@ def launch_torchrun(
 
     Example:
         >>> # needs data, files or a second process
-        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # doctest: +SKIP
+        >>> args = ["--out", "run", "--data", "splits.pt"]
+        >>> job = launch_torchrun(args)  # doctest: +SKIP
         >>> print(job.wait(timeout_s=120).stdout)  # doctest: +SKIP
         epoch 1/2: val loss 0.5438, val accuracy 86.6%, last lr 0.02079
         ...

@@ -84,7 +84,8 @@ def plot_channel_histograms(
     """Histogram of the pixel values of each channel of a batch ``(N, C, H, W)``.
 
     Args:
-        images: an array (or tensor converted with ``.numpy()``) of shape ``(N, C, H, W)``.
+        images: an array (or tensor converted with ``.numpy()``) of shape
+            ``(N, C, H, W)``.
         ax: where to draw; a new figure when ``None``.
         bins: number of histogram bins.
         labels: one legend label per channel.

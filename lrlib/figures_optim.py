@@ -90,7 +90,8 @@ def plot_lag_weights(
     """Bars of the weight each moving average gives to each lag, side by side.
 
     Args:
-        weights: label -> :class:`LagWeights`, e.g. ``{"EWMA": ewma_lag_weights(1/3, 10),
+        weights: label -> :class:`LagWeights`, e.g.
+            ``{"EWMA": ewma_lag_weights(1/3, 10),
             "SMA (5)": sma_lag_weights(5, n_lags=10)}``.
         ax: the axes to draw on (default: a new figure).
 
@@ -359,7 +360,9 @@ def animate_paths(
 
     Example:
         >>> # needs a surface and paths
-        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # doctest: +SKIP
+        >>> animation = animate_paths(  # doctest: +SKIP
+        ...     surface, {"SGD": path}, steps=range(0, 40, 2)
+        ... )
     """
     if not paths:
         raise ValueError("paths must hold at least one path to animate")
@@ -445,7 +448,8 @@ def animation_html(animation: FuncAnimation, element_id: str) -> str:
 
     Example:
         >>> # needs a surface and paths
-        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # doctest: +SKIP
+        >>> animation = animate_paths(surface, paths)  # doctest: +SKIP
+        >>> HTML(animation_html(animation, "sgd_paths"))  # doctest: +SKIP
     """
     if not isinstance(element_id, str) or not _ELEMENT_ID.fullmatch(element_id):
         raise ValueError(

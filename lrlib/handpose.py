@@ -820,9 +820,10 @@ def _refuse_in_spawned_startup() -> None:
     # starting processes at that point uses the same flag).
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise RuntimeError(
-            "the stand-in is being drawn while a worker process starts up: the script that "
-            'calls get_rps/load_rps_data at top level needs an `if __name__ == "__main__":` '
-            "guard (the drawing workers re-import the main module)"
+            "the stand-in is being drawn while a worker process starts up: "
+            "the script that calls get_rps/load_rps_data at top level needs an "
+            '`if __name__ == "__main__":` guard '
+            "(the drawing workers re-import the main module)"
         )
 
 

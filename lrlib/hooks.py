@@ -155,7 +155,8 @@ def record_parameters(
 
     Example:
         >>> # needs a model and data
-        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # doctest: +SKIP
+        >>> layer = "classifier.fc2"
+        >>> with record_parameters(model, optimizer, layer) as params:  # doctest: +SKIP
         ...     trainer.fit(2)
     """
     parameters = layer_parameters(model, layers)

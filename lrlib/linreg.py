@@ -74,8 +74,8 @@ class LossSurface:
         biases: the grid's biases, shape ``(B,)`` (the horizontal axis).
         weights: the grid's weights, shape ``(W,)`` (the vertical axis).
         losses: shape ``(W, B)``; ``losses[i, j]`` is the loss at
-            ``(biases[j], weights[i])``, the layout ``plt.contour(biases, weights, losses)``
-            expects.
+            ``(biases[j], weights[i])``, the layout
+            ``plt.contour(biases, weights, losses)`` expects.
         best_bias, best_weight: the exact minimizer (least squares), which need
             not lie on the grid.
         best_loss: the loss at the minimizer.
@@ -345,7 +345,8 @@ def loss_surface(
         weights: 1-D grid of weights (the vertical axis).
 
     Returns:
-        A :class:`LossSurface`; its ``losses`` have shape ``(len(weights), len(biases))``.
+        A :class:`LossSurface`; its ``losses`` have shape
+        ``(len(weights), len(biases))``.
 
     Raises:
         ValueError: ``biases`` or ``weights`` is not a non-empty 1-D array, or

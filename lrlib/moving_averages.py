@@ -261,7 +261,8 @@ def ewma_bias_corrected(values: ArrayLike, beta: float) -> np.ndarray:
 def ewma_lag_weights(alpha: float, n_lags: int) -> LagWeights:
     """The weights an EWMA gives to its last ``n_lags`` values.
 
-    The value with lag ``k`` (lag 1 is the newest) gets ``alpha * (1 - alpha) ** (k - 1)``.
+    The value with lag ``k`` (lag 1 is the newest) gets
+    ``alpha * (1 - alpha) ** (k - 1)``.
 
     Args:
         alpha: the weight of the newest value, in (0, 1].

@@ -89,9 +89,10 @@ class SGDTrace:
     Attributes:
         grad: the gradient SGD used, ``g_t`` (weight decay included:
             ``grad + weight_decay * param``).
-        momentum_buffer: ``b_1 = g_1`` and ``b_t = momentum * b_{t-1} + (1 - dampening) * g_t``;
-            PyTorch's ``state["momentum_buffer"]`` (which PyTorch does not
-            keep at all when ``momentum == 0``).
+        momentum_buffer: ``b_1 = g_1`` and
+            ``b_t = momentum * b_{t-1} + (1 - dampening) * g_t``; PyTorch's
+            ``state["momentum_buffer"]`` (which PyTorch does not keep at all when
+            ``momentum == 0``).
         update_term: what the learning rate multiplies: ``g_t`` for plain SGD
             (``momentum == 0``), ``b_t`` with momentum, and
             ``g_t + momentum * b_t`` with Nesterov's momentum.
@@ -246,7 +247,8 @@ def adam_reference(
         >>> trace = adam_reference([torch.tensor([2.0]), torch.tensor([2.0])], lr=0.1)
         >>> trace.m_hat.flatten().tolist()  # bias correction removes the start at 0
         [2.0, 2.0]
-        >>> [round(u, 6) for u in trace.update.flatten().tolist()]  # about lr * sign(grad)
+        >>> # about lr * sign(grad)
+        >>> [round(u, 6) for u in trace.update.flatten().tolist()]
         [0.1, 0.1]
     """
     lr = _check_nonnegative("lr", lr)
@@ -354,7 +356,8 @@ def sgd_reference(
         >>> g = [torch.tensor(1.0)] * 3
         >>> sgd_reference(g, lr=0.1, momentum=0.5).momentum_buffer.tolist()
         [1.0, 1.5, 1.75]
-        >>> sgd_reference(g, lr=0.1, momentum=0.5, dampening=0.5).momentum_buffer.tolist()
+        >>> trace = sgd_reference(g, lr=0.1, momentum=0.5, dampening=0.5)
+        >>> trace.momentum_buffer.tolist()
         [1.0, 1.0, 1.0]
     """
     lr = _check_nonnegative("lr", lr)

@@ -169,7 +169,8 @@ def load_rps_data(
     Example:
         >>> # needs the data set
         >>> data = load_rps_data()  # doctest: +SKIP
-        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # doctest: +SKIP
+        >>> generator = seed_everything(13)  # doctest: +SKIP
+        >>> train, val = data.loaders(16, generator=generator)  # doctest: +SKIP
     """
     folders = get_rps(source, root)
     transform = base_transform(size)

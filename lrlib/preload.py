@@ -154,7 +154,8 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
 
     Example:
         >>> from torch.utils.data import TensorDataset
-        >>> base = TensorDataset(torch.rand(6, 3, 4, 4), torch.tensor([0, 1, 2, 0, 1, 2]))
+        >>> labels = torch.tensor([0, 1, 2, 0, 1, 2])
+        >>> base = TensorDataset(torch.rand(6, 3, 4, 4), labels)
         >>> cached = Preloaded(base)
         >>> cached.images.shape, len(cached)
         (torch.Size([6, 3, 4, 4]), 6)

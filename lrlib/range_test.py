@@ -94,7 +94,8 @@ def lr_factor(
     Example:
         >>> model = nn.Linear(2, 1)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-        >>> factor = lr_factor(0.01, 0.1, num_iter=11)  # 11 rates: 10 steps of 10 ** 0.1
+        >>> # 11 rates: 10 steps of 10 ** 0.1
+        >>> factor = lr_factor(0.01, 0.1, num_iter=11)
         >>> scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         >>> round(scheduler.get_last_lr()[0], 6)
         0.01
@@ -230,14 +231,16 @@ def range_test(
     Example:
         >>> _ = torch.manual_seed(0)
         >>> x = torch.randn(64, 3)
-        >>> data = [(x[i:i + 8], x[i:i + 8].sum(1, keepdim=True)) for i in range(0, 64, 8)]
+        >>> batches = [x[i:i + 8] for i in range(0, 64, 8)]
+        >>> data = [(b, b.sum(1, keepdim=True)) for b in batches]
         >>> model = nn.Linear(3, 1)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         >>> result = range_test(model, optimizer, nn.MSELoss(), data, start_lr=1e-4,
         ...                     end_lr=10, num_iter=50)
         >>> result.stop_reason, sorted(result.suggestions)
         ('diverged', ['minimum/10', 'steepest', 'valley'])
-        >>> float(result.lrs[0, 0]), optimizer.param_groups[0]["lr"]  # the optimizer is untouched
+        >>> # the optimizer is untouched
+        >>> float(result.lrs[0, 0]), optimizer.param_groups[0]["lr"]
         (0.0001, 0.1)
     """
     start_lrs = _start_lrs(optimizer, start_lr)

@@ -124,7 +124,8 @@ def steps_from_epochs(epochs: float, steps_per_epoch: int) -> int:
             ``steps_per_epoch`` is not a positive integer.
 
     Example:
-        >>> steps_from_epochs(1, 158), steps_from_epochs(1, 10), steps_from_epochs(0.5, 10)
+        >>> (steps_from_epochs(1, 158), steps_from_epochs(1, 10),
+        ...  steps_from_epochs(0.5, 10))
         (158, 10, 5)
     """
     _positive_int("steps_per_epoch", steps_per_epoch)

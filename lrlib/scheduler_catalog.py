@@ -712,8 +712,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             "without improvement."
         ),
         formula=(
-            r"\begin{gathered} \eta_{t+1} = \begin{cases} \max(f \, \eta_t,\ \eta_{\min}) & "
-            r"\text{if } b_t > \text{patience} \\ \eta_t & \text{otherwise} \end{cases} \\ "
+            r"\begin{gathered} \eta_{t+1} = \begin{cases} "
+            r"\max(f \, \eta_t,\ \eta_{\min}) & \text{if } b_t > \text{patience} \\ "
+            r"\eta_t & \text{otherwise} \end{cases} \\ "
             r"b_t \text{: steps since the metric last improved, or since the last cut}"
             r" \end{gathered}"
         ),
@@ -734,7 +735,8 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             "momentum goes the other way."
         ),
         formula=(
-            r"\begin{gathered} \eta_t = \eta_{\mathrm{base}} + (\eta_{\max} - \eta_{\mathrm{base}}) "
+            r"\begin{gathered} \eta_t = \eta_{\mathrm{base}} "
+            r"+ (\eta_{\max} - \eta_{\mathrm{base}}) "
             r"\max(0, 1 - x) \, g \\ "
             r"c = \left\lfloor 1 + \frac{t}{2s} \right\rfloor,\quad "
             r"x = \left| \frac{t}{s} - 2c + 1 \right|,\quad "

@@ -87,7 +87,10 @@ def manual_step_decay(
     Example:
         >>> model = torch.nn.Linear(2, 1)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        >>> [manual_step_decay(optimizer, epoch, every=2, gamma=0.5)[0] for epoch in range(5)]
+        >>> [
+        ...     manual_step_decay(optimizer, epoch, every=2, gamma=0.5)[0]
+        ...     for epoch in range(5)
+        ... ]
         [0.1, 0.1, 0.05, 0.05, 0.025]
     """
     if not isinstance(optimizer, Optimizer):
@@ -310,7 +313,9 @@ def trace(
 
     Example:
         >>> from torch.optim.lr_scheduler import StepLR
-        >>> result = trace(lambda opt: StepLR(opt, step_size=2, gamma=0.5), steps=5, lr=1.0)
+        >>> def step_lr(opt):
+        ...     return StepLR(opt, step_size=2, gamma=0.5)
+        >>> result = trace(step_lr, steps=5, lr=1.0)
         >>> result.lr[:, 0].tolist()
         [1.0, 1.0, 0.5, 0.5, 0.25]
     """
@@ -474,7 +479,8 @@ def plot_trace(
     Example:
         >>> from lrlib.scheduler_catalog import find_entry
         >>> # draws a figure
-        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # doctest: +SKIP
+        >>> result = trace(find_entry("OneCycleLR"), steps=100)
+        >>> ax = plot_trace(result)  # doctest: +SKIP
     """
     if ax is None:
         _, ax = plt.subplots()

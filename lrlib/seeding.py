@@ -219,7 +219,8 @@ def check_rng_state(state: Any, generators: Sequence[torch.Generator] = ()) -> N
         >>> check_rng_state(capture_rng_state(), [torch.Generator()])
         Traceback (most recent call last):
         ...
-        ValueError: the saved state has 0 data-loader generator(s), but 1 were given: ...
+        ValueError: the saved state has 0 data-loader generator(s), but 1 were
+        given: ...
     """
     if not isinstance(state, dict) or any(key not in state for key in _RNG_KEYS):
         found = (

@@ -248,7 +248,8 @@ def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
 
     Example:
         >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
-        >>> {rule: s.lr for rule, s in suggest_all(lrs, [2.0, 1.9, 1.5, 1.0, 0.9, 3.0]).items()}
+        >>> losses = [2.0, 1.9, 1.5, 1.0, 0.9, 3.0]
+        >>> {rule: s.lr for rule, s in suggest_all(lrs, losses).items()}
         {'steepest': 0.01, 'minimum/10': 0.1, 'valley': 0.01}
     """
     suggestions = (

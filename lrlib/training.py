@@ -192,7 +192,8 @@ def compute_loss(
         >>> compute_loss(nn.CrossEntropyLoss(), torch.zeros(4, 3), torch.zeros(4))
         Traceback (most recent call last):
         ...
-        ValueError: the loss function CrossEntropyLoss does not accept these model outputs ...
+        ValueError: the loss function CrossEntropyLoss does not accept these model
+        outputs ...
     """
     check_loss_shapes(
         outputs, targets
@@ -277,7 +278,8 @@ def batch_losses(
 
     Args:
         model: the model.
-        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
+        loader: yields ``(inputs, targets)`` batches (see
+            :func:`lrlib.batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``.
 
     Returns:
@@ -289,7 +291,10 @@ def batch_losses(
         TypeError: as :func:`evaluate`.
 
     Example:
-        >>> data = [(torch.zeros(4, 2), torch.zeros(4, 1)), (torch.zeros(2, 2), torch.ones(2, 1))]
+        >>> data = [
+        ...     (torch.zeros(4, 2), torch.zeros(4, 1)),
+        ...     (torch.zeros(2, 2), torch.ones(2, 1)),
+        ... ]
         >>> model = nn.Linear(2, 1)
         >>> _ = nn.init.zeros_(model.bias)
         >>> [(loss.item(), n) for loss, n in batch_losses(model, data, nn.MSELoss())]
@@ -317,7 +322,8 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
 
     Args:
         model: the model.
-        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
+        loader: yields ``(inputs, targets)`` batches (see
+            :func:`lrlib.batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
 
     Returns:
@@ -335,7 +341,8 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
         >>> model = nn.Linear(2, 3)
         >>> _ = nn.init.zeros_(model.weight), nn.init.zeros_(model.bias)
         >>> data = [(torch.randn(4, 2), torch.tensor([0, 1, 2, 2]))]
-        >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)  # log 3: equal logits
+        >>> # log 3: equal logits
+        >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)
         1.0986
     """
     losses = batch_losses(model, loader, loss_fn)
@@ -356,7 +363,8 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
 
     Args:
         model: a classifier returning ``(N, C)`` logits.
-        loader: yields ``(inputs, targets)`` batches with integer class ids in ``[0, C)``.
+        loader: yields ``(inputs, targets)`` batches with integer class ids in
+            ``[0, C)``.
 
     Returns:
         An :class:`Accuracy` with the counts per class; ``.overall`` and
@@ -430,7 +438,8 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
 
     Example:
         >>> model = nn.Linear(2, 3)
-        >>> predict(model, [torch.zeros(4, 2), (torch.zeros(1, 2), torch.tensor([1]))]).shape
+        >>> batches = [torch.zeros(4, 2), (torch.zeros(1, 2), torch.tensor([1]))]
+        >>> predict(model, batches).shape
         torch.Size([5, 3])
     """
     check_materialized(model)
@@ -549,11 +558,15 @@ class Trainer:
         >>> data = TensorDataset(torch.randn(64, 4), torch.randint(0, 3, (64,)))
         >>> model = nn.Linear(4, 3)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer,
-        ...                   DataLoader(data, batch_size=16, shuffle=True),
-        ...                   val_loader=DataLoader(data, batch_size=32),
-        ...                   scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 2, 0.1),
-        ...                   progress=False)
+        >>> trainer = Trainer(
+        ...     model,
+        ...     nn.CrossEntropyLoss(),
+        ...     optimizer,
+        ...     DataLoader(data, batch_size=16, shuffle=True),
+        ...     val_loader=DataLoader(data, batch_size=32),
+        ...     scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 2, 0.1),
+        ...     progress=False,
+        ... )
         >>> history = trainer.fit(3)
         >>> [round(lr, 3) for [lr] in history["lr"]]
         [0.1, 0.1, 0.01]
@@ -706,7 +719,8 @@ class Trainer:
 
         Example:
             >>> # needs a trainer
-            >>> trainer.train_one_epoch()  # one more pass, outside the history  # doctest: +SKIP
+            >>> # one more pass, outside the history
+            >>> trainer.train_one_epoch()  # doctest: +SKIP
             0.8421
         """
         self._check_model_on_device()
@@ -885,7 +899,8 @@ class Trainer:
         Example:
             >>> # needs a trainer
             >>> state = trainer.state_dict()  # doctest: +SKIP
-            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # doctest: +SKIP
+            >>> (state["epoch"], state["optimizer_class"],  # doctest: +SKIP
+            ...  state["scheduler_class"])
             (3, 'SGD', 'StepLR')
         """
         return {
@@ -934,7 +949,8 @@ class Trainer:
             >>> # needs a trainer
             >>> state = copy.deepcopy(trainer.state_dict())  # doctest: +SKIP
             >>> trainer.fit(2)  # doctest: +SKIP
-            >>> trainer.load_state_dict(state)  # back, generators included  # doctest: +SKIP
+            >>> # back, generators included
+            >>> trainer.load_state_dict(state)  # doctest: +SKIP
         """
         problems = self._state_problems(state)
         if problems:

@@ -379,7 +379,10 @@ def build_with(
             {"hidden": 16},
             {"hidden": 32},
             [
-                r"model entry '0\.weight' has shape \(16, 4\) in it, but \(32, 4\) in this model",
+                (
+                    r"model entry '0\.weight' has shape \(16, 4\) in it, "
+                    r"but \(32, 4\) in this model"
+                ),
                 r"'3\.weight' has shape \(3, 16\) in it, but \(3, 32\)",
             ],
         ),

@@ -282,8 +282,9 @@ def cosine_restarts_trainer(lr, batches, **settings):
 
 
 def test_cosine_warm_restarts_steps_as_chapter_6_teaches():
-    """After batch i of epoch e, step(e + (i + 1) / n): each batch uses the schedule at its
-    own start, the first rate once, and every restart comes on time."""
+    """After batch i of epoch e, step(e + (i + 1) / n): each batch uses the schedule
+    at its own start, the first rate once, and every restart comes on time.
+    """
     trainer = cosine_restarts_trainer(0.1, batches=4, T_0=1)
     trainer.fit(2)
     trainer.fit(1)  # fits add up: the fractional epoch counts from the trainer's epoch
