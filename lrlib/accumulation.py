@@ -28,6 +28,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from lrlib.validation import check_int
+
 __all__ = [
     "WEIGHTINGS",
     "Weighting",
@@ -179,14 +181,7 @@ def accumulated_gradients(
         True
     """
     _check_batch(inputs, targets)
-    if (
-        isinstance(micro_batch_size, bool)
-        or not isinstance(micro_batch_size, int)
-        or micro_batch_size < 1
-    ):
-        raise ValueError(
-            f"micro_batch_size must be a positive integer, got {micro_batch_size!r}"
-        )
+    micro_batch_size = check_int("micro_batch_size", micro_batch_size, low=1)
     if weighting not in WEIGHTINGS:
         raise ValueError(
             f"weighting must be one of {list(WEIGHTINGS)}, got {weighting!r}"

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import subprocess
@@ -71,6 +70,7 @@ from lrlib.models import TwoBlockCNN
 from lrlib.numerics import reproducible_adam
 from lrlib.scaling import steps_from_epochs, warmup_cosine
 from lrlib.seeding import seed_everything, seed_shift
+from lrlib.validation import check_int, check_number
 
 if TYPE_CHECKING:
     from lrlib.pipeline import RPSData
@@ -188,37 +188,28 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "epochs", "n_filters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not 0 <= self.seed < 2**31
-        ):
-            raise ValueError(
-                f"seed must be an integer in [0, 2**31), got {self.seed!r}"
-            )
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
-        if not (
-            math.isfinite(self.warmup_epochs) and 0 <= self.warmup_epochs < self.epochs
-        ):
-            raise ValueError(
-                f"warmup_epochs must be at least 0 and less than epochs={self.epochs}, "
-                f"got {self.warmup_epochs!r}"
-            )
-        if not 0 < self.warmup_start_factor <= 1:
-            raise ValueError(
-                "warmup_start_factor must be in (0, 1], got "
-                f"{self.warmup_start_factor!r}"
-            )
+            check_int(name, getattr(self, name), low=1)
+        check_int("seed", self.seed, low=0, high=2**31 - 1)
+        check_number("lr", self.lr, low=0, include_low=False)
+        check_number(
+            "warmup_epochs",
+            self.warmup_epochs,
+            low=0,
+            high=self.epochs,
+            include_high=False,
+        )
+        check_number(
+            "warmup_start_factor",
+            self.warmup_start_factor,
+            low=0,
+            high=1,
+            include_low=False,
+        )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}"
             )
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        check_number("momentum", self.momentum, low=0, high=1, include_high=False)
 
 
 @dataclass(frozen=True)
@@ -407,9 +398,8 @@ def per_rank_batch(batch_size: int, world_size: int) -> int:
         ValueError: the batch of 63 samples cannot be split evenly over 2 processes:
         use a multiple of 2, such as 62 or 64
     """
-    for name, value in (("batch_size", batch_size), ("world_size", world_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    batch_size = check_int("batch_size", batch_size, low=1)
+    world_size = check_int("world_size", world_size, low=1)
     if batch_size % world_size:
         below = batch_size - batch_size % world_size
         suggestions = [n for n in (below, below + world_size) if n > 0]
@@ -637,15 +627,7 @@ def train(
     """
     rank, world_size = _process_group()
     end_epoch = config.epochs if stop_after is None else stop_after
-    if (
-        isinstance(end_epoch, bool)
-        or not isinstance(end_epoch, int)
-        or not 1 <= end_epoch <= config.epochs
-    ):
-        raise ValueError(
-            "stop_after must be an epoch count "
-            f"from 1 to {config.epochs}, got {stop_after!r}"
-        )
+    end_epoch = check_int("stop_after", end_epoch, low=1, high=config.epochs)
     device = torch.device(device)
     say = log if (log is not None and rank == 0) else (lambda line: None)
     replica = build_replica(config, splits, rank, world_size, device)
@@ -997,13 +979,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
         )
         per_rank_batch(config.batch_size, env.world_size)
-        if args.timeout_s <= 0:
-            raise ValueError(f"--timeout-s must be positive, got {args.timeout_s}")
-        if args.stop_after is not None and not 1 <= args.stop_after <= config.epochs:
-            raise ValueError(
-                f"--stop-after must be from 1 to --epochs={config.epochs}, "
-                f"got {args.stop_after}"
-            )
+        check_number("--timeout-s", args.timeout_s, low=0, include_low=False)
+        if args.stop_after is not None:
+            check_int("--stop-after", args.stop_after, low=1, high=config.epochs)
     except (NotLaunchedError, ValueError) as exc:
         print(f"lrlib.distributed: error: {exc}", file=sys.stderr)
         return 2
@@ -1081,14 +1059,7 @@ def torchrun_command(
         ['--nproc-per-node=2', '--rdzv-backend=c10d', '--rdzv-endpoint=127.0.0.1:0',
          '-m', 'lrlib.distributed', '--out', 'run']
     """
-    if (
-        isinstance(nproc_per_node, bool)
-        or not isinstance(nproc_per_node, int)
-        or nproc_per_node < 1
-    ):
-        raise ValueError(
-            f"nproc_per_node must be a positive integer, got {nproc_per_node!r}"
-        )
+    check_int("nproc_per_node", nproc_per_node, low=1)
     return [
         python or sys.executable,
         "-m",

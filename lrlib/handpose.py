@@ -53,6 +53,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
 from lrlib.filelock import exclusive
+from lrlib.validation import check_int
 
 __all__ = [
     "DEFAULT_SEED",
@@ -546,8 +547,7 @@ def render_hand(
     Raises:
         ValueError: ``size`` is below 16 pixels.
     """
-    if size < 16:
-        raise ValueError(f"size must be at least 16 pixels, got {size}")
+    check_int("size", size, low=16)
     supersample = 2
     parts = _parts(shape, pose, view)
     scale, offset = _placement(parts, view, size)
@@ -709,31 +709,11 @@ class _Job:
 def _check_arguments(
     seed: int, images_per_hand: int | None, processes: int | None
 ) -> None:
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, (int, np.integer))
-        or not 0 <= seed < 2**32
-    ):
-        raise ValueError(
-            f"seed must be a non-negative integer below 2**32, got {seed!r}"
-        )
-    if images_per_hand is not None and (
-        isinstance(images_per_hand, bool)
-        or not isinstance(images_per_hand, (int, np.integer))
-        or images_per_hand < 1
-    ):
-        raise ValueError(
-            "images_per_hand must be a positive integer or None, "
-            f"got {images_per_hand!r}"
-        )
-    if processes is not None and (
-        isinstance(processes, bool)
-        or not isinstance(processes, (int, np.integer))
-        or processes < 1
-    ):
-        raise ValueError(
-            f"processes must be a positive integer or None, got {processes!r}"
-        )
+    check_int("seed", seed, low=0, high=2**32 - 1)
+    if images_per_hand is not None:
+        check_int("images_per_hand", images_per_hand, low=1)
+    if processes is not None:
+        check_int("processes", processes, low=1)
 
 
 def expected_counts(images_per_hand: int | None = None) -> dict[str, int]:

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Real
 
 import torch
 from torch import Tensor
 
 from lrlib.numerics import exact_sqrt
+from lrlib.validation import check_number
 
 __all__ = [
     "adam_reference",
@@ -164,28 +164,6 @@ def _grad_with_weight_decay(
     return grad + weight_decay * param
 
 
-def _check_in(
-    name: str, value: object, low: float, high: float, *, high_inclusive: bool
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    inside = low <= value <= high if high_inclusive else low <= value < high
-    if not inside:
-        bracket = "]" if high_inclusive else ")"
-        raise ValueError(f"{name} must be in [{low}, {high}{bracket}, got {value}")
-    return value
-
-
-def _check_nonnegative(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value < float("inf"):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
-
-
 def _per_step(values: Tensor, like: Tensor) -> Tensor:
     """Reshape a ``(steps,)`` tensor so it broadcasts
     against ``(steps, *param_shape)``.
@@ -251,13 +229,13 @@ def adam_reference(
         >>> [round(u, 6) for u in trace.update.flatten().tolist()]
         [0.1, 0.1]
     """
-    lr = _check_nonnegative("lr", lr)
+    lr = check_number("lr", lr, low=0)
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    beta1 = _check_in("betas[0]", betas[0], 0.0, 1.0, high_inclusive=False)
-    beta2 = _check_in("betas[1]", betas[1], 0.0, 1.0, high_inclusive=False)
-    eps = _check_nonnegative("eps", eps)
-    weight_decay = _check_nonnegative("weight_decay", weight_decay)
+    beta1 = check_number("betas[0]", betas[0], low=0, high=1, include_high=False)
+    beta2 = check_number("betas[1]", betas[1], low=0, high=1, include_high=False)
+    eps = check_number("eps", eps, low=0)
+    weight_decay = check_number("weight_decay", weight_decay, low=0)
     grad = _grad_with_weight_decay(grads, params, weight_decay)
 
     # The moments are running averages: one step at a time.
@@ -360,10 +338,10 @@ def sgd_reference(
         >>> trace.momentum_buffer.tolist()
         [1.0, 1.0, 1.0]
     """
-    lr = _check_nonnegative("lr", lr)
-    momentum = _check_in("momentum", momentum, 0.0, 1.0, high_inclusive=False)
-    dampening = _check_in("dampening", dampening, 0.0, 1.0, high_inclusive=True)
-    weight_decay = _check_nonnegative("weight_decay", weight_decay)
+    lr = check_number("lr", lr, low=0)
+    momentum = check_number("momentum", momentum, low=0, high=1, include_high=False)
+    dampening = check_number("dampening", dampening, low=0, high=1)
+    weight_decay = check_number("weight_decay", weight_decay, low=0)
     if nesterov and (momentum == 0 or dampening != 0):
         raise ValueError(
             "Nesterov momentum needs momentum > 0 and dampening == 0, "

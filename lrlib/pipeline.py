@@ -31,6 +31,7 @@ from torchvision.transforms import v2
 from lrlib.preload import ImageDecodeError, Preloaded
 from lrlib.rps import RPSFolders, get_rps
 from lrlib.stats import fit_normalizer
+from lrlib.validation import check_int
 
 __all__ = [
     "RPSData",
@@ -48,8 +49,7 @@ CACHE_FOLDER = ".lrlib-cache"
 
 def base_transform(size: int = 28) -> v2.Compose:
     """Resize to ``size`` x ``size``, make a tensor, scale to floats in [0, 1]."""
-    if size < 1:
-        raise ValueError(f"size must be a positive number of pixels, got {size}")
+    check_int("size", size, low=1)
     return v2.Compose(
         [v2.Resize((size, size)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     )
@@ -124,12 +124,7 @@ def split_loaders(
     Raises:
         ValueError: ``batch_size`` is not a positive integer.
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_int("batch_size", batch_size, low=1)
     return (
         DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
         DataLoader(val, batch_size=batch_size),

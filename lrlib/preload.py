@@ -43,6 +43,8 @@ from torch.utils.data import (
     get_worker_info,
 )
 
+from lrlib.validation import check_int
+
 __all__ = ["DECODE_ERRORS", "ImageDecodeError", "Preloaded", "source_path"]
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
@@ -180,14 +182,7 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
             raise ValueError(
                 "dataset is empty; expected at least one (image, label) item"
             )
-        if (
-            isinstance(num_workers, bool)
-            or not isinstance(num_workers, int)
-            or num_workers < 0
-        ):
-            raise ValueError(
-                f"num_workers must be a non-negative int, got {num_workers!r}"
-            )
+        num_workers = check_int("num_workers", num_workers, low=0)
         _check_transform(transform)
 
         # batch_size=None hands over the items one by one, in order, unbatched.

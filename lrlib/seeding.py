@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from lrlib.device import mps_available
+from lrlib.validation import check_int, describe_int_range
 
 __all__ = [
     "SEED_SHIFT_ENV",
@@ -50,12 +51,10 @@ def seed_shift() -> int:
     try:
         shift = int(raw)
     except ValueError:
-        raise ValueError(
-            f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}"
-        ) from None
+        shift = -1
     if shift < 0:
         raise ValueError(
-            f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}"
+            f"{SEED_SHIFT_ENV} must be {describe_int_range(0)}, got {raw!r}"
         )
     return shift
 
@@ -87,11 +86,7 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> torch.Generato
         >>> torch.equal(a, torch.rand(2))
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    seed = int(seed)
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)
     seed = (seed + seed_shift()) % 2**32
     random.seed(seed)
     np.random.seed(seed)

@@ -175,5 +175,7 @@ def test_non_tensor_outputs_are_left_to_the_loss():
 
 
 def test_docstring_examples():
-    outcome = doctest.testmod(batches_module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        batches_module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0

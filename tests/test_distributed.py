@@ -284,9 +284,12 @@ def test_other_invalid_settings_are_refused_before_joining(
     for name, value in LAUNCHED.items():
         monkeypatch.setenv(name, value)
     for args, message in [
-        (["--lr", "-1"], "lr must be a positive"),
-        (["--timeout-s", "0"], "--timeout-s must be positive"),
-        (["--epochs", "2", "--stop-after", "3"], "--stop-after must be from 1 to"),
+        (["--lr", "-1"], "lr must be a finite number > 0, got -1.0"),
+        (["--timeout-s", "0"], "--timeout-s must be a finite number > 0, got 0.0"),
+        (
+            ["--epochs", "2", "--stop-after", "3"],
+            "--stop-after must be an int from 1 to 2, got 3",
+        ),
         (["--epochs", "2", "--warmup-epochs", "2"], "warmup_epochs must be"),
     ]:
         assert ddp.main(["--out", str(tmp_path), *args]) == 2

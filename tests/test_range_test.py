@@ -968,5 +968,7 @@ def test_docstring_examples():
 
     import lrlib.range_test as module
 
-    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0

@@ -1099,5 +1099,7 @@ def test_schedule_trace_properties():
     "module", [schedulers_module, catalog_module], ids=lambda m: m.__name__
 )
 def test_docstring_examples(module):
-    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.failed == 0

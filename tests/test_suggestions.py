@@ -235,5 +235,7 @@ def test_has_descent_is_strict():
 
 
 def test_docstring_examples():
-    outcome = doctest.testmod(suggestions_module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        suggestions_module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0

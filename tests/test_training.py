@@ -1107,7 +1107,9 @@ def test_docstring_examples():
 
     import lrlib.training as module
 
-    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0
 
 
