@@ -28,6 +28,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from lrlib.validation import check_int
+
 __all__ = [
     "WEIGHTINGS",
     "Weighting",
@@ -40,7 +42,9 @@ Weighting = Literal["size", "count", "none"]
 """How each micro-batch loss is scaled before ``backward()``."""
 
 WEIGHTINGS: tuple[str, ...] = ("size", "count", "none")
-"""``"size"``: by ``len(micro) / len(batch)``; ``"count"``: by ``1 / k``; ``"none"``: not at all."""
+"""``"size"``: by ``len(micro) / len(batch)``;
+``"count"``: by ``1 / k``; ``"none"``: not at all.
+"""
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -72,7 +76,9 @@ def _parameters(model: nn.Module) -> dict[str, nn.Parameter]:
 def _gradients_of(
     model: nn.Module, compute: Callable[[], None]
 ) -> dict[str, torch.Tensor]:
-    """Run ``compute`` (which calls ``backward``) on zeroed gradients; put the old ones back."""
+    """Run ``compute`` (which calls ``backward``) on zeroed gradients;
+    put the old ones back.
+    """
     params = _parameters(model)
     saved = {name: p.grad for name, p in params.items()}
     try:
@@ -93,7 +99,8 @@ def _gradients_of(
 def batch_gradients(
     model: nn.Module, loss_fn: LossFunction, inputs: torch.Tensor, targets: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """The gradient of ``loss_fn(model(inputs), targets)``, one backward pass over the whole batch.
+    """The gradient of ``loss_fn(model(inputs), targets)``,
+    one backward pass over the whole batch.
 
     The model's ``.grad`` attributes are left as they were found.
 
@@ -113,7 +120,9 @@ def batch_gradients(
 
     Example:
         >>> model = nn.Linear(2, 1)
-        >>> grads = batch_gradients(model, nn.MSELoss(), torch.ones(4, 2), torch.zeros(4, 1))
+        >>> grads = batch_gradients(
+        ...     model, nn.MSELoss(), torch.ones(4, 2), torch.zeros(4, 1)
+        ... )
         >>> sorted(grads)
         ['bias', 'weight']
     """
@@ -172,14 +181,7 @@ def accumulated_gradients(
         True
     """
     _check_batch(inputs, targets)
-    if (
-        isinstance(micro_batch_size, bool)
-        or not isinstance(micro_batch_size, int)
-        or micro_batch_size < 1
-    ):
-        raise ValueError(
-            f"micro_batch_size must be a positive integer, got {micro_batch_size!r}"
-        )
+    micro_batch_size = check_int("micro_batch_size", micro_batch_size, low=1)
     if weighting not in WEIGHTINGS:
         raise ValueError(
             f"weighting must be one of {list(WEIGHTINGS)}, got {weighting!r}"
@@ -214,7 +216,9 @@ def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> fl
         ValueError: the names or shapes differ.
 
     Example:
-        >>> max_difference({"w": torch.tensor([1.0, 2.0])}, {"w": torch.tensor([1.0, 2.5])})
+        >>> max_difference(
+        ...     {"w": torch.tensor([1.0, 2.0])}, {"w": torch.tensor([1.0, 2.5])}
+        ... )
         0.5
     """
     if set(a) != set(b):
@@ -225,7 +229,8 @@ def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> fl
     for name in a:
         if a[name].shape != b[name].shape:
             raise ValueError(
-                f"{name}: shapes differ, {tuple(a[name].shape)} and {tuple(b[name].shape)}"
+                f"{name}: shapes differ, {tuple(a[name].shape)} and "
+                f"{tuple(b[name].shape)}"
             )
         diff = (
             a[name].detach().double() - b[name].detach().double().to(a[name].device)

@@ -1,4 +1,5 @@
-"""What a training step expects of its batches, loaders, model and loss, checked in one place.
+"""What a training step expects of its batches, loaders, model and loss,
+checked in one place.
 
 :class:`lrlib.training.Trainer`, the evaluation helpers next to it, and
 :func:`lrlib.range_test.range_test` all unpack batches the same way, with
@@ -43,7 +44,9 @@ BATCH_KEYS: tuple[tuple[str, str], ...] = (
     ("x", "y"),
     ("image", "label"),
 )
-"""The ``(inputs key, targets key)`` pairs a mapping batch may use; it must hold exactly one."""
+"""The ``(inputs key, targets key)`` pairs a mapping batch may use;
+it must hold exactly one.
+"""
 
 _PAIRS = ", ".join(f"({a!r}, {b!r})" for a, b in BATCH_KEYS)
 
@@ -144,7 +147,8 @@ def is_one_shot(loader: object) -> bool:
 
     Example:
         >>> batches = [(torch.zeros(2, 1), torch.zeros(2))]
-        >>> is_one_shot(batches), is_one_shot(iter(batches)), is_one_shot(b for b in batches)
+        >>> (is_one_shot(batches), is_one_shot(iter(batches)),
+        ...  is_one_shot(b for b in batches))
         (False, True, True)
     """
     return isinstance(loader, Iterator)
@@ -211,7 +215,8 @@ def check_loss_shapes(outputs: Any, targets: Any) -> None:
         >>> check_loss_shapes(torch.zeros(8, 1), torch.zeros(8))
         Traceback (most recent call last):
         ...
-        ValueError: model outputs of shape (8, 1) and targets of shape (8,) broadcast to (8, 8): ...
+        ValueError: model outputs of shape (8, 1) and targets of shape (8,)
+        broadcast to (8, 8): ...
     """
     if not (isinstance(outputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
         return
@@ -259,5 +264,6 @@ def _to(value: Any, name: str, device: torch.device | str) -> torch.Tensor:
 
 def _describe(value: Any) -> str:
     if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} entr{'y' if len(value) == 1 else 'ies'}"
+        entries = "entry" if len(value) == 1 else "entries"
+        return f"a {type(value).__name__} of {len(value)} {entries}"
     return type(value).__name__

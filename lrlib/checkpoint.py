@@ -58,7 +58,8 @@ class CheckpointError(ValueError):
 
 
 def copy_state(state: Any, device: torch.device | str = "cpu") -> Any:
-    """Return a deep copy of a (nested) state dict, its tensors detached and moved to ``device``.
+    """Return a deep copy of a (nested) state dict,
+    its tensors detached and moved to ``device``.
 
     ``module.state_dict()`` and ``optimizer.state_dict()`` hold the live
     tensors, which the next training step changes in place; this copy does not
@@ -117,7 +118,8 @@ def save_checkpoint(trainer: Resumable, path: str | Path) -> Path:
         IsADirectoryError: ``path`` is a directory.
 
     Example:
-        >>> save_checkpoint(trainer, "checkpoints/epoch4.pt")  # needs a trainer  # doctest: +SKIP
+        >>> # needs a trainer
+        >>> save_checkpoint(trainer, "checkpoints/epoch4.pt")  # doctest: +SKIP
         PosixPath('checkpoints/epoch4.pt')
     """
     path = Path(path)
@@ -158,8 +160,9 @@ def load_checkpoint(trainer: Resumable, path: str | Path) -> None:
             groups, scheduler class, trainer settings, data-loader generators).
 
     Example:
-        >>> load_checkpoint(fresh_trainer, "checkpoints/epoch4.pt")  # needs a trainer  # doctest: +SKIP
-        >>> fresh_trainer.fit(4)  # needs a trainer  # doctest: +SKIP
+        >>> # needs a trainer
+        >>> load_checkpoint(fresh_trainer, "checkpoints/epoch4.pt")  # doctest: +SKIP
+        >>> fresh_trainer.fit(4)  # doctest: +SKIP
     """
     path = Path(path)
     if path.is_dir():
@@ -179,7 +182,9 @@ def load_checkpoint(trainer: Resumable, path: str | Path) -> None:
 
 
 def _save_atomically(state: Any, path: Path) -> None:
-    """``torch.save(state, path)`` through a temporary file renamed over ``path`` when complete."""
+    """``torch.save(state, path)`` through a temporary file renamed
+    over ``path`` when complete.
+    """
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     descriptor = os.open(
@@ -204,7 +209,9 @@ def _save_atomically(state: Any, path: Path) -> None:
 
 
 def _sync_directory(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
+    """Make a rename in ``folder`` durable (POSIX);
+    a no-op where folders cannot be opened.
+    """
     try:
         descriptor = os.open(folder, os.O_RDONLY)
     except OSError:

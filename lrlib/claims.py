@@ -29,7 +29,9 @@ from typing import Any
 __all__ = ["CLAIMS_LOG_ENV", "ClaimFailed", "claim", "read_claims_log"]
 
 CLAIMS_LOG_ENV = "LRBOOK_CLAIMS_LOG"
-"""When set to a file path, claims are recorded there (one JSON line each) instead of raising."""
+"""When set to a file path,
+claims are recorded there (one JSON line each) instead of raising.
+"""
 
 
 class ClaimFailed(AssertionError):

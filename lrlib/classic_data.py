@@ -50,7 +50,9 @@ CLASSIC_DATASETS: dict[str, type[VisionDataset]] = {
 """The names :func:`load_classic` accepts, and the torchvision class behind each."""
 
 _STATS_CHUNK = 1024
-"""Images summarized at a time when the normalizer is fitted (bounds the memory used)."""
+"""Images summarized at a time
+when the normalizer is fitted (bounds the memory used).
+"""
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,12 @@ class ClassicData:
                 not accepted as ``1``).
 
         Example:
-            >>> data = load_classic("fashion-mnist")  # downloads a data set  # doctest: +SKIP
+            >>> # downloads a data set
+            >>> data = load_classic("fashion-mnist")  # doctest: +SKIP
             >>> generator = torch.Generator().manual_seed(13)
-            >>> train_loader, test_loader = data.loaders(64, generator=generator)  # downloads a data set  # doctest: +SKIP
-            >>> images, labels = next(iter(train_loader))  # downloads a data set  # doctest: +SKIP
-            >>> images.shape  # downloads a data set  # doctest: +SKIP
+            >>> train, test = data.loaders(64, generator=generator)  # doctest: +SKIP
+            >>> images, labels = next(iter(train))  # doctest: +SKIP
+            >>> images.shape  # doctest: +SKIP
             torch.Size([64, 1, 28, 28])
         """
         return split_loaders(self.train, self.test, batch_size, generator=generator)
@@ -109,7 +112,8 @@ class ClassicData:
 def load_classic(
     name: str, root: str | os.PathLike[str] = "data", *, download: bool = False
 ) -> ClassicData:
-    """Load Fashion-MNIST or CIFAR-10 and standardize both splits with training statistics.
+    """Load Fashion-MNIST or CIFAR-10
+    and standardize both splits with training statistics.
 
     Args:
         name: ``"fashion-mnist"`` or ``"cifar10"`` (see :data:`CLASSIC_DATASETS`).
@@ -130,14 +134,16 @@ def load_classic(
             message says how to fix it.
 
     Example:
-        >>> data = load_classic("cifar10", "data", download=True)  # downloads a data set  # doctest: +SKIP
-        >>> data.image_shape, data.classes[:3]  # downloads a data set  # doctest: +SKIP
+        >>> # downloads a data set
+        >>> data = load_classic("cifar10", "data", download=True)  # doctest: +SKIP
+        >>> data.image_shape, data.classes[:3]  # doctest: +SKIP
         ((3, 32, 32), ['airplane', 'automobile', 'bird'])
-        >>> train_loader, test_loader = data.loaders(128)  # downloads a data set  # doctest: +SKIP
+        >>> train_loader, test_loader = data.loaders(128)  # doctest: +SKIP
     """
     if name not in CLASSIC_DATASETS:
         raise ValueError(
-            f"unknown classic data set {name!r}; expected one of {sorted(CLASSIC_DATASETS)}"
+            f"unknown classic data set {name!r}; expected one of "
+            f"{sorted(CLASSIC_DATASETS)}"
         )
     dataset_class = CLASSIC_DATASETS[name]
     folder = os.path.expanduser(
@@ -145,7 +151,8 @@ def load_classic(
     )  # as given: messages show the path the caller wrote
 
     train = _open_split(dataset_class, name, folder, train=True, download=download)
-    # The training split is complete on disk now (downloaded if need be): no second download.
+    # The training split is complete on disk now (downloaded if need be):
+    # no second download.
     test = _open_split(dataset_class, name, folder, train=False, download=False)
 
     normalizer = _fit_normalizer(train.data)
@@ -173,7 +180,9 @@ def _open_split(
     train: bool,
     download: bool,
 ) -> VisionDataset:
-    """Construct one split, turning torchvision's errors into ones that say what to do."""
+    """Construct one split,
+    turning torchvision's errors into ones that say what to do.
+    """
     split = "training" if train else "test"
     try:
         return dataset_class(folder, train=train, download=download)
@@ -219,7 +228,8 @@ def _as_nhwc(data: Any) -> torch.Tensor:
     )
     if images.dtype != torch.uint8 or images.ndim not in (3, 4):
         raise TypeError(
-            f"expected uint8 images (N, H, W) or (N, H, W, C), got {images.dtype} of shape {tuple(images.shape)}"
+            f"expected uint8 images (N, H, W) or (N, H, W, C), got {images.dtype} of "
+            f"shape {tuple(images.shape)}"
         )
     return images.unsqueeze(-1) if images.ndim == 3 else images
 
@@ -231,7 +241,8 @@ def _image_shape(data: Any) -> tuple[int, int, int]:
 
 
 def _fit_normalizer(data: Any) -> v2.Normalize:
-    """``Normalize`` with the mean and pooled standard deviation per channel of ``uint8`` images.
+    """``Normalize`` with the mean and pooled standard deviation
+    per channel of ``uint8`` images.
 
     The images are scaled to [0, 1] in float64 a chunk at a time (which keeps
     the memory small even for CIFAR-10's 153 million values) and summarized

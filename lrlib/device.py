@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 DEVICE_ENV = "LRLIB_DEVICE"
-"""Environment variable that overrides the automatic choice (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+"""Environment variable that overrides the automatic choice
+(``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+"""
 
 REQUIRE_CUDA_ENV = "LRLIB_REQUIRE_CUDA"
 """Environment variable that, when truthy, turns a missing CUDA device into an error."""
@@ -38,7 +40,8 @@ def _flag(name: str) -> bool:
     if raw in _FALSY:
         return False
     raise ValueError(
-        f"{name} must be one of {sorted(_TRUTHY | _FALSY - {''})} (or unset), got {raw!r}"
+        f"{name} must be one of {sorted(_TRUTHY | _FALSY - {''})} "
+        f"(or unset), got {raw!r}"
     )
 
 
@@ -151,7 +154,8 @@ def _check_available(device: torch.device, source: str) -> None:
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
             raise RuntimeError(
-                f"{source} asks for {str(device)!r}, but only {count} CUDA device(s) exist"
+                f"{source} asks for {str(device)!r}, "
+                f"but only {count} CUDA device(s) exist"
             )
     elif device.type == "mps" and not mps_available():
         raise RuntimeError(f"{source} asks for 'mps', but MPS is not available")

@@ -1,8 +1,9 @@
-"""Data-parallel training with ``torch.distributed``, DDP and ``torchrun``.
+r"""Data-parallel training with ``torch.distributed``, DDP and ``torchrun``.
 
 Run this module under the launcher, one process per GPU (or a few on a CPU)::
 
-    torchrun --nproc-per-node=2 -m lrlib.distributed --out runs/ddp --batch-size 64 --lr 0.04
+    torchrun --nproc-per-node=2 -m lrlib.distributed \
+        --out runs/ddp --batch-size 64 --lr 0.04
 
 ``torchrun`` starts the processes (the *ranks*) and tells each one who it is
 through environment variables: ``RANK`` (0 to ``WORLD_SIZE - 1`` over all
@@ -47,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import subprocess
@@ -70,6 +70,7 @@ from lrlib.models import TwoBlockCNN
 from lrlib.numerics import reproducible_adam
 from lrlib.scaling import steps_from_epochs, warmup_cosine
 from lrlib.seeding import seed_everything, seed_shift
+from lrlib.validation import check_int, check_number
 
 if TYPE_CHECKING:
     from lrlib.pipeline import RPSData
@@ -126,7 +127,9 @@ PROBE_FILE = "gradient_probe.pt"
 
 
 class NotLaunchedError(RuntimeError):
-    """The script was started without ``torchrun`` (no ``RANK``, ``WORLD_SIZE``, ...)."""
+    """The script was started without ``torchrun``
+    (no ``RANK``, ``WORLD_SIZE``, ...).
+    """
 
 
 # --------------------------------------------------------------------------
@@ -185,36 +188,28 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "epochs", "n_filters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not 0 <= self.seed < 2**31
-        ):
-            raise ValueError(
-                f"seed must be an integer in [0, 2**31), got {self.seed!r}"
-            )
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
-        if not (
-            math.isfinite(self.warmup_epochs) and 0 <= self.warmup_epochs < self.epochs
-        ):
-            raise ValueError(
-                f"warmup_epochs must be at least 0 and less than epochs={self.epochs}, "
-                f"got {self.warmup_epochs!r}"
-            )
-        if not 0 < self.warmup_start_factor <= 1:
-            raise ValueError(
-                f"warmup_start_factor must be in (0, 1], got {self.warmup_start_factor!r}"
-            )
+            check_int(name, getattr(self, name), low=1)
+        check_int("seed", self.seed, low=0, high=2**31 - 1)
+        check_number("lr", self.lr, low=0, include_low=False)
+        check_number(
+            "warmup_epochs",
+            self.warmup_epochs,
+            low=0,
+            high=self.epochs,
+            include_high=False,
+        )
+        check_number(
+            "warmup_start_factor",
+            self.warmup_start_factor,
+            low=0,
+            high=1,
+            include_low=False,
+        )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}"
             )
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        check_number("momentum", self.momentum, low=0, high=1, include_high=False)
 
 
 @dataclass(frozen=True)
@@ -276,7 +271,8 @@ class Splits:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # needs data, files or a second process  # doctest: +SKIP
+            >>> # needs data, files or a second process
+            >>> Splits.from_rps(load_rps_data()).save("splits.pt")  # doctest: +SKIP
             PosixPath('splits.pt')
         """
         path = Path(path)
@@ -399,11 +395,11 @@ def per_rank_batch(batch_size: int, world_size: int) -> int:
         >>> per_rank_batch(63, 2)
         Traceback (most recent call last):
         ...
-        ValueError: the batch of 63 samples cannot be split evenly over 2 processes: use a multiple of 2, such as 62 or 64
+        ValueError: the batch of 63 samples cannot be split evenly over 2 processes:
+        use a multiple of 2, such as 62 or 64
     """
-    for name, value in (("batch_size", batch_size), ("world_size", world_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    batch_size = check_int("batch_size", batch_size, low=1)
+    world_size = check_int("world_size", world_size, low=1)
     if batch_size % world_size:
         below = batch_size - batch_size % world_size
         suggestions = [n for n in (below, below + world_size) if n > 0]
@@ -447,7 +443,8 @@ class RunResult:
     checkpoint_writes: list[int] = field(default_factory=list)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the result as JSON, through a temporary file (NaN is written as ``NaN``).
+        """Write the result as JSON,
+        through a temporary file (NaN is written as ``NaN``).
 
         Args:
             path: the file to write; missing folders are created.
@@ -456,7 +453,9 @@ class RunResult:
             ``path``, as a :class:`~pathlib.Path`.
 
         Example:
-            >>> RunResult(RunConfig(), world_size=1, steps_per_epoch=40).save("run/result.json")  # needs data, files or a second process  # doctest: +SKIP
+            >>> # needs data, files or a second process
+            >>> result = RunResult(RunConfig(), world_size=1, steps_per_epoch=40)
+            >>> result.save("run/result.json")  # doctest: +SKIP
             PosixPath('run/result.json')
         """
         path = Path(path)
@@ -498,7 +497,9 @@ def _process_group() -> tuple[int, int]:
 def _sum_over_ranks(
     values: list[float], device: torch.device, world_size: int
 ) -> list[float]:
-    """Add ``values`` element-wise over all ranks (float64); unchanged for one process."""
+    """Add ``values`` element-wise over all ranks (float64);
+    unchanged for one process.
+    """
     if world_size == 1:
         return values
     tensor = torch.tensor(values, dtype=torch.float64, device=device)
@@ -518,7 +519,9 @@ def _gather(value: Any, world_size: int) -> list[Any]:
 def _evaluate_share(
     model: nn.Module, splits: Splits, rank: int, world_size: int, device: torch.device
 ) -> tuple[float, float]:
-    """Validation loss and accuracy: each rank takes every ``world_size``-th sample, sums are added."""
+    """Validation loss and accuracy:
+    each rank takes every ``world_size``-th sample, sums are added.
+    """
     images = splits.val_images[rank::world_size].to(device)
     targets = splits.val_targets[rank::world_size].to(device)
     model.eval()
@@ -565,7 +568,8 @@ def load_run_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
-            f"{str(path)!r} is not an lrlib.distributed checkpoint (format {CHECKPOINT_FORMAT})"
+            f"{str(path)!r} is not an lrlib.distributed checkpoint (format "
+            f"{CHECKPOINT_FORMAT})"
         )
     return state
 
@@ -581,7 +585,8 @@ def train(
     stop_after: int | None = None,
     log: Callable[[str], Any] | None = None,
 ) -> RunResult:
-    """Train the ``TwoBlockCNN`` on ``splits``: on every rank of a process group, or alone.
+    """Train the ``TwoBlockCNN`` on ``splits``:
+    on every rank of a process group, or alone.
 
     Inside a process group (``torch.distributed`` initialized, as :func:`main`
     does) the model is wrapped in DDP and each rank reads its share of every
@@ -622,14 +627,7 @@ def train(
     """
     rank, world_size = _process_group()
     end_epoch = config.epochs if stop_after is None else stop_after
-    if (
-        isinstance(end_epoch, bool)
-        or not isinstance(end_epoch, int)
-        or not 1 <= end_epoch <= config.epochs
-    ):
-        raise ValueError(
-            f"stop_after must be an epoch count from 1 to {config.epochs}, got {stop_after!r}"
-        )
+    end_epoch = check_int("stop_after", end_epoch, low=1, high=config.epochs)
     device = torch.device(device)
     say = log if (log is not None and rank == 0) else (lambda line: None)
     replica = build_replica(config, splits, rank, world_size, device)
@@ -686,7 +684,8 @@ def sampler_seed(seed: int) -> int:
     """The seed the training samplers shuffle with: ``seed`` plus ``LRBOOK_SEED_SHIFT``.
 
     Example:
-        >>> sampler_seed(42)  # needs data, files or a second process  # doctest: +SKIP
+        >>> # needs data, files or a second process
+        >>> sampler_seed(42)  # doctest: +SKIP
         42
     """
     return (seed + seed_shift()) % 2**31
@@ -829,7 +828,8 @@ def _save_checkpoint(
         "format": CHECKPOINT_FORMAT,
         "config": asdict(config),
         "epoch": epoch,
-        "model": replica.model.state_dict(),  # the plain module: no DDP "module." prefix
+        # the plain module: no DDP "module." prefix
+        "model": replica.model.state_dict(),
         "optimizer": replica.optimizer.state_dict(),
         "scheduler": replica.scheduler.state_dict(),
         "history": {key: list(getattr(result, key)) for key in HISTORY_KEYS},
@@ -842,7 +842,9 @@ def _save_checkpoint(
 def _write_gradient_probe(
     path: Path, replica: Replica, rank: int, world_size: int, device: torch.device
 ) -> None:
-    """Backward on the first batch of epoch 0 (through DDP when there is one); rank 0 saves it."""
+    """Backward on the first batch of epoch 0 (through DDP when there is one);
+    rank 0 saves it.
+    """
     model = replica.model
     initial = {
         name: tensor.detach().cpu().clone()
@@ -877,7 +879,9 @@ def _parser() -> argparse.ArgumentParser:
     defaults = RunConfig()
     parser = argparse.ArgumentParser(
         prog="torchrun --nproc-per-node=N -m lrlib.distributed",
-        description="Train the book's CNN with DistributedDataParallel (one process per rank).",
+        description=(
+            "Train the book's CNN with DistributedDataParallel (one process per rank)."
+        ),
     )
     parser.add_argument(
         "--out",
@@ -938,10 +942,12 @@ def _backend(choice: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one rank of a data-parallel training: what ``torchrun -m lrlib.distributed`` calls.
+    """Run one rank of a data-parallel training:
+    what ``torchrun -m lrlib.distributed`` calls.
 
     Args:
-        argv: the command-line arguments (default ``sys.argv[1:]``); ``--help`` lists them.
+        argv: the command-line arguments (default ``sys.argv[1:]``); ``--help``
+            lists them.
 
     Returns:
         0 on success; 2 when the script was not started by ``torchrun`` or the
@@ -952,8 +958,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ``torch.distributed``); the launcher then stops every rank.
 
     Example:
-        >>> main(["--out", "runs/x"])  # needs data, files or a second process  # doctest: +SKIP
-        lrlib.distributed: error: this script runs one process per rank and must be started by torchrun, ...
+        >>> # needs data, files or a second process
+        >>> main(["--out", "runs/x"])  # doctest: +SKIP
+        lrlib.distributed: error: this script runs one process per rank and must be
+        started by torchrun, ...
         2
     """
     args = _parser().parse_args(argv)
@@ -971,12 +979,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
         )
         per_rank_batch(config.batch_size, env.world_size)
-        if args.timeout_s <= 0:
-            raise ValueError(f"--timeout-s must be positive, got {args.timeout_s}")
-        if args.stop_after is not None and not 1 <= args.stop_after <= config.epochs:
-            raise ValueError(
-                f"--stop-after must be from 1 to --epochs={config.epochs}, got {args.stop_after}"
-            )
+        check_number("--timeout-s", args.timeout_s, low=0, include_low=False)
+        if args.stop_after is not None:
+            check_int("--stop-after", args.stop_after, low=1, high=config.epochs)
     except (NotLaunchedError, ValueError) as exc:
         print(f"lrlib.distributed: error: {exc}", file=sys.stderr)
         return 2
@@ -992,7 +997,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.data is not None:
             splits = Splits.load(args.data)
         else:
-            # Rank 0 first: it may decode the images and write the cache the others read.
+            # Rank 0 first: it may decode the images
+            # and write the cache the others read.
             if env.rank == 0:
                 splits = _load_rps_splits()
             dist.barrier()
@@ -1050,16 +1056,10 @@ def torchrun_command(
 
     Example:
         >>> torchrun_command(["--out", "run"], python="python")[3:]
-        ['--nproc-per-node=2', '--rdzv-backend=c10d', '--rdzv-endpoint=127.0.0.1:0', '-m', 'lrlib.distributed', '--out', 'run']
+        ['--nproc-per-node=2', '--rdzv-backend=c10d', '--rdzv-endpoint=127.0.0.1:0',
+         '-m', 'lrlib.distributed', '--out', 'run']
     """
-    if (
-        isinstance(nproc_per_node, bool)
-        or not isinstance(nproc_per_node, int)
-        or nproc_per_node < 1
-    ):
-        raise ValueError(
-            f"nproc_per_node must be a positive integer, got {nproc_per_node!r}"
-        )
+    check_int("nproc_per_node", nproc_per_node, low=1)
     return [
         python or sys.executable,
         "-m",
@@ -1163,8 +1163,10 @@ def launch_torchrun(
         A :class:`TorchrunJob`; call its ``wait()`` for the result.
 
     Example:
-        >>> job = launch_torchrun(["--out", "run", "--data", "splits.pt"])  # needs data, files or a second process  # doctest: +SKIP
-        >>> print(job.wait(timeout_s=120).stdout)  # needs data, files or a second process  # doctest: +SKIP
+        >>> # needs data, files or a second process
+        >>> args = ["--out", "run", "--data", "splits.pt"]
+        >>> job = launch_torchrun(args)  # doctest: +SKIP
+        >>> print(job.wait(timeout_s=120).stdout)  # doctest: +SKIP
         epoch 1/2: val loss 0.5438, val accuracy 86.6%, last lr 0.02079
         ...
     """
@@ -1189,7 +1191,8 @@ def run_torchrun(
     env: dict[str, str] | None = None,
     timeout_s: float = 300.0,
 ) -> subprocess.CompletedProcess[str]:
-    """Run :func:`torchrun_command` to completion: :func:`launch_torchrun`, then ``wait``.
+    """Run :func:`torchrun_command` to completion:
+    :func:`launch_torchrun`, then ``wait``.
 
     Raises:
         subprocess.CalledProcessError: the launcher exited with an error.

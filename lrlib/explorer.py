@@ -48,6 +48,19 @@ from matplotlib.figure import Figure
 from PIL import Image as PILImage
 from traitlets import Unicode
 
+__all__ = [
+    "DEFAULT_MAX_PICTURES",
+    "EXPLORER_CLASS",
+    "ExplorerChooser",
+    "FigureExplorer",
+    "LIVE_CLASS",
+    "MAX_SLIDER_POINTS",
+    "PALETTE_COLOURS",
+    "Picture",
+    "STATIC_CLASS",
+    "STYLE",
+]
+
 DEFAULT_MAX_PICTURES = 40
 """How many pictures an explorer precomputes at most, unless told otherwise."""
 

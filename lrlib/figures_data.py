@@ -31,7 +31,8 @@ def plot_image_grid(
     ncols: int = 6,
     size: float = 1.6,
 ) -> Figure:
-    """Show images (each ``(H, W)`` or ``(H, W, C)`` with values in [0, 1] or uint8) in a grid.
+    """Show images (each ``(H, W)`` or ``(H, W, C)`` with values in [0, 1] or uint8)
+    in a grid.
 
     Args:
         images: the images, channels last (see :func:`lrlib.stats.to_displayable`).
@@ -83,7 +84,8 @@ def plot_channel_histograms(
     """Histogram of the pixel values of each channel of a batch ``(N, C, H, W)``.
 
     Args:
-        images: an array (or tensor converted with ``.numpy()``) of shape ``(N, C, H, W)``.
+        images: an array (or tensor converted with ``.numpy()``) of shape
+            ``(N, C, H, W)``.
         ax: where to draw; a new figure when ``None``.
         bins: number of histogram bins.
         labels: one legend label per channel.

@@ -45,7 +45,9 @@ __all__ = [
 
 
 class BiasWeightPath(Protocol):
-    """Anything with ``biases`` and ``weights`` arrays, such as :class:`lrlib.linreg.PathResult`."""
+    """Anything with ``biases`` and ``weights`` arrays,
+    such as :class:`lrlib.linreg.PathResult`.
+    """
 
     biases: np.ndarray
     weights: np.ndarray
@@ -58,7 +60,9 @@ def _axes(ax: Axes | None) -> Axes:
 
 
 def _series(name: str, values: ArrayLike | Tensor) -> np.ndarray:
-    """A 1-D float array; length-1 axes (a scalar parameter's ``(T, 1, 1)``) are dropped."""
+    """A 1-D float array;
+    length-1 axes (a scalar parameter's ``(T, 1, 1)``) are dropped.
+    """
     if isinstance(values, Tensor):
         values = values.detach().cpu().numpy()
     array = np.squeeze(np.asarray(values, dtype=float))
@@ -68,11 +72,14 @@ def _series(name: str, values: ArrayLike | Tensor) -> np.ndarray:
 
 
 def _element(values: Tensor, element: int) -> np.ndarray:
-    """Column ``element`` of a ``(steps, *param_shape)`` tensor, the parameter flattened."""
+    """Column ``element`` of a ``(steps, *param_shape)`` tensor,
+    the parameter flattened.
+    """
     flat = values.detach().cpu().reshape(len(values), -1)
     if not -flat.shape[1] <= element < flat.shape[1]:
         raise IndexError(
-            f"element must index one of the parameter's {flat.shape[1]} values, got {element}"
+            "element must index one of the parameter's "
+            f"{flat.shape[1]} values, got {element}"
         )
     return flat[:, element].numpy()
 
@@ -83,7 +90,8 @@ def plot_lag_weights(
     """Bars of the weight each moving average gives to each lag, side by side.
 
     Args:
-        weights: label -> :class:`LagWeights`, e.g. ``{"EWMA": ewma_lag_weights(1/3, 10),
+        weights: label -> :class:`LagWeights`, e.g.
+            ``{"EWMA": ewma_lag_weights(1/3, 10),
             "SMA (5)": sma_lag_weights(5, n_lags=10)}``.
         ax: the axes to draw on (default: a new figure).
 
@@ -146,7 +154,8 @@ def plot_moving_averages(
 def plot_adam_gradients(
     trace: AdamTrace, *, element: int = 0, ax: Axes | None = None
 ) -> Axes:
-    """One parameter value's gradients, smoothed gradients (``m_hat``) and adapted gradients.
+    """One parameter value's gradients,
+    smoothed gradients (``m_hat``) and adapted gradients.
 
     Args:
         trace: the result of :func:`lrlib.optim_math.adam_reference`.
@@ -177,7 +186,8 @@ def plot_adam_gradients(
 def plot_adam_scaling(
     trace: AdamTrace, *, element: int = 0, ax: Axes | None = None
 ) -> Axes:
-    """The factor ``1 / (sqrt(v_hat) + eps)`` by which Adam scales the smoothed gradient.
+    """The factor ``1 / (sqrt(v_hat) + eps)``
+    by which Adam scales the smoothed gradient.
 
     Args:
         trace: the result of :func:`lrlib.optim_math.adam_reference`.
@@ -349,7 +359,10 @@ def animate_paths(
             that the shortest path does not have.
 
     Example:
-        >>> animation = animate_paths(surface, {"SGD": path}, steps=range(0, 40, 2))  # needs a surface and paths  # doctest: +SKIP
+        >>> # needs a surface and paths
+        >>> animation = animate_paths(  # doctest: +SKIP
+        ...     surface, {"SGD": path}, steps=range(0, 40, 2)
+        ... )
     """
     if not paths:
         raise ValueError("paths must hold at least one path to animate")
@@ -434,7 +447,9 @@ def animation_html(animation: FuncAnimation, element_id: str) -> str:
         RuntimeError: matplotlib's HTML no longer has the expected shape.
 
     Example:
-        >>> HTML(animation_html(animate_paths(surface, paths), "sgd_paths"))  # needs a surface and paths  # doctest: +SKIP
+        >>> # needs a surface and paths
+        >>> animation = animate_paths(surface, paths)  # doctest: +SKIP
+        >>> HTML(animation_html(animation, "sgd_paths"))  # doctest: +SKIP
     """
     if not isinstance(element_id, str) or not _ELEMENT_ID.fullmatch(element_id):
         raise ValueError(

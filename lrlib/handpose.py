@@ -53,6 +53,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
 from lrlib.filelock import exclusive
+from lrlib.validation import check_int
 
 __all__ = [
     "DEFAULT_SEED",
@@ -83,7 +84,9 @@ __all__ = [
 ]
 
 GENERATOR_VERSION = "2"
-"""Bumped whenever a change to this module changes the pictures; stale caches are redrawn."""
+"""Bumped whenever a change to this module changes the pictures;
+stale caches are redrawn.
+"""
 
 DEFAULT_SEED = 4
 """Seed of the stand-in the book uses.
@@ -397,7 +400,9 @@ class _Part:
 
 
 def _direction(sideways: float, towards_palm: float) -> np.ndarray:
-    """Unit vector turned ``sideways`` from +y (the fingers' way), then ``towards_palm`` into +z."""
+    """Unit vector turned ``sideways`` from +y (the fingers' way),
+    then ``towards_palm`` into +z.
+    """
     return np.array(
         [
             math.sin(sideways) * math.cos(towards_palm),
@@ -542,8 +547,7 @@ def render_hand(
     Raises:
         ValueError: ``size`` is below 16 pixels.
     """
-    if size < 16:
-        raise ValueError(f"size must be at least 16 pixels, got {size}")
+    check_int("size", size, low=16)
     supersample = 2
     parts = _parts(shape, pose, view)
     scale, offset = _placement(parts, view, size)
@@ -705,30 +709,11 @@ class _Job:
 def _check_arguments(
     seed: int, images_per_hand: int | None, processes: int | None
 ) -> None:
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, (int, np.integer))
-        or not 0 <= seed < 2**32
-    ):
-        raise ValueError(
-            f"seed must be a non-negative integer below 2**32, got {seed!r}"
-        )
-    if images_per_hand is not None and (
-        isinstance(images_per_hand, bool)
-        or not isinstance(images_per_hand, (int, np.integer))
-        or images_per_hand < 1
-    ):
-        raise ValueError(
-            f"images_per_hand must be a positive integer or None, got {images_per_hand!r}"
-        )
-    if processes is not None and (
-        isinstance(processes, bool)
-        or not isinstance(processes, (int, np.integer))
-        or processes < 1
-    ):
-        raise ValueError(
-            f"processes must be a positive integer or None, got {processes!r}"
-        )
+    check_int("seed", seed, low=0, high=2**32 - 1)
+    if images_per_hand is not None:
+        check_int("images_per_hand", images_per_hand, low=1)
+    if processes is not None:
+        check_int("processes", processes, low=1)
 
 
 def expected_counts(images_per_hand: int | None = None) -> dict[str, int]:
@@ -815,9 +800,10 @@ def _refuse_in_spawned_startup() -> None:
     # starting processes at that point uses the same flag).
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise RuntimeError(
-            "the stand-in is being drawn while a worker process starts up: the script that "
-            'calls get_rps/load_rps_data at top level needs an `if __name__ == "__main__":` '
-            "guard (the drawing workers re-import the main module)"
+            "the stand-in is being drawn while a worker process starts up: "
+            "the script that calls get_rps/load_rps_data at top level needs an "
+            '`if __name__ == "__main__":` guard '
+            "(the drawing workers re-import the main module)"
         )
 
 
@@ -858,8 +844,9 @@ def ensure_handpose(
             (not drawn by this module); it is never overwritten.
 
     Example:
-        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # renders a data set  # doctest: +SKIP
-        >>> sorted(p.name for p in folder.iterdir())  # renders a data set  # doctest: +SKIP
+        >>> # renders a data set
+        >>> folder = ensure_handpose("/tmp/rps-synthetic")  # doctest: +SKIP
+        >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
         ['HANDPOSE.json', 'rps', 'rps-test-set']
     """
     _refuse_in_spawned_startup()

@@ -78,7 +78,8 @@ def layer_parameters(
         found = dict(modules[name].named_parameters(prefix=name))
         if not found:
             raise ValueError(
-                f"layer {name!r} ({type(modules[name]).__name__}) has no parameters to record"
+                f"layer {name!r} ({type(modules[name]).__name__}) "
+                "has no parameters to record"
             )
         parameters.update(found)
     return parameters
@@ -88,7 +89,8 @@ def layer_parameters(
 def record_gradients(
     model: nn.Module, layers: str | Sequence[str]
 ) -> Iterator[dict[str, list[torch.Tensor]]]:
-    """Record the gradient of every parameter of the chosen layers at every backward pass.
+    """Record the gradient of every parameter of the chosen layers
+    at every backward pass.
 
     Args:
         model: the model.
@@ -103,15 +105,17 @@ def record_gradients(
             (``requires_grad=False``), so it has no gradient.
 
     Example:
-        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # needs a model and data  # doctest: +SKIP
+        >>> # needs a model and data
+        >>> with record_gradients(model, ["classifier.fc1"]) as grads:  # doctest: +SKIP
         ...     trainer.fit(1)
-        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # needs a model and data  # doctest: +SKIP
+        >>> len(grads["classifier.fc1.weight"])  # one per mini-batch  # doctest: +SKIP
     """
     parameters = layer_parameters(model, layers)
     frozen = [name for name, p in parameters.items() if not p.requires_grad]
     if frozen:
         raise ValueError(
-            f"parameters {frozen} are frozen (requires_grad=False): they get no gradients"
+            f"parameters {frozen} are frozen (requires_grad=False): "
+            "they get no gradients"
         )
     gradients: dict[str, list[torch.Tensor]] = {name: [] for name in parameters}
     handles = []
@@ -150,7 +154,9 @@ def record_parameters(
         ValueError: see :func:`layer_parameters`.
 
     Example:
-        >>> with record_parameters(model, optimizer, "classifier.fc2") as params:  # needs a model and data  # doctest: +SKIP
+        >>> # needs a model and data
+        >>> layer = "classifier.fc2"
+        >>> with record_parameters(model, optimizer, layer) as params:  # doctest: +SKIP
         ...     trainer.fit(2)
     """
     parameters = layer_parameters(model, layers)

@@ -25,6 +25,8 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader, TensorDataset
 
+from lrlib.validation import check_int, check_number
+
 __all__ = [
     "TRUE_BIAS",
     "TRUE_WEIGHT",
@@ -74,8 +76,8 @@ class LossSurface:
         biases: the grid's biases, shape ``(B,)`` (the horizontal axis).
         weights: the grid's weights, shape ``(W,)`` (the vertical axis).
         losses: shape ``(W, B)``; ``losses[i, j]`` is the loss at
-            ``(biases[j], weights[i])``, the layout ``plt.contour(biases, weights, losses)``
-            expects.
+            ``(biases[j], weights[i])``, the layout
+            ``plt.contour(biases, weights, losses)`` expects.
         best_bias, best_weight: the exact minimizer (least squares), which need
             not lie on the grid.
         best_loss: the loss at the minimizer.
@@ -155,12 +157,9 @@ def make_linreg_data(
         >>> tuple(data.x_train.shape), tuple(data.x_val.shape)
         ((80, 1), (20, 1))
     """
-    if not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    if noise_std < 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+    check_int("n", n, low=2)
+    check_number("val_fraction", val_fraction, low=0, high=1, include_high=False)
+    check_number("noise_std", noise_std, low=0)
     n_train = round(n * (1 - val_fraction))
     if n_train < 1:
         raise ValueError(
@@ -240,8 +239,7 @@ def make_linreg_loader(
         raise ValueError(
             f"x and y must have the same length, got {len(x)} and {len(y)}"
         )
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    check_int("batch_size", batch_size, low=1)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator
@@ -345,7 +343,8 @@ def loss_surface(
         weights: 1-D grid of weights (the vertical axis).
 
     Returns:
-        A :class:`LossSurface`; its ``losses`` have shape ``(len(weights), len(biases))``.
+        A :class:`LossSurface`; its ``losses`` have shape
+        ``(len(weights), len(biases))``.
 
     Raises:
         ValueError: ``biases`` or ``weights`` is not a non-empty 1-D array, or
@@ -409,7 +408,8 @@ def record_path(
     loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
     scheduler_interval: Literal["epoch", "batch"] = "epoch",
 ) -> PathResult:
-    """Train a one-input linear model and record its ``(bias, weight)`` after every step.
+    """Train a one-input linear model
+    and record its ``(bias, weight)`` after every step.
 
     A plain mini-batch loop: for each batch, zero the gradients, compute the
     loss, backpropagate, step the optimizer, record. The scheduler, if any,
@@ -448,8 +448,7 @@ def record_path(
         (10, (11,))
     """
     bias, weight = _bias_and_weight(model)
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    check_int("epochs", epochs, low=1)
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(
             f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}"

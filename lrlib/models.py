@@ -22,6 +22,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from lrlib.validation import check_int, check_number
+
 __all__ = ["TwoBlockCNN", "count_parameters"]
 
 
@@ -92,14 +94,8 @@ class TwoBlockCNN(nn.Sequential):
             ("in_channels", in_channels),
             ("image_size", image_size),
         ]:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
-        if isinstance(p, bool) or not isinstance(p, (int, float)):
-            raise TypeError(f"p must be a float, got {type(p).__name__}")
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+            check_int(name, value, low=1)
+        check_number("p", p, low=0, high=1, include_high=False)
         side = _block_output_side(_block_output_side(image_size))
         if side < 1:
             raise ValueError(

@@ -19,13 +19,13 @@ values gives each of them the same weight ``1 / periods``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
+
+from lrlib.validation import check_int, check_number
 
 __all__ = [
     "alpha_from_periods",
@@ -73,32 +73,12 @@ def _check_series(values: ArrayLike) -> np.ndarray:
     return series
 
 
-def _check_real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
-
-
 def _check_alpha(alpha: float) -> float:
-    alpha = _check_real("alpha", alpha)
-    if not 0.0 < alpha <= 1.0:
-        raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-    return alpha
+    return check_number("alpha", alpha, low=0, high=1, include_low=False)
 
 
 def _check_beta(beta: float) -> float:
-    beta = _check_real("beta", beta)
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must be in [0, 1), got {beta}")
-    return beta
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
+    return check_number("beta", beta, low=0, high=1, include_high=False)
 
 
 # --------------------------------------------------------------------------- #
@@ -133,7 +113,7 @@ def sma(values: ArrayLike, periods: int, *, partial: bool = True) -> np.ndarray:
         array([nan, 1.5, 2.5, 3.5])
     """
     series = _check_series(values)
-    periods = _check_count("periods", periods)
+    periods = check_int("periods", periods, low=1)
     result = np.full(series.shape, np.nan)
 
     n_full = len(series) - periods + 1  # positions with a full window behind them
@@ -192,7 +172,7 @@ def ewma_beta(
         average, first = series[0], 1
         result[0] = average
     else:
-        average, first = _check_real("initial", initial), 0
+        average, first = check_number("initial", initial), 0
     for t in range(first, len(series)):
         average = beta * average + (1.0 - beta) * series[t]
         result[t] = average
@@ -261,7 +241,8 @@ def ewma_bias_corrected(values: ArrayLike, beta: float) -> np.ndarray:
 def ewma_lag_weights(alpha: float, n_lags: int) -> LagWeights:
     """The weights an EWMA gives to its last ``n_lags`` values.
 
-    The value with lag ``k`` (lag 1 is the newest) gets ``alpha * (1 - alpha) ** (k - 1)``.
+    The value with lag ``k`` (lag 1 is the newest) gets
+    ``alpha * (1 - alpha) ** (k - 1)``.
 
     Args:
         alpha: the weight of the newest value, in (0, 1].
@@ -279,7 +260,7 @@ def ewma_lag_weights(alpha: float, n_lags: int) -> LagWeights:
         array([0.5  , 0.25 , 0.125])
     """
     alpha = _check_alpha(alpha)
-    n_lags = _check_count("n_lags", n_lags)
+    n_lags = check_int("n_lags", n_lags, low=1)
     lags = np.arange(1, n_lags + 1)
     return LagWeights(lags=lags, weights=alpha * (1.0 - alpha) ** (lags - 1))
 
@@ -305,8 +286,8 @@ def sma_lag_weights(periods: int, n_lags: int | None = None) -> LagWeights:
         >>> sma_lag_weights(2, n_lags=3).weights
         array([0.5, 0.5, 0. ])
     """
-    periods = _check_count("periods", periods)
-    n_lags = periods if n_lags is None else _check_count("n_lags", n_lags)
+    periods = check_int("periods", periods, low=1)
+    n_lags = periods if n_lags is None else check_int("n_lags", n_lags, low=1)
     lags = np.arange(1, n_lags + 1)
     return LagWeights(lags=lags, weights=np.where(lags <= periods, 1.0 / periods, 0.0))
 
@@ -413,9 +394,7 @@ def alpha_from_periods(periods: float) -> float:
         >>> alpha_from_periods(19)
         0.1
     """
-    periods = _check_real("periods", periods)
-    if not (periods >= 1 and math.isfinite(periods)):
-        raise ValueError(f"periods must be a finite number >= 1, got {periods}")
+    periods = check_number("periods", periods, low=1)
     return 2.0 / (periods + 1.0)
 
 

@@ -206,7 +206,8 @@ def numerics_report(environ: Mapping[str, str] | None = None) -> str:
 
     Example:
         >>> print(numerics_report(PINNED_ENV))
-        CPU numerics pinned (AVX2, MKL COMPATIBLE, 1 thread): the page's numbers reproduce bit for bit
+        CPU numerics pinned (AVX2, MKL COMPATIBLE, 1 thread): the page's numbers
+        reproduce bit for bit
     """
     env = os.environ if environ is None else environ
     missing = [name for name, value in PINNED_ENV.items() if env.get(name) != value]
@@ -219,5 +220,6 @@ def numerics_report(environ: Mapping[str, str] | None = None) -> str:
         "CPU numerics not pinned ("
         + ", ".join(missing)
         + " differ): numbers can differ "
-        "from the page in their last digits; call lrlib.numerics.reproducible() first to pin them"
+        "from the page in their last digits; "
+        "call lrlib.numerics.reproducible() first to pin them"
     )

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Real
 
 import torch
 from torch import Tensor
 
 from lrlib.numerics import exact_sqrt
+from lrlib.validation import check_number
 
 __all__ = [
     "adam_reference",
@@ -89,9 +89,10 @@ class SGDTrace:
     Attributes:
         grad: the gradient SGD used, ``g_t`` (weight decay included:
             ``grad + weight_decay * param``).
-        momentum_buffer: ``b_1 = g_1`` and ``b_t = momentum * b_{t-1} + (1 - dampening) * g_t``;
-            PyTorch's ``state["momentum_buffer"]`` (which PyTorch does not
-            keep at all when ``momentum == 0``).
+        momentum_buffer: ``b_1 = g_1`` and
+            ``b_t = momentum * b_{t-1} + (1 - dampening) * g_t``; PyTorch's
+            ``state["momentum_buffer"]`` (which PyTorch does not keep at all when
+            ``momentum == 0``).
         update_term: what the learning rate multiplies: ``g_t`` for plain SGD
             (``momentum == 0``), ``b_t`` with momentum, and
             ``g_t + momentum * b_t`` with Nesterov's momentum.
@@ -163,30 +164,10 @@ def _grad_with_weight_decay(
     return grad + weight_decay * param
 
 
-def _check_in(
-    name: str, value: object, low: float, high: float, *, high_inclusive: bool
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    inside = low <= value <= high if high_inclusive else low <= value < high
-    if not inside:
-        bracket = "]" if high_inclusive else ")"
-        raise ValueError(f"{name} must be in [{low}, {high}{bracket}, got {value}")
-    return value
-
-
-def _check_nonnegative(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value < float("inf"):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
-
-
 def _per_step(values: Tensor, like: Tensor) -> Tensor:
-    """Reshape a ``(steps,)`` tensor so it broadcasts against ``(steps, *param_shape)``."""
+    """Reshape a ``(steps,)`` tensor so it broadcasts
+    against ``(steps, *param_shape)``.
+    """
     return values.to(like.device, like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
 
 
@@ -244,16 +225,17 @@ def adam_reference(
         >>> trace = adam_reference([torch.tensor([2.0]), torch.tensor([2.0])], lr=0.1)
         >>> trace.m_hat.flatten().tolist()  # bias correction removes the start at 0
         [2.0, 2.0]
-        >>> [round(u, 6) for u in trace.update.flatten().tolist()]  # about lr * sign(grad)
+        >>> # about lr * sign(grad)
+        >>> [round(u, 6) for u in trace.update.flatten().tolist()]
         [0.1, 0.1]
     """
-    lr = _check_nonnegative("lr", lr)
+    lr = check_number("lr", lr, low=0)
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    beta1 = _check_in("betas[0]", betas[0], 0.0, 1.0, high_inclusive=False)
-    beta2 = _check_in("betas[1]", betas[1], 0.0, 1.0, high_inclusive=False)
-    eps = _check_nonnegative("eps", eps)
-    weight_decay = _check_nonnegative("weight_decay", weight_decay)
+    beta1 = check_number("betas[0]", betas[0], low=0, high=1, include_high=False)
+    beta2 = check_number("betas[1]", betas[1], low=0, high=1, include_high=False)
+    eps = check_number("eps", eps, low=0)
+    weight_decay = check_number("weight_decay", weight_decay, low=0)
     grad = _grad_with_weight_decay(grads, params, weight_decay)
 
     # The moments are running averages: one step at a time.
@@ -308,7 +290,8 @@ def sgd_reference(
     nesterov: bool = False,
     params: Tensor | Sequence[Tensor] | None = None,
 ) -> SGDTrace:
-    """Recompute ``torch.optim.SGD``'s momentum buffer and updates from captured gradients.
+    """Recompute ``torch.optim.SGD``'s momentum buffer
+    and updates from captured gradients.
 
     For each step ``t = 1, 2, ...``::
 
@@ -351,13 +334,14 @@ def sgd_reference(
         >>> g = [torch.tensor(1.0)] * 3
         >>> sgd_reference(g, lr=0.1, momentum=0.5).momentum_buffer.tolist()
         [1.0, 1.5, 1.75]
-        >>> sgd_reference(g, lr=0.1, momentum=0.5, dampening=0.5).momentum_buffer.tolist()
+        >>> trace = sgd_reference(g, lr=0.1, momentum=0.5, dampening=0.5)
+        >>> trace.momentum_buffer.tolist()
         [1.0, 1.0, 1.0]
     """
-    lr = _check_nonnegative("lr", lr)
-    momentum = _check_in("momentum", momentum, 0.0, 1.0, high_inclusive=False)
-    dampening = _check_in("dampening", dampening, 0.0, 1.0, high_inclusive=True)
-    weight_decay = _check_nonnegative("weight_decay", weight_decay)
+    lr = check_number("lr", lr, low=0)
+    momentum = check_number("momentum", momentum, low=0, high=1, include_high=False)
+    dampening = check_number("dampening", dampening, low=0, high=1)
+    weight_decay = check_number("weight_decay", weight_decay, low=0)
     if nesterov and (momentum == 0 or dampening != 0):
         raise ValueError(
             "Nesterov momentum needs momentum > 0 and dampening == 0, "

@@ -31,6 +31,7 @@ from torchvision.transforms import v2
 from lrlib.preload import ImageDecodeError, Preloaded
 from lrlib.rps import RPSFolders, get_rps
 from lrlib.stats import fit_normalizer
+from lrlib.validation import check_int
 
 __all__ = [
     "RPSData",
@@ -48,8 +49,7 @@ CACHE_FOLDER = ".lrlib-cache"
 
 def base_transform(size: int = 28) -> v2.Compose:
     """Resize to ``size`` x ``size``, make a tensor, scale to floats in [0, 1]."""
-    if size < 1:
-        raise ValueError(f"size must be a positive number of pixels, got {size}")
+    check_int("size", size, low=1)
     return v2.Compose(
         [v2.Resize((size, size)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     )
@@ -124,12 +124,7 @@ def split_loaders(
     Raises:
         ValueError: ``batch_size`` is not a positive integer.
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_int("batch_size", batch_size, low=1)
     return (
         DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator),
         DataLoader(val, batch_size=batch_size),
@@ -167,8 +162,10 @@ def load_rps_data(
             ``size`` or ``source``; see also :func:`lrlib.rps.get_rps`.
 
     Example:
-        >>> data = load_rps_data()  # needs the data set  # doctest: +SKIP
-        >>> train_loader, val_loader = data.loaders(16, generator=seed_everything(13))  # needs the data set  # doctest: +SKIP
+        >>> # needs the data set
+        >>> data = load_rps_data()  # doctest: +SKIP
+        >>> generator = seed_everything(13)  # doctest: +SKIP
+        >>> train, val = data.loaders(16, generator=generator)  # doctest: +SKIP
     """
     folders = get_rps(source, root)
     transform = base_transform(size)
@@ -205,7 +202,8 @@ def _decode(images: ImageFolder, folders: RPSFolders, num_workers: int) -> Prelo
     try:
         return Preloaded(images, num_workers=num_workers)
     except ImageDecodeError as exc:
-        # The stand-in is redrawn only as a whole; a real split is downloaded again on its own.
+        # The stand-in is redrawn only as a whole;
+        # a real split is downloaded again on its own.
         folder = (
             Path(images.root).parent
             if folders.source == "synthetic"

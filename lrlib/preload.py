@@ -43,6 +43,8 @@ from torch.utils.data import (
     get_worker_info,
 )
 
+from lrlib.validation import check_int
+
 __all__ = ["DECODE_ERRORS", "ImageDecodeError", "Preloaded", "source_path"]
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
@@ -154,7 +156,8 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
 
     Example:
         >>> from torch.utils.data import TensorDataset
-        >>> base = TensorDataset(torch.rand(6, 3, 4, 4), torch.tensor([0, 1, 2, 0, 1, 2]))
+        >>> labels = torch.tensor([0, 1, 2, 0, 1, 2])
+        >>> base = TensorDataset(torch.rand(6, 3, 4, 4), labels)
         >>> cached = Preloaded(base)
         >>> cached.images.shape, len(cached)
         (torch.Size([6, 3, 4, 4]), 6)
@@ -172,20 +175,14 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
     ) -> None:
         if not hasattr(dataset, "__len__"):
             raise TypeError(
-                f"dataset must be a map-style data set with a length, got {type(dataset).__name__}"
+                "dataset must be a map-style data set with a length, got "
+                f"{type(dataset).__name__}"
             )
         if len(dataset) == 0:  # type: ignore[arg-type]
             raise ValueError(
                 "dataset is empty; expected at least one (image, label) item"
             )
-        if (
-            isinstance(num_workers, bool)
-            or not isinstance(num_workers, int)
-            or num_workers < 0
-        ):
-            raise ValueError(
-                f"num_workers must be a non-negative int, got {num_workers!r}"
-            )
+        num_workers = check_int("num_workers", num_workers, low=0)
         _check_transform(transform)
 
         # batch_size=None hands over the items one by one, in order, unbatched.
@@ -259,7 +256,8 @@ class Preloaded(Dataset[tuple[torch.Tensor, int]]):
         *,
         classes: list[str] | None = None,
     ) -> Preloaded:
-        """Wrap images and labels that are already decoded (for example, read from a cache).
+        """Wrap images and labels that are already decoded
+        (for example, read from a cache).
 
         Args:
             images: a tensor ``(N, C, H, W)``.
@@ -366,7 +364,9 @@ class _Unreadable:
 
 
 class _Guarded(Dataset[Any]):
-    """``dataset``, with an :class:`_Unreadable` in place of an item that raises a decoding error."""
+    """``dataset``, with an :class:`_Unreadable`
+    in place of an item that raises a decoding error.
+    """
 
     def __init__(self, dataset: Dataset[Any]) -> None:
         self.dataset = dataset

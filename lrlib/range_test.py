@@ -94,7 +94,8 @@ def lr_factor(
     Example:
         >>> model = nn.Linear(2, 1)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-        >>> factor = lr_factor(0.01, 0.1, num_iter=11)  # 11 rates: 10 steps of 10 ** 0.1
+        >>> # 11 rates: 10 steps of 10 ** 0.1
+        >>> factor = lr_factor(0.01, 0.1, num_iter=11)
         >>> scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         >>> round(scheduler.get_last_lr()[0], 6)
         0.01
@@ -230,14 +231,16 @@ def range_test(
     Example:
         >>> _ = torch.manual_seed(0)
         >>> x = torch.randn(64, 3)
-        >>> data = [(x[i:i + 8], x[i:i + 8].sum(1, keepdim=True)) for i in range(0, 64, 8)]
+        >>> batches = [x[i:i + 8] for i in range(0, 64, 8)]
+        >>> data = [(b, b.sum(1, keepdim=True)) for b in batches]
         >>> model = nn.Linear(3, 1)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         >>> result = range_test(model, optimizer, nn.MSELoss(), data, start_lr=1e-4,
         ...                     end_lr=10, num_iter=50)
         >>> result.stop_reason, sorted(result.suggestions)
         ('diverged', ['minimum/10', 'steepest', 'valley'])
-        >>> float(result.lrs[0, 0]), optimizer.param_groups[0]["lr"]  # the optimizer is untouched
+        >>> # the optimizer is untouched
+        >>> float(result.lrs[0, 0]), optimizer.param_groups[0]["lr"]
         (0.0001, 0.1)
     """
     start_lrs = _start_lrs(optimizer, start_lr)
@@ -322,8 +325,9 @@ def plot_range_test(
         The axes drawn on.
 
     Example:
-        >>> ax = plot_range_test(result)  # needs a result  # doctest: +SKIP
-        >>> ax.set_title("LR range test")  # needs a result  # doctest: +SKIP
+        >>> # needs a result
+        >>> ax = plot_range_test(result)  # doctest: +SKIP
+        >>> ax.set_title("LR range test")  # doctest: +SKIP
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -341,7 +345,8 @@ def plot_range_test(
             if suggestion.note not in notes:
                 notes.append(suggestion.note)
             continue
-        # A suggestion may lie between recorded points (minimum/10): read its loss off the curve.
+        # A suggestion may lie between recorded points (minimum/10):
+        # read its loss off the curve.
         loss = np.interp(scale(suggestion.lr), scale(lrs), result.smoothed_losses)
         label = f"{suggestion.rule}: {suggestion.lr:.2g}"
         ax.plot(suggestion.lr, loss, "o", color=f"C{k}", label=label)
@@ -433,7 +438,9 @@ def _restored(
     optimizer: torch.optim.Optimizer,
     generators: list[torch.Generator],
 ) -> Iterator[None]:
-    """Put back, on leaving, everything a training run changes (modes: see model_mode)."""
+    """Put back, on leaving,
+    everything a training run changes (modes: see model_mode).
+    """
     # The copies live on the CPU, leaving the accelerator's memory to the test.
     model_state = copy_state(model.state_dict())
     optimizer_state = copy_state(optimizer.state_dict())
@@ -449,7 +456,8 @@ def _restored(
         yield
     finally:
         model.load_state_dict(model_state)
-        # Also rebuilds param_groups from the saved copy, so no key added during the test stays.
+        # Also rebuilds param_groups from the saved copy,
+        # so no key added during the test stays.
         optimizer.load_state_dict(optimizer_state)
         for parameter, grad in zip(model.parameters(), grads):
             parameter.grad = grad
@@ -492,7 +500,9 @@ def _train_step(
     accumulation_steps: int,
     device: torch.device,
 ) -> float:
-    """One optimizer step over ``accumulation_steps`` mini-batches; returns their mean loss."""
+    """One optimizer step over ``accumulation_steps`` mini-batches;
+    returns their mean loss.
+    """
     optimizer.zero_grad(set_to_none=True)
     total = 0.0
     for _ in range(accumulation_steps):
@@ -507,7 +517,9 @@ def _train_step(
 def _validation_loss(
     model: nn.Module, criterion: Callable[[Any, Any], torch.Tensor], loader: Iterable
 ) -> float:
-    """The mean loss per sample over ``loader``, in eval mode, summed in double precision."""
+    """The mean loss per sample over ``loader``,
+    in eval mode, summed in double precision.
+    """
     total, count = 0.0, 0
     for loss, samples in batch_losses(model, loader, criterion):
         total += loss.item() * samples

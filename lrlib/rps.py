@@ -76,13 +76,17 @@ RPS_CREDIT = (
     "(http://laurencemoroney.com/rock-paper-scissors-dataset), "
     "licensed under CC BY 2.0 (https://creativecommons.org/licenses/by/2.0/)"
 )
-"""Attribution required by the real data set's license; print it wherever its images are shown."""
+"""Attribution required by the real data set's license;
+print it wherever its images are shown.
+"""
 
 DATA_SOURCE_ENV = "LRBOOK_DATA_SOURCE"
 """Environment variable choosing the source: ``real``, ``synthetic`` or ``auto``."""
 
 STANDIN_SEED_ENV = "LRBOOK_STANDIN_SEED"
-"""Environment variable choosing the stand-in's seed (the robustness benchmark draws others)."""
+"""Environment variable choosing the stand-in's seed
+(the robustness benchmark draws others).
+"""
 
 DATA_DIR_ENV = "LRBOOK_DATA_DIR"
 """Environment variable naming the folder that holds (or receives) the data."""
@@ -162,7 +166,9 @@ class RPSFolders:
     reason: str
 
     def describe(self) -> str:
-        """One sentence saying which images are used and why, for a notebook to print."""
+        """One sentence saying which images are used and why,
+        for a notebook to print.
+        """
         if self.source == "real":
             what = "the real Rock-Paper-Scissors images (Laurence Moroney, CC BY 2.0)"
         else:
@@ -221,8 +227,9 @@ def validate_image_folder(
             a ``ValueError`` too, naming the file and what to do.
 
     Example:
-        >>> counts = validate_image_folder(get_rps().train)  # needs the data set  # doctest: +SKIP
-        >>> counts  # needs the data set  # doctest: +SKIP
+        >>> # needs the data set
+        >>> counts = validate_image_folder(get_rps().train)  # doctest: +SKIP
+        >>> counts  # doctest: +SKIP
         {'paper': 840, 'rock': 840, 'scissors': 840}
     """
     root = Path(path)
@@ -251,7 +258,8 @@ def validate_image_folder(
         ]
         if not images:
             raise ValueError(
-                f"class folder {folder} holds no images (looked for {', '.join(IMG_EXTENSIONS)})"
+                f"class folder {folder} holds no images (looked for "
+                f"{', '.join(IMG_EXTENSIONS)})"
             )
         if check_images:
             for image in images:
@@ -382,11 +390,13 @@ def _fetch(
         ) from exc
     if received != archive.size:
         raise DownloadError(
-            f"download of {archive.url} is incomplete or wrong: expected {archive.size} bytes, got {received}"
+            f"download of {archive.url} is incomplete or wrong: expected "
+            f"{archive.size} bytes, got {received}"
         )
     if digest.hexdigest() != archive.sha256:
         raise DownloadError(
-            f"checksum mismatch for {archive.url}: expected SHA-256 {archive.sha256}, got {digest.hexdigest()}"
+            f"checksum mismatch for {archive.url}: expected SHA-256 {archive.sha256}, "
+            f"got {digest.hexdigest()}"
         )
 
 
@@ -489,11 +499,12 @@ def get_rps(
         DownloadError: ``source="real"`` and the download failed.
 
     Example:
-        >>> folders = get_rps("synthetic", "/tmp/lrbook-data")  # needs the data set  # doctest: +SKIP
-        >>> print(folders)  # needs the data set  # doctest: +SKIP
+        >>> # needs the data set
+        >>> folders = get_rps("synthetic", "/tmp/lrbook-data")  # doctest: +SKIP
+        >>> print(folders)  # doctest: +SKIP
         Using the synthetic stand-in for the Rock-Paper-Scissors images in
         /tmp/lrbook-data/rps-synthetic because source='synthetic' asks for it.
-        >>> folders.train  # needs the data set  # doctest: +SKIP
+        >>> folders.train  # doctest: +SKIP
         PosixPath('/tmp/lrbook-data/rps-synthetic/rps')
     """
     source, asked_by = _resolve_source(source)
@@ -614,7 +625,9 @@ def _resolve_source(source: str | None) -> tuple[str, str]:
 
 
 def _resolve_seed(seed: int | None) -> int:
-    """The stand-in's seed: the argument, else ``LRBOOK_STANDIN_SEED``, else the default."""
+    """The stand-in's seed: the argument,
+    else ``LRBOOK_STANDIN_SEED``, else the default.
+    """
     if seed is not None:
         return seed
     raw = os.environ.get(STANDIN_SEED_ENV, "").strip()

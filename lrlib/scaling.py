@@ -35,6 +35,8 @@ from torch.optim.lr_scheduler import (
     SequentialLR,
 )
 
+from lrlib.validation import check_int, check_number
+
 __all__ = [
     "SCALING_RULES",
     "ScalingRule",
@@ -51,9 +53,7 @@ SCALING_RULES: tuple[str, ...] = ("linear", "sqrt", "none")
 
 
 def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return check_int(name, value, low=1)
 
 
 def scaled_lr(
@@ -88,12 +88,7 @@ def scaled_lr(
     """
     _positive_int("base_batch", base_batch)
     _positive_int("batch", batch)
-    if (
-        isinstance(base_lr, bool)
-        or not isinstance(base_lr, (int, float))
-        or not (math.isfinite(base_lr) and base_lr > 0)
-    ):
-        raise ValueError(f"base_lr must be a positive finite number, got {base_lr!r}")
+    check_number("base_lr", base_lr, low=0, include_low=False)
     factor = batch / base_batch
     if rule == "linear":
         return base_lr * factor
@@ -124,16 +119,12 @@ def steps_from_epochs(epochs: float, steps_per_epoch: int) -> int:
             ``steps_per_epoch`` is not a positive integer.
 
     Example:
-        >>> steps_from_epochs(1, 158), steps_from_epochs(1, 10), steps_from_epochs(0.5, 10)
+        >>> (steps_from_epochs(1, 158), steps_from_epochs(1, 10),
+        ...  steps_from_epochs(0.5, 10))
         (158, 10, 5)
     """
     _positive_int("steps_per_epoch", steps_per_epoch)
-    if (
-        isinstance(epochs, bool)
-        or not isinstance(epochs, (int, float))
-        or not (math.isfinite(epochs) and epochs >= 0)
-    ):
-        raise ValueError(f"epochs must be a non-negative finite number, got {epochs!r}")
+    check_number("epochs", epochs, low=0)
     return round(epochs * steps_per_epoch)
 
 
@@ -145,7 +136,8 @@ def warmup_cosine(
     start_factor: float = 0.1,
     eta_min: float = 0.0,
 ) -> LRScheduler:
-    """A linear warmup, then a cosine decay to ``eta_min``, stepped once per optimizer step.
+    """A linear warmup, then a cosine decay to ``eta_min``,
+    stepped once per optimizer step.
 
     The rate of each parameter group starts at ``start_factor`` times its
     ``lr``, rises linearly to ``lr`` over ``warmup_steps`` steps
@@ -184,19 +176,9 @@ def warmup_cosine(
         [0.5, 0.75, 1.0, 0.854, 0.5, 0.146]
     """
     _positive_int("total_steps", total_steps)
-    if (
-        isinstance(warmup_steps, bool)
-        or not isinstance(warmup_steps, int)
-        or not (0 <= warmup_steps < total_steps)
-    ):
-        raise ValueError(
-            "warmup_steps must be an integer from 0 to total_steps - 1 = "
-            f"{total_steps - 1}, got {warmup_steps!r}"
-        )
-    if not 0 < start_factor <= 1:
-        raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")
-    if not eta_min >= 0:
-        raise ValueError(f"eta_min must be non-negative, got {eta_min!r}")
+    check_int("warmup_steps", warmup_steps, low=0, high=total_steps - 1)
+    check_number("start_factor", start_factor, low=0, high=1, include_low=False)
+    check_number("eta_min", eta_min, low=0)
     if warmup_steps == 0:
         return CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=eta_min)
     warmup = LinearLR(

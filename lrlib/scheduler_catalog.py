@@ -118,7 +118,8 @@ class Knob:
         if self.options:
             if self.default not in self.options:
                 raise ValueError(
-                    f"knob {self.name!r}: default {self.default!r} is not one of {self.options}"
+                    f"knob {self.name!r}: "
+                    f"default {self.default!r} is not one of {self.options}"
                 )
             return
         numbers = (self.default, self.low, self.high, self.step)
@@ -159,7 +160,8 @@ class Knob:
             return value
         if not _is_number(value) or not self.low <= value <= self.high:
             raise ValueError(
-                f"{self.name} must be a number in [{self.low}, {self.high}], got {value!r}"
+                f"{self.name} must be a number in [{self.low}, {self.high}], "
+                f"got {value!r}"
             )
         if self.integer:
             if value != int(value):
@@ -232,7 +234,8 @@ class SchedulerEntry:
     def __post_init__(self) -> None:
         if self.steps_on not in STEPS_ON:
             raise ValueError(
-                f"{self.name}: steps_on must be one of {STEPS_ON}, got {self.steps_on!r}"
+                f"{self.name}: steps_on must be one of {STEPS_ON}, "
+                f"got {self.steps_on!r}"
             )
         if self.fractional_epochs and self.steps_on != "batch":
             raise ValueError(
@@ -554,8 +557,13 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cls=lr_scheduler.MultiplicativeLR,
         steps_on="epoch",
         demo_kwargs=_multiplicative_demo,
-        description="Multiplies the current rate by whatever your function returns at t.",
-        formula=r"\eta_t = \eta_{t-1} \, \lambda(t) = \bar\eta \prod_{s=1}^{t} \lambda(s)",
+        description=(
+            "Multiplies the current rate by whatever your function returns at t."
+        ),
+        formula=(
+            r"\eta_t = \eta_{t-1} \, \lambda(t) "
+            r"= \bar\eta \prod_{s=1}^{t} \lambda(s)"
+        ),
         knobs=(
             Knob("factor", 0.8, low=0.5, high=1.0, step=0.01),
             Knob("every", 10, low=1, high=50, step=1),
@@ -591,8 +599,13 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cls=lr_scheduler.ConstantLR,
         steps_on="epoch",
         demo_kwargs=_constant_demo,
-        description="Scales the rate by factor for total_iters steps, then restores it.",
-        formula=r"\eta_t = \begin{cases} f \, \bar\eta & t < T \\ \bar\eta & t \ge T \end{cases}",
+        description=(
+            "Scales the rate by factor for total_iters steps, then restores it."
+        ),
+        formula=(
+            r"\eta_t = \begin{cases} f \, \bar\eta & t < T \\ "
+            r"\bar\eta & t \ge T \end{cases}"
+        ),
         knobs=(
             Knob("factor", 0.5, low=0.05, high=1.0, step=0.05),
             Knob("total_iters", 30, low=1, high=300, step=1),
@@ -603,7 +616,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cls=lr_scheduler.LinearLR,
         steps_on="epoch",
         demo_kwargs=_linear_demo,
-        description="Moves the multiplier linearly from start_factor to end_factor (warmup).",
+        description=(
+            "Moves the multiplier linearly from start_factor to end_factor (warmup)."
+        ),
         formula=(
             r"\eta_t = \bar\eta \left( f_{\mathrm{start}} + "
             r"(f_{\mathrm{end}} - f_{\mathrm{start}}) \frac{\min(t, T)}{T} \right)"
@@ -628,7 +643,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cls=lr_scheduler.PolynomialLR,
         steps_on="epoch",
         demo_kwargs=_polynomial_demo,
-        description="Decays to zero as a power of the fraction of total_iters still to go.",
+        description=(
+            "Decays to zero as a power of the fraction of total_iters still to go."
+        ),
         formula=r"\eta_t = \bar\eta \left( 1 - \frac{\min(t, T)}{T} \right)^{p}",
         knobs=(
             Knob("total_iters", 100, low=1, high=300, step=1),
@@ -640,7 +657,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cls=lr_scheduler.CosineAnnealingLR,
         steps_on="epoch",
         demo_kwargs=_cosine_demo,
-        description="Lowers the rate to eta_min along half a cosine wave over T_max steps.",
+        description=(
+            "Lowers the rate to eta_min along half a cosine wave over T_max steps."
+        ),
         formula=(
             r"\eta_t = \eta_{\min} + \frac{1}{2} (\bar\eta - \eta_{\min}) "
             r"\left( 1 + \cos \frac{\pi t}{T_{\max}} \right)"
@@ -670,7 +689,10 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cls=lr_scheduler.SequentialLR,
         steps_on="epoch",
         demo_kwargs=_sequential_demo,
-        description="Hands over from one scheduler to the next at milestones: warmup, then decay.",
+        description=(
+            "Hands over from one scheduler to the next at milestones: "
+            "warmup, then decay."
+        ),
         formula=(
             r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"
         ),
@@ -686,11 +708,13 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_plateau_demo,
         demo_metrics=_plateau_demo_metrics,
         description=(
-            "Multiplies the rate by factor after patience + 1 epochs in a row without improvement."
+            "Multiplies the rate by factor after patience + 1 epochs in a row "
+            "without improvement."
         ),
         formula=(
-            r"\begin{gathered} \eta_{t+1} = \begin{cases} \max(f \, \eta_t,\ \eta_{\min}) & "
-            r"\text{if } b_t > \text{patience} \\ \eta_t & \text{otherwise} \end{cases} \\ "
+            r"\begin{gathered} \eta_{t+1} = \begin{cases} "
+            r"\max(f \, \eta_t,\ \eta_{\min}) & \text{if } b_t > \text{patience} \\ "
+            r"\eta_t & \text{otherwise} \end{cases} \\ "
             r"b_t \text{: steps since the metric last improved, or since the last cut}"
             r" \end{gathered}"
         ),
@@ -706,9 +730,13 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="batch",
         demo_kwargs=_cyclic_demo,
         cycles_momentum=True,
-        description="Sweeps the rate from base_lr to max_lr and back; momentum goes the other way.",
+        description=(
+            "Sweeps the rate from base_lr to max_lr and back; "
+            "momentum goes the other way."
+        ),
         formula=(
-            r"\begin{gathered} \eta_t = \eta_{\mathrm{base}} + (\eta_{\max} - \eta_{\mathrm{base}}) "
+            r"\begin{gathered} \eta_t = \eta_{\mathrm{base}} "
+            r"+ (\eta_{\max} - \eta_{\mathrm{base}}) "
             r"\max(0, 1 - x) \, g \\ "
             r"c = \left\lfloor 1 + \frac{t}{2s} \right\rfloor,\quad "
             r"x = \left| \frac{t}{s} - 2c + 1 \right|,\quad "
@@ -729,7 +757,10 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="batch",
         demo_kwargs=_one_cycle_demo,
         cycles_momentum=True,
-        description="A climb to max_lr, then a long fall far below the start; momentum mirrors it.",
+        description=(
+            "A climb to max_lr, then a long fall far below the start; "
+            "momentum mirrors it."
+        ),
         formula=(
             r"\begin{gathered} \eta_t = \begin{cases} "
             r"A\left(\frac{\eta_{\max}}{d},\ \eta_{\max},\ \frac{t}{T_1}\right)"
@@ -752,7 +783,10 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         steps_on="batch",
         fractional_epochs=True,
         demo_kwargs=_warm_restarts_demo,
-        description="Cosine annealing restarted from the top, each period T_mult times the last.",
+        description=(
+            "Cosine annealing restarted from the top, "
+            "each period T_mult times the last."
+        ),
         formula=(
             r"\eta_t = \eta_{\min} + \frac{1}{2} (\bar\eta - \eta_{\min}) "
             r"\left( 1 + \cos \frac{\pi T_{\mathrm{cur}}}{T_i} \right),\ "
@@ -769,7 +803,9 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         cls=swa_utils.SWALR,
         steps_on="epoch",
         demo_kwargs=_swa_demo,
-        description="Anneals each group's rate to a constant swa_lr, for weight averaging.",
+        description=(
+            "Anneals each group's rate to a constant swa_lr, for weight averaging."
+        ),
         formula=(
             r"\eta_t = \bar\eta + (\eta_{\mathrm{swa}} - \bar\eta) \, "
             r"\alpha\!\left(\min\left(1, \frac{t}{E}\right)\right),\ "
@@ -925,7 +961,8 @@ def scheduler_entry(scheduler: object) -> SchedulerEntry | None:
 
 
 def scheduler_step_kind(scheduler: object) -> StepsOn:
-    """Where ``scheduler.step()`` belongs in a training loop, as :data:`CATALOG` records it.
+    """Where ``scheduler.step()`` belongs in a training loop,
+    as :data:`CATALOG` records it.
 
     * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
       once per epoch with a measured quantity (``scheduler.step(val_loss)``);

@@ -56,7 +56,8 @@ SchedulerFactory = Callable[[Optimizer], LRScheduler]
 def manual_step_decay(
     optimizer: Optimizer, epoch: int, *, every: int, gamma: float = 0.1
 ) -> list[float]:
-    """Decay the learning rate of every parameter group by ``gamma`` every ``every`` epochs.
+    """Decay the learning rate of every parameter group
+    by ``gamma`` every ``every`` epochs.
 
     This is the learning-rate schedule written by hand: a parameter group is a
     plain dict, and its ``"lr"`` entry is read afresh by each
@@ -86,7 +87,10 @@ def manual_step_decay(
     Example:
         >>> model = torch.nn.Linear(2, 1)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        >>> [manual_step_decay(optimizer, epoch, every=2, gamma=0.5)[0] for epoch in range(5)]
+        >>> [
+        ...     manual_step_decay(optimizer, epoch, every=2, gamma=0.5)[0]
+        ...     for epoch in range(5)
+        ... ]
         [0.1, 0.1, 0.05, 0.05, 0.025]
     """
     if not isinstance(optimizer, Optimizer):
@@ -309,7 +313,9 @@ def trace(
 
     Example:
         >>> from torch.optim.lr_scheduler import StepLR
-        >>> result = trace(lambda opt: StepLR(opt, step_size=2, gamma=0.5), steps=5, lr=1.0)
+        >>> def step_lr(opt):
+        ...     return StepLR(opt, step_size=2, gamma=0.5)
+        >>> result = trace(step_lr, steps=5, lr=1.0)
         >>> result.lr[:, 0].tolist()
         [1.0, 1.0, 0.5, 0.5, 0.25]
     """
@@ -376,7 +382,9 @@ def _build_scheduler(
     steps: int,
     settings: Mapping[str, Any] | None,
 ) -> LRScheduler:
-    """Build the entry's demo (or explored) scheduler, or call the factory, on ``opt``."""
+    """Build the entry's demo (or explored) scheduler,
+    or call the factory, on ``opt``.
+    """
     if isinstance(source, SchedulerEntry):
         if settings is None:
             return source.build(opt, steps)
@@ -470,7 +478,9 @@ def plot_trace(
 
     Example:
         >>> from lrlib.scheduler_catalog import find_entry
-        >>> ax = plot_trace(trace(find_entry("OneCycleLR"), steps=100))  # draws a figure  # doctest: +SKIP
+        >>> # draws a figure
+        >>> result = trace(find_entry("OneCycleLR"), steps=100)
+        >>> ax = plot_trace(result)  # doctest: +SKIP
     """
     if ax is None:
         _, ax = plt.subplots()

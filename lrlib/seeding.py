@@ -1,4 +1,5 @@
-"""Making runs repeatable: seeding the random number generators, and saving their states.
+"""Making runs repeatable: seeding the random number generators,
+and saving their states.
 
 :func:`seed_everything` starts Python's, NumPy's and PyTorch's generators from
 one seed. :func:`capture_rng_state` and :func:`restore_rng_state` save and put
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from lrlib.device import mps_available
+from lrlib.validation import check_int, describe_int_range
 
 __all__ = [
     "SEED_SHIFT_ENV",
@@ -49,12 +51,10 @@ def seed_shift() -> int:
     try:
         shift = int(raw)
     except ValueError:
-        raise ValueError(
-            f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}"
-        ) from None
+        shift = -1
     if shift < 0:
         raise ValueError(
-            f"{SEED_SHIFT_ENV} must be a non-negative integer, got {raw!r}"
+            f"{SEED_SHIFT_ENV} must be {describe_int_range(0)}, got {raw!r}"
         )
     return shift
 
@@ -86,11 +86,7 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> torch.Generato
         >>> torch.equal(a, torch.rand(2))
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    seed = int(seed)
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)
     seed = (seed + seed_shift()) % 2**32
     random.seed(seed)
     np.random.seed(seed)
@@ -201,7 +197,8 @@ def restore_rng_state(
 
 
 def check_rng_state(state: Any, generators: Sequence[torch.Generator] = ()) -> None:
-    """Check that ``state`` can be restored with ``generators``, without changing anything.
+    """Check that ``state`` can be restored with ``generators``,
+    without changing anything.
 
     Args:
         state: a dict from :func:`capture_rng_state`.
@@ -217,7 +214,8 @@ def check_rng_state(state: Any, generators: Sequence[torch.Generator] = ()) -> N
         >>> check_rng_state(capture_rng_state(), [torch.Generator()])
         Traceback (most recent call last):
         ...
-        ValueError: the saved state has 0 data-loader generator(s), but 1 were given: ...
+        ValueError: the saved state has 0 data-loader generator(s), but 1 were
+        given: ...
     """
     if not isinstance(state, dict) or any(key not in state for key in _RNG_KEYS):
         found = (

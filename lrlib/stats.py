@@ -130,7 +130,8 @@ class ChannelStats:
         return self.sum_image_stds / self.n_images
 
     def merge(self, other: ChannelStats) -> ChannelStats:
-        """Return the statistics of the union of the images behind ``self`` and ``other``.
+        """Return the statistics of the union of the images
+        behind ``self`` and ``other``.
 
         Uses the parallel update of Chan, Golub and LeVeque (1979): with
         ``delta = mean_b - mean_a`` and ``n = n_a + n_b``::
@@ -212,7 +213,8 @@ def batch_stats(images: Tensor) -> ChannelStats:
     Example:
         >>> images = torch.rand(8, 3, 28, 28)
         >>> stats = batch_stats(images)
-        >>> torch.allclose(stats.std, images.double().std(dim=(0, 2, 3), unbiased=False))
+        >>> std = images.double().std(dim=(0, 2, 3), unbiased=False)
+        >>> torch.allclose(stats.std, std)
         True
     """
     _check_images(images, ndims=(4,), name="images")
@@ -260,7 +262,8 @@ def loader_stats(loader: Iterable[Tensor | Sequence[Tensor]]) -> ChannelStats:
         >>> from torch.utils.data import DataLoader, TensorDataset
         >>> images = torch.rand(10, 3, 4, 4)
         >>> loader = DataLoader(TensorDataset(images, torch.zeros(10)), batch_size=4)
-        >>> torch.allclose(loader_stats(loader).mean, images.double().mean(dim=(0, 2, 3)))
+        >>> mean = images.double().mean(dim=(0, 2, 3))
+        >>> torch.allclose(loader_stats(loader).mean, mean)
         True
     """
     total: ChannelStats | None = None
@@ -313,7 +316,8 @@ def fit_normalizer(loader: Iterable[Tensor | Sequence[Tensor]]) -> v2.Normalize:
         >>> standardized = normalize(images)
         >>> torch.allclose(standardized.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
         True
-        >>> torch.allclose(standardized.std(dim=(0, 2, 3), unbiased=False), torch.ones(3))
+        >>> std = standardized.std(dim=(0, 2, 3), unbiased=False)
+        >>> torch.allclose(std, torch.ones(3))
         True
     """
     return loader_stats(loader).normalizer()
@@ -348,7 +352,8 @@ def denormalize(
     Example:
         >>> normalize = v2.Normalize(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])
         >>> image = torch.rand(3, 4, 4)
-        >>> torch.allclose(denormalize(normalize(image), normalize.mean, normalize.std), image)
+        >>> restored = denormalize(normalize(image), normalize.mean, normalize.std)
+        >>> torch.allclose(restored, image)
         True
     """
     _check_images(images, ndims=(3, 4), name="images")

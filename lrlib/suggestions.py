@@ -146,7 +146,8 @@ def steepest_descent(
     lrs, losses = lrs[skip_start:stop], losses[skip_start:stop]
     if lrs[0] <= 0:
         raise ValueError(
-            f"steepest descent needs positive learning rates (it uses log10), got {lrs[0]}"
+            "steepest descent needs positive learning rates "
+            f"(it uses log10), got {lrs[0]}"
         )
     slopes = np.gradient(losses, np.log10(lrs))
     index = int(np.argmin(slopes))
@@ -247,7 +248,8 @@ def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
 
     Example:
         >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
-        >>> {rule: s.lr for rule, s in suggest_all(lrs, [2.0, 1.9, 1.5, 1.0, 0.9, 3.0]).items()}
+        >>> losses = [2.0, 1.9, 1.5, 1.0, 0.9, 3.0]
+        >>> {rule: s.lr for rule, s in suggest_all(lrs, losses).items()}
         {'steepest': 0.01, 'minimum/10': 0.1, 'valley': 0.01}
     """
     suggestions = (
@@ -267,7 +269,8 @@ def _checked_curve(lrs: ArrayLike, losses: ArrayLike) -> tuple[np.ndarray, np.nd
         )
     if len(lrs) != len(losses):
         raise ValueError(
-            f"lrs and losses must have the same length, got {len(lrs)} and {len(losses)}"
+            "lrs and losses must have the same length, "
+            f"got {len(lrs)} and {len(losses)}"
         )
     if len(lrs) < 3:
         raise ValueError(f"a curve needs at least 3 points, got {len(lrs)}")

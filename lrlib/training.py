@@ -40,10 +40,6 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-# Epochs done and the latest losses, without the elapsed time and speed, which
-# depend on the machine (the book's pages would show this machine's).
-PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}"
-
 from lrlib.batches import (
     batch_inputs,
     check_loss_shapes,
@@ -66,6 +62,10 @@ from lrlib.seeding import (
     restore_rng_state,
 )
 from lrlib.validation import check_int
+
+# Epochs done and the latest losses, without the elapsed time and speed, which
+# depend on the machine (the book's pages would show this machine's).
+PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}"
 
 __all__ = [
     "Accuracy",
@@ -108,7 +108,9 @@ HISTORY_KEYS = (
 """The lists in :attr:`Trainer.history`."""
 
 NON_FINITE_POLICIES = ("raise", "skip")
-"""What :class:`Trainer` does with a NaN or infinite training loss (``on_nonfinite``)."""
+"""What :class:`Trainer` does with a NaN
+or infinite training loss (``on_nonfinite``).
+"""
 
 _STATE_KEYS = (
     "model",
@@ -165,7 +167,8 @@ def _name(function: Callable) -> str:
 def compute_loss(
     loss_fn: LossFunction, outputs: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
-    """Return ``loss_fn(outputs, targets)``, with an error that shows both shapes when they do not fit.
+    """Return ``loss_fn(outputs, targets)``,
+    with an error that shows both shapes when they do not fit.
 
     Used by every loop of lrlib (the trainer, :func:`evaluate`, the range test).
 
@@ -189,7 +192,8 @@ def compute_loss(
         >>> compute_loss(nn.CrossEntropyLoss(), torch.zeros(4, 3), torch.zeros(4))
         Traceback (most recent call last):
         ...
-        ValueError: the loss function CrossEntropyLoss does not accept these model outputs ...
+        ValueError: the loss function CrossEntropyLoss does not accept these model
+        outputs ...
     """
     check_loss_shapes(
         outputs, targets
@@ -256,7 +260,9 @@ class Accuracy:
 
     @property
     def per_class(self) -> torch.Tensor:
-        """The fraction of each class predicted correctly (NaN for a class with no samples)."""
+        """The fraction of each class predicted correctly
+        (NaN for a class with no samples).
+        """
         return self.correct / self.total
 
 
@@ -272,7 +278,8 @@ def batch_losses(
 
     Args:
         model: the model.
-        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
+        loader: yields ``(inputs, targets)`` batches (see
+            :func:`lrlib.batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``.
 
     Returns:
@@ -284,7 +291,10 @@ def batch_losses(
         TypeError: as :func:`evaluate`.
 
     Example:
-        >>> data = [(torch.zeros(4, 2), torch.zeros(4, 1)), (torch.zeros(2, 2), torch.ones(2, 1))]
+        >>> data = [
+        ...     (torch.zeros(4, 2), torch.zeros(4, 1)),
+        ...     (torch.zeros(2, 2), torch.ones(2, 1)),
+        ... ]
         >>> model = nn.Linear(2, 1)
         >>> _ = nn.init.zeros_(model.bias)
         >>> [(loss.item(), n) for loss, n in batch_losses(model, data, nn.MSELoss())]
@@ -312,7 +322,8 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
 
     Args:
         model: the model.
-        loader: yields ``(inputs, targets)`` batches (see :func:`lrlib.batches.split_batch`).
+        loader: yields ``(inputs, targets)`` batches (see
+            :func:`lrlib.batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
 
     Returns:
@@ -330,7 +341,8 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
         >>> model = nn.Linear(2, 3)
         >>> _ = nn.init.zeros_(model.weight), nn.init.zeros_(model.bias)
         >>> data = [(torch.randn(4, 2), torch.tensor([0, 1, 2, 2]))]
-        >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)  # log 3: equal logits
+        >>> # log 3: equal logits
+        >>> round(evaluate(model, data, nn.CrossEntropyLoss()), 4)
         1.0986
     """
     losses = batch_losses(model, loader, loss_fn)
@@ -351,7 +363,8 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
 
     Args:
         model: a classifier returning ``(N, C)`` logits.
-        loader: yields ``(inputs, targets)`` batches with integer class ids in ``[0, C)``.
+        loader: yields ``(inputs, targets)`` batches with integer class ids in
+            ``[0, C)``.
 
     Returns:
         An :class:`Accuracy` with the counts per class; ``.overall`` and
@@ -425,7 +438,8 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
 
     Example:
         >>> model = nn.Linear(2, 3)
-        >>> predict(model, [torch.zeros(4, 2), (torch.zeros(1, 2), torch.tensor([1]))]).shape
+        >>> batches = [torch.zeros(4, 2), (torch.zeros(1, 2), torch.tensor([1]))]
+        >>> predict(model, batches).shape
         torch.Size([5, 3])
     """
     check_materialized(model)
@@ -544,11 +558,15 @@ class Trainer:
         >>> data = TensorDataset(torch.randn(64, 4), torch.randint(0, 3, (64,)))
         >>> model = nn.Linear(4, 3)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer,
-        ...                   DataLoader(data, batch_size=16, shuffle=True),
-        ...                   val_loader=DataLoader(data, batch_size=32),
-        ...                   scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 2, 0.1),
-        ...                   progress=False)
+        >>> trainer = Trainer(
+        ...     model,
+        ...     nn.CrossEntropyLoss(),
+        ...     optimizer,
+        ...     DataLoader(data, batch_size=16, shuffle=True),
+        ...     val_loader=DataLoader(data, batch_size=32),
+        ...     scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 2, 0.1),
+        ...     progress=False,
+        ... )
         >>> history = trainer.fit(3)
         >>> [round(lr, 3) for [lr] in history["lr"]]
         [0.1, 0.1, 0.01]
@@ -581,7 +599,8 @@ class Trainer:
         _check_optimizer_owns(model, optimizer)
         if on_nonfinite not in NON_FINITE_POLICIES:
             raise ValueError(
-                f"on_nonfinite must be one of {list(NON_FINITE_POLICIES)}, got {on_nonfinite!r}"
+                f"on_nonfinite must be one of {list(NON_FINITE_POLICIES)}, "
+                f"got {on_nonfinite!r}"
             )
 
         self.model = model
@@ -641,8 +660,9 @@ class Trainer:
             RuntimeError: the model was moved off the trainer's device.
 
         Example:
-            >>> history = trainer.fit(10)  # needs a trainer  # doctest: +SKIP
-            >>> history["train_loss"][-1], history["val_loss"][-1]  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> history = trainer.fit(10)  # doctest: +SKIP
+            >>> history["train_loss"][-1], history["val_loss"][-1]  # doctest: +SKIP
         """
         check_int("epochs", epochs, low=1)
         self._check_model_on_device()
@@ -698,7 +718,9 @@ class Trainer:
             RuntimeError: the model is no longer on the trainer's device.
 
         Example:
-            >>> trainer.train_one_epoch()  # one more pass, outside the history  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> # one more pass, outside the history
+            >>> trainer.train_one_epoch()  # doctest: +SKIP
             0.8421
         """
         self._check_model_on_device()
@@ -734,7 +756,8 @@ class Trainer:
             ValueError: the trainer has no validation loader.
 
         Example:
-            >>> trainer.validate()  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> trainer.validate()  # doctest: +SKIP
             {'val_loss': 0.6931, 'val_accuracy': 0.75}
         """
         if self.val_loader is None:
@@ -745,7 +768,9 @@ class Trainer:
         return metrics
 
     def _is_finite(self, loss: torch.Tensor, batch: int) -> bool:
-        """``True`` for a finite loss; otherwise raise, or count the batch as skipped."""
+        """``True`` for a finite loss; otherwise raise,
+        or count the batch as skipped.
+        """
         if torch.isfinite(loss.detach()):
             return True
         if self.on_nonfinite == "skip":
@@ -812,7 +837,9 @@ class Trainer:
 
     @contextmanager
     def _rolled_back_on_failure(self) -> Iterator[None]:
-        """On any exception in the block, put the trainer back as it was, then re-raise."""
+        """On any exception in the block,
+        put the trainer back as it was, then re-raise.
+        """
         snapshot = self._snapshot()
         try:
             yield
@@ -821,7 +848,9 @@ class Trainer:
             raise
 
     def _snapshot(self) -> dict[str, Any]:
-        """Copies (on the CPU) of everything an epoch changes; history by length only."""
+        """Copies (on the CPU) of everything an epoch changes;
+        history by length only.
+        """
         return {
             "model": copy_state(self.model.state_dict()),
             "optimizer": copy_state(self.optimizer.state_dict()),
@@ -868,8 +897,10 @@ class Trainer:
             ``"epoch"``, ``"history"``, ``"trainer"`` and ``"rng"``.
 
         Example:
-            >>> state = trainer.state_dict()  # needs a trainer  # doctest: +SKIP
-            >>> state["epoch"], state["optimizer_class"], state["scheduler_class"]  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> state = trainer.state_dict()  # doctest: +SKIP
+            >>> (state["epoch"], state["optimizer_class"],  # doctest: +SKIP
+            ...  state["scheduler_class"])
             (3, 'SGD', 'StepLR')
         """
         return {
@@ -889,7 +920,8 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a state made by :meth:`state_dict`, random number generators included.
+        """Restore a state made by :meth:`state_dict`,
+        random number generators included.
 
         Build the trainer the same way as the one that was saved (same model,
         optimizer, scheduler type, loaders), then load: training continues as if
@@ -914,14 +946,17 @@ class Trainer:
                 every mismatch.
 
         Example:
-            >>> state = copy.deepcopy(trainer.state_dict())  # needs a trainer  # doctest: +SKIP
-            >>> trainer.fit(2)  # needs a trainer  # doctest: +SKIP
-            >>> trainer.load_state_dict(state)  # back, generators included  # needs a trainer  # doctest: +SKIP
+            >>> # needs a trainer
+            >>> state = copy.deepcopy(trainer.state_dict())  # doctest: +SKIP
+            >>> trainer.fit(2)  # doctest: +SKIP
+            >>> # back, generators included
+            >>> trainer.load_state_dict(state)  # doctest: +SKIP
         """
         problems = self._state_problems(state)
         if problems:
             raise CheckpointError(
-                "it does not fit this trainer (build the trainer as for the saved run):\n"
+                "it does not fit this trainer "
+                "(build the trainer as for the saved run):\n"
                 + "\n".join(f"  - {problem}" for problem in problems)
             )
         snapshot = self._snapshot()
@@ -983,7 +1018,8 @@ class Trainer:
             if key != "skipped_batches"
         ):
             problems.append(
-                f"its history must be a dict of lists with the keys {list(HISTORY_KEYS)}"
+                "its history must be a dict of lists with the keys "
+                f"{list(HISTORY_KEYS)}"
             )
         try:
             check_rng_state(state["rng"], self._generators())
@@ -1170,7 +1206,8 @@ def _resolve_scheduler_step(
         return scheduler_step_kind(scheduler)
     if scheduler_step not in ("epoch", "batch", "metric"):
         raise ValueError(
-            f"scheduler_step must be 'epoch', 'batch' or 'metric', got {scheduler_step!r}"
+            "scheduler_step must be 'epoch', 'batch' or 'metric', "
+            f"got {scheduler_step!r}"
         )
     if isinstance(scheduler, ReduceLROnPlateau) and scheduler_step != "metric":
         raise ValueError(
@@ -1228,5 +1265,7 @@ def _check_fractional_epochs(
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:
-    """``cuda`` and ``cuda:0`` are the same device (index ``None`` means the current one)."""
+    """``cuda`` and ``cuda:0`` are the same device
+    (index ``None`` means the current one).
+    """
     return a.type == b.type and (a.index or 0) == (b.index or 0)

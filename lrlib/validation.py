@@ -27,7 +27,8 @@ class ArgumentTypeError(TypeError, ValueError):
 
 
 def describe_int_range(low: int | None = None, high: int | None = None) -> str:
-    """The words for the ints from ``low`` to ``high`` (both included, ``None``: no bound).
+    """The words for the ints from ``low`` to ``high``
+    (both included, ``None``: no bound).
 
     Example:
         >>> describe_int_range(1), describe_int_range(0), describe_int_range(2, 10)

@@ -1,4 +1,6 @@
-"""Tests for lrlib.accumulation: accumulated micro-batch gradients against one whole batch."""
+"""Tests for lrlib.accumulation:
+accumulated micro-batch gradients against one whole batch.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Tests for lrlib.batches: the one rule for batches that the trainer and the range test share."""
+"""Tests for lrlib.batches:
+the one rule for batches that the trainer and the range test share.
+"""
 
 from __future__ import annotations
 
@@ -173,5 +175,7 @@ def test_non_tensor_outputs_are_left_to_the_loss():
 
 
 def test_docstring_examples():
-    outcome = doctest.testmod(batches_module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        batches_module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0

@@ -294,7 +294,9 @@ def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
 
 
 def everything(trainer: Trainer) -> dict:
-    """A deep copy of all a load may change: model, optimizer, scheduler, RNGs, counters."""
+    """A deep copy of all a load may change:
+    model, optimizer, scheduler, RNGs, counters.
+    """
     return copy.deepcopy(
         {
             "model": trainer.model.state_dict(),
@@ -377,7 +379,10 @@ def build_with(
             {"hidden": 16},
             {"hidden": 32},
             [
-                r"model entry '0\.weight' has shape \(16, 4\) in it, but \(32, 4\) in this model",
+                (
+                    r"model entry '0\.weight' has shape \(16, 4\) in it, "
+                    r"but \(32, 4\) in this model"
+                ),
                 r"'3\.weight' has shape \(3, 16\) in it, but \(3, 32\)",
             ],
         ),
@@ -622,5 +627,7 @@ def test_docstring_examples():
 
     import lrlib.checkpoint as module
 
-    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0

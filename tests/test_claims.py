@@ -1,4 +1,6 @@
-"""lrlib.claims: a claim raises when it fails, or is recorded for the robustness benchmark."""
+"""lrlib.claims: a claim raises when it fails,
+or is recorded for the robustness benchmark.
+"""
 
 from __future__ import annotations
 

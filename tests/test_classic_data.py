@@ -76,7 +76,9 @@ TEST_LABELS = [(3 * i) % 10 for i in range(N_TEST)]
 
 
 def _idx(array: np.ndarray) -> bytes:
-    """The idx format of the MNIST files: magic 0x0000 08 <ndim>, big-endian dims, uint8 data."""
+    """The idx format of the MNIST files:
+    magic 0x0000 08 <ndim>, big-endian dims, uint8 data.
+    """
     magic = (
         0x0800 | array.ndim
     )  # 0x08: unsigned byte; 0x803 for images, 0x801 for labels
@@ -247,7 +249,9 @@ def fashion_server():
 
 
 def _patch_fashion_download(monkeypatch, mirror: str, md5s: dict[str, str]) -> None:
-    """Point FashionMNIST's download at ``mirror``, expecting these md5s (never the real site)."""
+    """Point FashionMNIST's download at ``mirror``,
+    expecting these md5s (never the real site).
+    """
     monkeypatch.setattr(datasets.FashionMNIST, "mirrors", [mirror])
     monkeypatch.setattr(
         datasets.FashionMNIST,

@@ -93,7 +93,9 @@ def test_unrecognised_flag_value_is_an_error(monkeypatch):
 
 @pytest.mark.gpu
 def test_tensors_land_on_the_chosen_device():
-    """On CPU machines this checks the CPU; the GPU workflow runs it with CUDA required."""
+    """On CPU machines this checks the CPU;
+    the GPU workflow runs it with CUDA required.
+    """
     device = get_device()
     x = torch.ones(8, 8, device=device)
     y = (x @ x).sum()

@@ -66,7 +66,9 @@ def child_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def two_rank_run(tmp_path_factory):
-    """One torchrun launch with 2 ranks: stops after 2 of 3 epochs, with the gradient probe."""
+    """One torchrun launch with 2 ranks:
+    stops after 2 of 3 epochs, with the gradient probe.
+    """
     folder = tmp_path_factory.mktemp("ddp")
     splits = tiny_splits()
     splits.save(folder / "splits.pt")
@@ -186,7 +188,9 @@ def test_resume_refuses_a_checkpoint_of_other_settings(two_rank_run):
 
 
 def worker_pids(launcher_pid: int) -> dict[int, int]:
-    """rank -> pid of the launcher's worker processes (Linux: reads /proc through psutil)."""
+    """rank -> pid of the launcher's worker processes
+    (Linux: reads /proc through psutil).
+    """
     psutil = pytest.importorskip("psutil")
     found = {}
     for child in psutil.Process(launcher_pid).children(recursive=True):
@@ -280,9 +284,12 @@ def test_other_invalid_settings_are_refused_before_joining(
     for name, value in LAUNCHED.items():
         monkeypatch.setenv(name, value)
     for args, message in [
-        (["--lr", "-1"], "lr must be a positive"),
-        (["--timeout-s", "0"], "--timeout-s must be positive"),
-        (["--epochs", "2", "--stop-after", "3"], "--stop-after must be from 1 to"),
+        (["--lr", "-1"], "lr must be a finite number > 0, got -1.0"),
+        (["--timeout-s", "0"], "--timeout-s must be a finite number > 0, got 0.0"),
+        (
+            ["--epochs", "2", "--stop-after", "3"],
+            "--stop-after must be an int from 1 to 2, got 3",
+        ),
         (["--epochs", "2", "--warmup-epochs", "2"], "warmup_epochs must be"),
     ]:
         assert ddp.main(["--out", str(tmp_path), *args]) == 2

@@ -1,7 +1,8 @@
 """Every docstring example of lrlib runs (and passes).
 
 Examples that need a data set, a trained model, a GPU or a second process are
-marked ``# doctest: +SKIP`` where they stand, with the reason beside them.
+marked ``# doctest: +SKIP`` where they stand, with the reason in a comment
+above them.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ def test_docstring_examples(name, monkeypatch):
     for variable in ENVIRONMENT:  # the examples show the defaults
         monkeypatch.delenv(variable, raising=False)
     module = importlib.import_module(name)
-    rng_state = (
-        capture_rng_state()
-    )  # examples seed and draw: leave no trace for other tests
+    # The examples seed and draw: leave no trace for other tests.
+    rng_state = capture_rng_state()
     threads = torch.get_num_threads()
     try:
-        outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        outcome = doctest.testmod(
+            module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+        )
     finally:
         restore_rng_state(rng_state)
         torch.set_num_threads(threads)

@@ -67,7 +67,8 @@ def test_environment_yml_matches_pyproject():
     )
     for name, req in ours.items():
         assert theirs[name].specifier == req.specifier, (
-            f"{name}: pyproject says {req.specifier}, environment.yml says {theirs[name].specifier}"
+            f"{name}: pyproject says {req.specifier}, environment.yml says "
+            f"{theirs[name].specifier}"
         )
 
 

@@ -140,7 +140,7 @@ def test_update_terms_of_the_three_sgd_flavours():
         plot_update_terms({"2-D": np.ones((3, 2))})
 
 
-# ----------------------------------------------------------------------------- animation
+# ---------------------------------------------------------------------------- animation
 
 
 def tiny_figure() -> Figure:

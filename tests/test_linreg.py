@@ -63,7 +63,7 @@ def test_data_validation():
         make_linreg_data(noise_std=-0.1)
 
 
-# ----------------------------------------------------------------------------- model and loader
+# --------------------------------------------------------------------- model and loader
 
 
 def test_model_starts_where_asked_and_computes_b_plus_w_x():
@@ -100,7 +100,7 @@ def test_loader_validation():
         make_linreg_loader(torch.zeros(3, 1), torch.zeros(3, 1), batch_size=0)
 
 
-# ----------------------------------------------------------------------------- loss surface
+# ------------------------------------------------------------------------- loss surface
 
 
 def test_mse_equals_pytorchs_loss():
@@ -153,7 +153,7 @@ def test_surface_validation():
         loss_surface([0.0, 1.0], [0.0, 1.0], np.zeros((2, 2)), [1.0])
 
 
-# ----------------------------------------------------------------------------- recorded paths
+# ----------------------------------------------------------------------- recorded paths
 
 
 def test_full_batch_sgd_path_is_gradient_descent_by_hand():
@@ -254,7 +254,8 @@ def test_reduce_on_plateau_watches_the_epoch_loss():
     )
     path = record_path(model, optimizer, loader, 4, scheduler)
     assert np.all(np.diff(path.epoch_losses) < 0)
-    # Epoch 1 sets the best value; each later epoch is "worse" and halves the LR after it.
+    # Epoch 1 sets the best value;
+    # each later epoch is "worse" and halves the LR after it.
     np.testing.assert_allclose(path.lrs[:, 0], [0.1, 0.1, 0.05, 0.025])
 
 

@@ -163,10 +163,14 @@ def test_other_image_sizes_and_channels():
     [
         ({"p": 1.0}, ValueError, r"\[0, 1\), got 1.0"),
         ({"p": -0.1}, ValueError, r"\[0, 1\), got -0.1"),
-        ({"p": "0.5"}, TypeError, "p must be a float, got str"),
-        ({"n_filters": 0}, ValueError, "n_filters must be at least 1, got 0"),
-        ({"n_filters": 2.0}, TypeError, "n_filters must be an int, got float"),
-        ({"hidden": True}, TypeError, "hidden must be an int, got bool"),
+        (
+            {"p": "0.5"},
+            TypeError,
+            r"^p must be a finite number in \[0, 1\), got '0.5'$",
+        ),
+        ({"n_filters": 0}, ValueError, "^n_filters must be a positive int, got 0$"),
+        ({"n_filters": 2.0}, TypeError, "^n_filters must be a positive int, got 2.0$"),
+        ({"hidden": True}, TypeError, "^hidden must be a positive int, got True$"),
         ({"image_size": 9}, ValueError, "at least 10.*got 9"),
     ],
 )

@@ -33,7 +33,9 @@ def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 
 def varying_cells(nb: nbformat.NotebookNode) -> list[int]:
-    """Indices of code cells (bootstrap excluded) whose output nbval does not compare."""
+    """Indices of code cells (bootstrap excluded)
+    whose output nbval does not compare.
+    """
     return [
         i
         for i, c in enumerate(nb.cells)
@@ -62,7 +64,8 @@ def test_committed_fully_executed_in_order(path):
         f"{path.name}: code cells {never} were never executed (run: make execute)"
     )
     assert counts == list(range(1, len(counts) + 1)), (
-        f"{path.name}: execution counts {counts} are not 1..n: re-run it top to bottom (make execute)"
+        f"{path.name}: execution counts {counts} are not 1..n: "
+        "re-run it top to bottom (make execute)"
     )
 
 
@@ -133,7 +136,8 @@ def test_few_cells_opt_out_of_output_comparison(record_property):
         + ", ".join(f"{name} {cells}" for name, cells in tagged.items() if cells)
     )
     assert count <= VARYING_BUDGET * total, (
-        f"{count} of {total} code cells skip output comparison (budget {VARYING_BUDGET:.0%}): {tagged}"
+        f"{count} of {total} code cells skip output comparison (budget "
+        f"{VARYING_BUDGET:.0%}): {tagged}"
     )
 
 

@@ -83,7 +83,8 @@ def test_without_the_pins_intel_and_amd_differ(digests):
     intel, amd = (digests[(cpu, False)] for cpu in EMULATED)
     differing = [name for name in intel if intel[name] != amd[name]]
     assert differing, (
-        "unpinned training gave the same bits on Intel and AMD: the pins would prove nothing"
+        "unpinned training gave the same bits on Intel and AMD: "
+        "the pins would prove nothing"
     )
 
 

@@ -89,7 +89,7 @@ def test_train_transform_applies_to_training_only(real_root):
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True])
 def test_bad_batch_size(real_root, bad):
     data = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="^batch_size must be a positive int, got "):
         data.loaders(bad)
 
 

@@ -239,7 +239,8 @@ def test_step_mode_is_honoured_end_to_end(step_mode, expected):
         # The run only stays finite up to lr=1.0 with the random draws (dropout
         # masks) of torch 2.7 and later; older releases draw others.
         pytest.skip(
-            f"this run diverges with torch {torch.__version__}'s random draws (measured: 2.4-2.6)"
+            f"this run diverges with torch {torch.__version__}'s "
+            "random draws (measured: 2.4-2.6)"
         )
     assert result.stop_reason == "completed"
     assert result.step_mode == step_mode
@@ -423,7 +424,8 @@ def test_validation_mode_matches_a_hand_written_loop():
             x, y = val.dataset.tensors
             expected.append(F.mse_loss(reference(x), y).item())
     assert result.losses == pytest.approx(expected, rel=1e-5)
-    # Each step: one training forward, then 3 validation forwards in eval mode without grad.
+    # Each step: one training forward,
+    # then 3 validation forwards in eval mode without grad.
     assert modes == ([(True, True)] + [(False, False)] * 3) * 6
     assert model.training
 
@@ -529,7 +531,8 @@ def test_everything_is_restored_after_a_completed_test():
 @pytest.mark.parametrize(
     ("error", "raised"),
     [
-        # A loss that fails is reported as the trainer reports it (lrlib.training.compute_loss).
+        # A loss that fails is reported as the trainer reports it
+        # (lrlib.training.compute_loss).
         (RuntimeError("loss failed"), ValueError),
         (KeyboardInterrupt(), KeyboardInterrupt),
     ],
@@ -710,7 +713,7 @@ def test_plot_range_test(step_mode, scale):
     plt.close(new_ax.figure)
 
 
-# ---------------------------------------------------------------- against torch-lr-finder
+# -------------------------------------------------------------- against torch-lr-finder
 
 
 def test_agrees_with_torch_lr_finder():
@@ -965,5 +968,7 @@ def test_docstring_examples():
 
     import lrlib.range_test as module
 
-    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0

@@ -1,4 +1,5 @@
-"""Tests of lrlib.rps: validating, downloading and choosing the Rock-Paper-Scissors data.
+"""Tests of lrlib.rps:
+validating, downloading and choosing the Rock-Paper-Scissors data.
 
 No test touches the network: downloads are served by a local HTTP server on
 127.0.0.1, running in a thread for the duration of one test. The stand-in is
@@ -270,7 +271,8 @@ def test_data_dir_variable_naming_a_file_is_a_clear_error(
         get_rps(source, archives=offline)
     message = str(caught.value)
     assert message.startswith(
-        f"{DATA_DIR_ENV}={str(not_a_folder)!r}: the data folder {not_a_folder} is a file"
+        f"{DATA_DIR_ENV}={str(not_a_folder)!r}: "
+        f"the data folder {not_a_folder} is a file"
     )
     assert f"set {DATA_DIR_ENV} to a folder" in message and "unset it" in message
     assert not_a_folder.read_text() == "not a folder"  # untouched
@@ -295,7 +297,7 @@ def test_root_argument_naming_a_file_is_a_clear_error(tmp_path):
         get_rps("synthetic", tmp_path / "notes.txt")
 
 
-# -- download_archive --------------------------------------------------------------------
+# -- download_archive ------------------------------------------------------------------
 
 
 def _left_in(root: Path) -> list[str]:
@@ -465,9 +467,9 @@ def test_real_source_downloads_then_reuses(server, local_archives, tmp_path):
     assert validate_image_folder(folders.test) == {"paper": 2, "rock": 2, "scissors": 2}
     again = get_rps("real", tmp_path, archives=local_archives)
     assert again.reason == "they were found on disk"
-    assert (
-        str(again)
-        == f"Using the real Rock-Paper-Scissors images (Laurence Moroney, CC BY 2.0) in {tmp_path} because they were found on disk."
+    assert str(again) == (
+        "Using the real Rock-Paper-Scissors images (Laurence Moroney, CC BY 2.0) "
+        f"in {tmp_path} because they were found on disk."
     )
     assert len(server.requests) == 2  # one per archive, none the second time
 

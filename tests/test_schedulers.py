@@ -197,7 +197,8 @@ SEQUENTIAL_LR_WARNS = Version(torch.__version__.split("+")[0]) < Version("2.9")
 def skip_torch_own_warning(entry) -> None:
     if entry.name == "SequentialLR" and SEQUENTIAL_LR_WARNS:
         pytest.skip(
-            f"torch {torch.__version__}'s SequentialLR warns by itself at a milestone (fixed in torch 2.9)"
+            f"torch {torch.__version__}'s SequentialLR warns by itself at a milestone "
+            "(fixed in torch 2.9)"
         )
 
 
@@ -497,7 +498,9 @@ def test_reduce_on_plateau_respects_min_lr_and_ignores_improvement():
 
 
 def cyclic_closed_form(t, low, high, up, down, scale):
-    """Triangle wave: up steps from low to high, down steps back; cycle c counts from 1."""
+    """Triangle wave: up steps from low to high, down steps back;
+    cycle c counts from 1.
+    """
     period = up + down
     cycle = t // period + 1
     position = t % period
@@ -777,7 +780,8 @@ def test_trace_uses_the_entrys_demo_metrics_and_accepts_others():
         (
             {"steps_per_epoch": 4},
             ValueError,
-            r"needs a scheduler whose step\(\) takes a float epoch \(CosineAnnealingWarmRestarts\)",
+            r"needs a scheduler whose step\(\) takes a float epoch "
+            r"\(CosineAnnealingWarmRestarts\)",
         ),
         ({"steps_per_epoch": 0}, ValueError, "steps_per_epoch must be a positive int"),
     ],
@@ -924,7 +928,9 @@ def test_cycle_epochs_are_the_books_range_and_cycle_length_is_frozen():
 
 
 def knob_extremes(entry):
-    """Settings with every knob at its low end, at its high end, and each option alone."""
+    """Settings with every knob at its low end, at its high end,
+    and each option alone.
+    """
     low = {k.name: k.options[0] if k.options else k.low for k in entry.knobs}
     high = {k.name: k.options[-1] if k.options else k.high for k in entry.knobs}
     options = [{k.name: option} for k in entry.knobs for option in k.options]
@@ -1093,5 +1099,7 @@ def test_schedule_trace_properties():
     "module", [schedulers_module, catalog_module], ids=lambda m: m.__name__
 )
 def test_docstring_examples(module):
-    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.failed == 0

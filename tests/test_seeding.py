@@ -87,6 +87,6 @@ def test_a_bad_seed_shift_names_the_variable(monkeypatch, raw):
 
     monkeypatch.setenv(SEED_SHIFT_ENV, raw)
     with pytest.raises(
-        ValueError, match="LRBOOK_SEED_SHIFT must be a non-negative integer"
+        ValueError, match="^LRBOOK_SEED_SHIFT must be a non-negative int, got "
     ):
         seed_everything(1)

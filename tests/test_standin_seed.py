@@ -1,4 +1,6 @@
-"""LRBOOK_STANDIN_SEED: the robustness benchmark draws other stand-ins beside the book's."""
+"""LRBOOK_STANDIN_SEED:
+the robustness benchmark draws other stand-ins beside the book's.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Tests for lrlib.suggestions: each rule checked on curves whose answer is known in closed form."""
+"""Tests for lrlib.suggestions:
+each rule checked on curves whose answer is known in closed form.
+"""
 
 from __future__ import annotations
 
@@ -170,7 +172,7 @@ def test_rules_reject_invalid_curves(rule, lrs, losses, match):
         rule(lrs, losses)
 
 
-# ---------------------------------------------------------------- curves without a descent
+# ------------------------------------------------------------- curves without a descent
 
 
 RISING = (np.logspace(-3, 1, 9), np.linspace(1.0, 3.0, 9) ** 2)
@@ -233,5 +235,7 @@ def test_has_descent_is_strict():
 
 
 def test_docstring_examples():
-    outcome = doctest.testmod(suggestions_module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        suggestions_module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0

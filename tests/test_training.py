@@ -241,13 +241,16 @@ def test_trainer_matches_a_hand_written_loop(name):
             # The validation loss stalls within 5 epochs only with the random
             # draws (dropout masks) of torch 2.7 and later.
             pytest.skip(
-                f"the loss never stalls with torch {torch.__version__}'s random draws (measured: 2.4-2.6)"
+                "the loss never stalls with torch "
+                f"{torch.__version__}'s random draws (measured: 2.4-2.6)"
             )
         assert moved
 
 
 def lrs_by_the_chapters_loop(lr, epochs, batches, **settings):
-    """Chapter 6's per-batch loop: after batch i, ``scheduler.step(epoch + (i + 1) / n)``."""
+    """Chapter 6's per-batch loop: after batch i,
+    ``scheduler.step(epoch + (i + 1) / n)``.
+    """
     w = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr)
     scheduler = lr_scheduler.CosineAnnealingWarmRestarts(opt, **settings)
@@ -279,8 +282,9 @@ def cosine_restarts_trainer(lr, batches, **settings):
 
 
 def test_cosine_warm_restarts_steps_as_chapter_6_teaches():
-    """After batch i of epoch e, step(e + (i + 1) / n): each batch uses the schedule at its
-    own start, the first rate once, and every restart comes on time."""
+    """After batch i of epoch e, step(e + (i + 1) / n): each batch uses the schedule
+    at its own start, the first rate once, and every restart comes on time.
+    """
     trainer = cosine_restarts_trainer(0.1, batches=4, T_0=1)
     trainer.fit(2)
     trainer.fit(1)  # fits add up: the fractional epoch counts from the trainer's epoch
@@ -306,7 +310,8 @@ def test_cosine_warm_restarts_with_growing_periods_follows_the_chapter():
     trainer.fit(3)
     used = [lr for [lr] in trainer.history["batch_lr"]]
     assert used == lrs_by_the_chapters_loop(0.2, 5, BATCHES, T_0=1, T_mult=2)
-    # Restarts at epochs 1 and 3 (periods of 1, 2, 4 epochs): full rate at their first batch.
+    # Restarts at epochs 1 and 3 (periods of 1, 2, 4 epochs):
+    # full rate at their first batch.
     assert [used[e * BATCHES] for e in (0, 1, 3)] == [0.2, 0.2, 0.2]
     assert all(lr < 0.2 for lr in used[1:BATCHES])
     traced = trace(
@@ -421,7 +426,9 @@ def test_fit_uses_dropout_and_restores_the_mode():
 
 
 def test_training_loss_is_the_sample_weighted_mean_of_the_batches():
-    """With lr = 0 and no dropout, the epoch loss is the full-data loss, despite uneven batches."""
+    """With lr = 0 and no dropout,
+    the epoch loss is the full-data loss, despite uneven batches.
+    """
     torch.manual_seed(0)
     model = nn.Linear(4, 3)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
@@ -696,7 +703,9 @@ def test_bad_arguments():
 
 
 class BadLossAt:
-    """Cross-entropy, except that the training calls listed in ``bad`` return ``value``."""
+    """Cross-entropy, except that the training calls listed
+    in ``bad`` return ``value``.
+    """
 
     def __init__(self, bad, value=float("nan")):
         self.bad, self.value, self.training_calls = set(bad), value, 0
@@ -1098,7 +1107,9 @@ def test_docstring_examples():
 
     import lrlib.training as module
 
-    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    outcome = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert outcome.attempted > 0 and outcome.failed == 0
 
 

@@ -1,4 +1,6 @@
-"""The shared argument checks: one wording, TypeError for the type, ValueError for the value."""
+"""The shared argument checks: one wording,
+TypeError for the type, ValueError for the value.
+"""
 
 from __future__ import annotations
 
