@@ -96,9 +96,12 @@ def _section_title(node: nodes.Node) -> str:
     return ""
 
 
+_FILE_LIKE = re.compile(r"^\S*(/|\.(png|jpe?g|gif|svg)$)\S*$|[0-9a-f]{16}", re.I)
+
+
 def _looks_generated(alt: str) -> bool:
     # Sphinx and myst-nb fall back to the file path; a path or a hash is no text.
-    return not alt.strip() or "/" in alt or bool(re.search(r"[0-9a-f]{16}", alt))
+    return not alt.strip() or bool(_FILE_LIKE.search(alt))
 
 
 def alt_for(node: nodes.Node, what: str = "Figure") -> str:
