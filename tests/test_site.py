@@ -2,15 +2,33 @@
 
 Builds the site from the committed notebook outputs (which nbval verifies in
 the same test run), serves it on 127.0.0.1 and visits every page in headless
-Chromium driven by Playwright. A screenshot of every page is saved under
-``_build/screenshots``.
+Chromium driven by Playwright, on a desktop (1280 x 900) and on a phone
+(390 x 844). A full-page screenshot of every page at both widths is saved
+under ``_build/screenshots`` (``<page>-1280.png``, ``<page>-390.png``).
+
+Besides loading cleanly and offline, every page must:
+
+* show no line of text that looks like a Markdown table row (a table printed
+  as raw pipes instead of rendered);
+* at 1280 px, show every code block, listing and output without a sideways
+  scroll bar (the code is formatted at 88 columns for this);
+* at 390 px, be no wider than the phone;
+* give every image alt text, not a file name or hash;
+* number its figures from 1 (``Fig. N.1``, ``N.2``, ... on chapter ``NN_``);
+* say which Rock-Paper-Scissors images produced its results when its outputs
+  name them, and the footer must credit exactly what the site used.
+
+:func:`test_the_checks_catch_faults` runs the same checks on a small page
+made with each fault, so that a check that never fires is noticed.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler
@@ -42,6 +60,48 @@ RENDERED_WIDGET = (
     ".jupyter-widgets.widget-container, .jupyter-widgets.widget-inline-hbox, "
     ".jupyter-widgets.widget-hbox"
 )
+DESKTOP = (1280, 900)
+PHONE = (390, 844)
+
+# A line of a Markdown table: "| a | b |", or a separator such as "|---|:--:|".
+# Smart quotes turn "---" into an em dash when the table ends up in a paragraph.
+MARKDOWN_ROW = re.compile(r"^\s*\|.*\|\s*$|\|\s*:?(-{3,}|[\u2013\u2014]+):?\s*\|")
+# Alt text that is really a file name: one word with a slash or an image
+# extension, or a long hexadecimal hash anywhere.
+FILE_LIKE_ALT = re.compile(
+    r"^\S*([/\\]|\.(png|jpe?g|gif|svg|webp)$)\S*$|[0-9a-f]{16}", re.IGNORECASE
+)
+STANDIN_LINE = "Using the synthetic stand-in for the Rock-Paper-Scissors images"
+REAL_LINE = "Using the real Rock-Paper-Scissors images"
+
+# Everything the layout checks need, read from the page in one go.
+LAYOUT_JS = r"""() => {
+  const kind = (e) => e.closest('.cell_output') ? 'output'
+    : e.closest('.cell_input') ? 'cell' : 'listing';
+  const longest = (t) => t.split('\n')
+    .reduce((a, b) => b.length > a.length ? b : a, '');
+  const scrolling = Array.from(document.querySelectorAll('pre'))
+    .filter(p => p.scrollWidth > p.clientWidth + 1)
+    .map(p => `${kind(p)} (${p.scrollWidth} > ${p.clientWidth} px): `
+               + longest(p.textContent).trim().slice(0, 100));
+  const outputs = Array.from(document.querySelectorAll('.cell_output'))
+    .map(e => e.innerText).join('\n');
+  const banner = document.querySelector('.lrbook-data-source');
+  const footer = document.querySelector('.extra_footer');
+  return {
+    text: document.body.innerText,
+    docWidth: document.documentElement.scrollWidth,
+    scrollingPres: scrolling,
+    images: Array.from(document.images).map(i => [i.getAttribute('alt'), i.src]),
+    figureNumbers: Array.from(document.querySelectorAll(
+      'figure .caption-number, figure .caption .caption-number'))
+      .map(e => e.textContent.trim()),
+    outputs: outputs,
+    banner: banner ? banner.innerText : null,
+    bannerVisible: banner ? banner.getBoundingClientRect().height > 0 : false,
+    footer: footer ? footer.innerText : null,
+  };
+}"""
 
 
 def find_browser() -> str:
@@ -68,11 +128,13 @@ def html_root() -> Path:
     return index.parent
 
 
+def serve(root: Path) -> LocalServer:
+    return LocalServer(functools.partial(QuietHandler, directory=str(root)))
+
+
 @pytest.fixture(scope="module")
 def server(html_root: Path) -> Iterator[str]:
-    with LocalServer(
-        functools.partial(QuietHandler, directory=str(html_root))
-    ) as local:
+    with serve(html_root) as local:
         yield local.url("")
 
 
@@ -100,31 +162,35 @@ class Visit:
     colab_links: list[str] = field(default_factory=list)
     widget_views: int = 0
     rendered_widgets: int = 0
+    layout: dict = field(default_factory=dict)
 
 
-def visit(browser, url: str, screenshot: Path) -> Visit:
+def visit(
+    browser, url: str, screenshot: Path, viewport: tuple[int, int] = DESKTOP
+) -> Visit:
     result = Visit()
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    width, height = viewport
+    page = browser.new_page(viewport={"width": width, "height": height})
     origin = url.split("/", 3)[:3]
 
     def on_request(request) -> None:
-        if request.url.split("/", 3)[:3] != origin and not request.url.startswith(
-            "data:"
-        ):
+        foreign = request.url.split("/", 3)[:3] != origin
+        if foreign and not request.url.startswith("data:"):
             result.foreign_requests.append(request.url)
 
-    page.on(
-        "console", lambda m: m.type == "error" and result.console_errors.append(m.text)
-    )
+    def on_response(response) -> None:
+        # A console error says only "404"; this names the resource.
+        if response.status >= 400:
+            result.failed_responses.append(f"{response.status} {response.url}")
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            result.console_errors.append(message.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda e: result.page_errors.append(str(e)))
     page.on("request", on_request)
-    # A console error says only "404"; this names the resource.
-    page.on(
-        "response",
-        lambda r: (
-            r.status >= 400 and result.failed_responses.append(f"{r.status} {r.url}")
-        ),
-    )
+    page.on("response", on_response)
     # The site must work offline: anything fetched from another host is refused.
     page.route(
         lambda u: not u.startswith(f"{origin[0]}//{origin[2]}"),
@@ -142,12 +208,14 @@ def visit(browser, url: str, screenshot: Path) -> Visit:
             result.rendered_widgets = page.locator(RENDERED_WIDGET).count()
         page.wait_for_load_state("networkidle")
         result.broken_images = page.evaluate(
-            "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+            "Array.from(document.images)"
+            ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
         )
         result.colab_links = page.evaluate(
-            "Array.from(document.querySelectorAll('a[href^=\"https://colab.research.google.com/\"]')).map(a "
-            "=> a.href)"
+            "Array.from(document.querySelectorAll("
+            "'a[href^=\"https://colab.research.google.com/\"]')).map(a => a.href)"
         )
+        result.layout = page.evaluate(LAYOUT_JS)
         page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.close()
@@ -163,39 +231,163 @@ def pages(html_root: Path) -> list[str]:
     )
 
 
+def screenshot_path(rel: str, width: int) -> Path:
+    return SCREENSHOTS / f"{rel.replace('/', '__').removesuffix('.html')}-{width}.png"
+
+
+# --------------------------------------------------------------------------
+# The checks, on what the browser read from a page
+# --------------------------------------------------------------------------
+
+
+def markdown_rows(text: str) -> list[str]:
+    """Lines of visible text that look like a row of a Markdown table."""
+    return [line.strip() for line in text.splitlines() if MARKDOWN_ROW.search(line)]
+
+
+def bad_alt_texts(images: list[list[str]]) -> list[str]:
+    """The images whose alt text is missing, empty or a file name."""
+    return [
+        f"{src.rsplit('/', 1)[-1][:40]}: alt={alt!r}"
+        for alt, src in images
+        if alt is None or not alt.strip() or FILE_LIKE_ALT.search(alt)
+    ]
+
+
+def chapter_number(rel: str) -> int | None:
+    match = re.search(r"(?:^|/)(\d+)_[^/]*\.html$", rel)
+    return int(match.group(1)) if match else None
+
+
+def figure_number_problem(rel: str, numbers: list[str]) -> str | None:
+    """Why the figure numbers of a page are not 1, 2, ... (prefixed N. on chapter N)."""
+    chapter = chapter_number(rel)
+    prefix = "" if chapter is None else f"{chapter}."
+    expected = [f"Fig. {prefix}{i}" for i in range(1, len(numbers) + 1)]
+    if numbers != expected:
+        return f"figure numbers {numbers}, expected {expected}"
+    return None
+
+
+def sources_in(outputs: str) -> set[str]:
+    """Which Rock-Paper-Scissors images a page's printed outputs say they used."""
+    found = set()
+    if STANDIN_LINE in outputs:
+        found.add("synthetic")
+    if REAL_LINE in outputs:
+        found.add("real")
+    return found
+
+
+def banner_problem(layout: dict) -> str | None:
+    """Whether the page's banner names exactly the images its outputs used."""
+    used = sources_in(layout["outputs"])
+    banner = layout["banner"]
+    if not used:
+        if banner is not None:
+            return f"a data banner on a page whose outputs use no images: {banner!r}"
+        return None
+    if banner is None or not layout["bannerVisible"]:
+        return f"outputs use the {sorted(used)} images but no banner says so"
+    says = set()
+    if "synthetic stand-in" in banner:
+        says.add("synthetic")
+    if "Moroney" in banner and "CC BY 2.0" in banner:
+        says.add("real")
+    if says != used:
+        return f"outputs use {sorted(used)}, the banner says {banner!r}"
+    return None
+
+
+def footer_problem(footer: str | None, used: set[str]) -> str | None:
+    """Whether the footer credits the real images exactly when the site used them."""
+    footer = footer or ""
+    credits_real = "Moroney" in footer and "CC BY 2.0" in footer
+    names_standin = "stand-in" in footer
+    if credits_real != ("real" in used) or names_standin != ("synthetic" in used):
+        return f"the site used {sorted(used) or 'no'} images; the footer: {footer!r}"
+    return None
+
+
+def layout_problems(rel: str, width: int, layout: dict) -> list[str]:
+    """Everything wrong with one page at one width, from :data:`LAYOUT_JS`'s reading."""
+    problems = [
+        f"{rel} @{width}: Markdown table row shown as text: {row!r}"
+        for row in markdown_rows(layout["text"])
+    ]
+    if width == DESKTOP[0]:
+        problems += [
+            f"{rel} @{width}: scrolls sideways: {pre}"
+            for pre in layout["scrollingPres"]
+        ]
+    if width <= PHONE[0] and layout["docWidth"] > width:
+        problems.append(
+            f"{rel} @{width}: the page is {layout['docWidth']} px wide on a "
+            f"{width} px screen"
+        )
+    problems += [f"{rel}: alt text: {bad}" for bad in bad_alt_texts(layout["images"])]
+    problem = figure_number_problem(rel, layout["figureNumbers"])
+    if problem:
+        problems.append(f"{rel}: {problem}")
+    problem = banner_problem(layout)
+    if problem:
+        problems.append(f"{rel}: {problem}")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# The tests
+# --------------------------------------------------------------------------
+
+
 def test_every_page_in_a_browser(html_root, server, browser):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     notebooks = {f for f in toc_files() if (ROOT / f"{f}.ipynb").exists()}
     repo = repository()
     problems = []
+    used: set[str] = set()
+    footers: dict[str, str | None] = {}
     visited = 0
     for rel in pages(html_root):
-        shot = SCREENSHOTS / (rel.replace("/", "__").removesuffix(".html") + ".png")
-        result = visit(browser, f"{server}/{rel}", shot)
-        visited += 1
-        assert shot.stat().st_size > 0
-        for kind in (
-            "console_errors",
-            "page_errors",
-            "foreign_requests",
-            "broken_images",
-            "failed_responses",
-        ):
-            if getattr(result, kind):
-                problems.append(f"{rel}: {kind}: {getattr(result, kind)}")
-        docname = rel.removesuffix(".html")
-        if docname in notebooks:
-            expected = repo.colab_url(f"{docname}.ipynb")
-            if expected not in result.colab_links:
+        for viewport in (DESKTOP, PHONE):
+            width = viewport[0]
+            shot = screenshot_path(rel, width)
+            result = visit(browser, f"{server}/{rel}", shot, viewport)
+            visited += width == DESKTOP[0]
+            assert shot.stat().st_size > 0
+            for kind in (
+                "console_errors",
+                "page_errors",
+                "foreign_requests",
+                "broken_images",
+                "failed_responses",
+            ):
+                if getattr(result, kind):
+                    problems.append(f"{rel} @{width}: {kind}: {getattr(result, kind)}")
+            docname = rel.removesuffix(".html")
+            if docname in notebooks:
+                expected = repo.colab_url(f"{docname}.ipynb")
+                if expected not in result.colab_links:
+                    problems.append(
+                        f"{rel}: no Colab link to {expected} "
+                        f"(found {result.colab_links})"
+                    )
+            if result.rendered_widgets < result.widget_views:
                 problems.append(
-                    f"{rel}: no Colab link to {expected} (found {result.colab_links})"
+                    f"{rel} @{width}: {result.widget_views} widget views, "
+                    f"{result.rendered_widgets} rendered"
                 )
-        if result.rendered_widgets < result.widget_views:
-            problems.append(
-                f"{rel}: {result.widget_views} widget views, {result.rendered_widgets} rendered"
-            )
+            problems += layout_problems(rel, width, result.layout)
+            used |= sources_in(result.layout["outputs"])
+            if result.layout["footer"] is not None:
+                footers[rel] = result.layout["footer"]
     assert visited >= len(notebooks) + 1
-    assert not problems, "\n".join(problems)
+    assert used, "no page says which Rock-Paper-Scissors images it used"
+    for rel in (r for r in pages(html_root) if r.startswith("book/")):
+        problem = footer_problem(footers.get(rel), used)
+        if problem:
+            problems.append(f"{rel}: {problem}")
+    assert not problems, "\n".join(dict.fromkeys(problems))
 
 
 def test_getting_started_shows_every_kind_of_output(html_root, server, browser):
@@ -211,3 +403,67 @@ def test_getting_started_shows_every_kind_of_output(html_root, server, browser):
     )
     assert result.rendered_widgets >= result.widget_views
     assert any("00_getting_started.ipynb" in link for link in result.colab_links)
+
+
+FAULTY_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
+body { margin: 0; font: 16px sans-serif; }
+pre { width: 300px; overflow-x: auto; }
+</style></head><body>
+<p>| epoch | loss |</p>
+<p>|---|---|</p>
+<p style="display: none">| hidden | row |</p>
+<p>a | b is not a table</p>
+<div class="cell_input"><pre>x = 1  # $long_line</pre></div>
+<div class="cell_output"><pre>$standin in /tmp because it was asked for.</pre></div>
+<figure><img alt="../_images/0123456789abcdef0123456789abcdef.png" src="$png">
+<figcaption><span class="caption-number">Fig. 2 </span>A plot.</figcaption></figure>
+<img src="$png">
+<img alt="The weights of an EWMA with alpha = 1/3." src="$png">
+<p>Text before.</p><p>|—|—:|</p>
+<p>$wide_word</p>
+<div class="extra_footer"><p>The images are by Laurence Moroney, CC BY 2.0.</p></div>
+</body></html>
+"""
+PIXEL_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR4"
+    "nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII="
+)
+
+
+def test_the_checks_catch_faults(tmp_path, browser):
+    """Each check fires on a small page made with its fault, and only on it."""
+    page = string.Template(FAULTY_PAGE).substitute(
+        long_line="y" * 120,
+        standin=STANDIN_LINE,
+        png=PIXEL_PNG,
+        wide_word="w" * 120,
+    )
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "03_faulty.html").write_text(page)
+    with serve(tmp_path) as local:
+        layouts = {
+            width: visit(
+                browser,
+                local.url("/book/03_faulty.html"),
+                tmp_path / f"faulty-{width}.png",
+                viewport,
+            ).layout
+            for viewport in (DESKTOP, PHONE)
+            for width in [viewport[0]]
+        }
+    desktop = "\n".join(layout_problems("book/03_faulty.html", 1280, layouts[1280]))
+    phone = "\n".join(layout_problems("book/03_faulty.html", 390, layouts[390]))
+    assert "Markdown table row shown as text: '| epoch | loss |'" in desktop
+    assert "'|---|---|'" in desktop and "'|—|—:|'" in desktop
+    assert "hidden" not in desktop and "is not a table" not in desktop
+    assert "scrolls sideways: cell" in desktop and "scrolls sideways" not in phone
+    assert "wide on a 390 px screen" in phone and "wide on a" not in desktop
+    assert desktop.count("alt text:") == 2
+    assert "figure numbers ['Fig. 2'], expected ['Fig. 3.1']" in desktop
+    assert "outputs use the ['synthetic'] images but no banner says so" in desktop
+    footer = layouts[1280]["footer"]
+    assert footer_problem(footer, {"synthetic"}) is not None
+    assert footer_problem(footer, {"real"}) is None
+    standin_footer = "Results were computed on lrlib's synthetic stand-in."
+    assert footer_problem(standin_footer, {"synthetic"}) is None
+    assert footer_problem(standin_footer, {"real", "synthetic"}) is not None

@@ -33,3 +33,33 @@ document.addEventListener("DOMContentLoaded", () => {
     };
   }
 });
+
+// 3. An interactive figure is an ipywidgets Image that the widget manager
+//    draws in the browser, with no alt text (the widget has no such field).
+//    Name it after the section it sits in, as the build does for the static
+//    figures without a caption (book/_ext/lrbook_site.py).
+function sectionTitle(element) {
+  const section = element.closest("section");
+  const heading = section && section.querySelector("h1, h2, h3, h4, h5, h6");
+  if (!heading) return "";
+  const copy = heading.cloneNode(true);
+  copy.querySelectorAll(".headerlink").forEach((link) => link.remove());
+  return copy.textContent.replace(/\s+/g, " ").trim();
+}
+
+function labelWidgetImages(root) {
+  root.querySelectorAll("img.widget-image:not([alt])").forEach((img) => {
+    const title = sectionTitle(img);
+    img.alt = title
+      ? `Interactive figure in the section “${title}”; the controls next to it redraw it`
+      : "Interactive figure; the controls next to it redraw it";
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  labelWidgetImages(document);
+  new MutationObserver(() => labelWidgetImages(document)).observe(document.body, {
+    childList: true,
+    subtree: true,
+  });
+});
