@@ -14,6 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Polygon
 
+from lrlib.validation import check_int
+
 __all__ = [
     "CHANNEL_COLORS",
     "draw_conv_volumes",
@@ -50,8 +52,7 @@ def plot_image_grid(
         raise ValueError("plot_image_grid needs at least one image, got none")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} titles")
-    if ncols < 1:
-        raise ValueError(f"ncols must be at least 1, got {ncols}")
+    ncols = check_int("ncols", ncols, low=1)
     ncols = min(ncols, len(images))
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(
