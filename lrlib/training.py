@@ -266,6 +266,23 @@ class Accuracy:
         return self.correct / self.total
 
 
+def _evaluated_batches(
+    model: nn.Module, loader: Any
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(outputs, targets)`` of every batch, in evaluation mode without gradients.
+
+    The one evaluation pass behind :func:`batch_losses` and :func:`accuracy`:
+    the batch moves to the model's device, and the model's mode is restored
+    when the pass ends.
+    """
+    check_materialized(model)
+    device = model_device(model)
+    with model_mode(model, training=False), torch.no_grad():
+        for batch in loader:
+            inputs, targets = split_batch(batch, device)
+            yield model(inputs), targets
+
+
 def batch_losses(
     model: nn.Module, loader: Any, loss_fn: LossFunction
 ) -> list[tuple[torch.Tensor, int]]:
@@ -300,13 +317,10 @@ def batch_losses(
         >>> [(loss.item(), n) for loss, n in batch_losses(model, data, nn.MSELoss())]
         [(0.0, 4), (1.0, 2)]
     """
-    check_materialized(model)
-    device = model_device(model)
-    losses = []
-    with model_mode(model, training=False), torch.no_grad():
-        for batch in loader:
-            inputs, targets = split_batch(batch, device)
-            losses.append((compute_loss(loss_fn, model(inputs), targets), len(targets)))
+    losses = [
+        (compute_loss(loss_fn, outputs, targets), len(targets))
+        for outputs, targets in _evaluated_batches(model, loader)
+    ]
     if not losses:
         raise ValueError(
             "the loader is empty: it yielded no batches, so there is no loss to report"
@@ -384,13 +398,10 @@ def accuracy(model: nn.Module, loader: Any) -> Accuracy:
         >>> acc.total.tolist()
         [1, 1, 2]
     """
-    check_materialized(model)
-    device = model_device(model)
-    per_batch = []
-    with model_mode(model, training=False), torch.no_grad():
-        for batch in loader:
-            inputs, targets = split_batch(batch, device)
-            per_batch.append(_class_counts(model(inputs), targets))
+    per_batch = [
+        _class_counts(outputs, targets)
+        for outputs, targets in _evaluated_batches(model, loader)
+    ]
     if not per_batch:
         raise ValueError(
             "the loader yielded no batches, so there is no accuracy to report"
