@@ -29,7 +29,12 @@ if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # last: an installed lrlib wins over the checkout's
 
 from tools.bookconfig import chapter_notebooks  # noqa: E402
-from tools.notebooks import execute_many, longest_first, regression_env  # noqa: E402
+from tools.notebooks import (  # noqa: E402
+    add_notebook_arguments,
+    execute_many,
+    longest_first,
+    regression_env,
+)
 
 
 def kernel_lrlib(cwd: Path) -> Path:
@@ -54,16 +59,7 @@ def kernel_lrlib(cwd: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml"
-    )
-    parser.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=None,
-        help="kernels at once (default: one per core)",
-    )
+    add_notebook_arguments(parser)
     args = parser.parse_args(argv)
     paths = (
         longest_first(p.resolve() for p in args.notebooks)

@@ -185,9 +185,8 @@ def execute_many(
     return seconds
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["execute"])
+def add_notebook_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every notebook-running command takes: notebooks and --jobs."""
     parser.add_argument(
         "notebooks", nargs="*", type=Path, help="default: every notebook in _toc.yml"
     )
@@ -198,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="kernels at once (default: one per core)",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["execute"])
+    add_notebook_arguments(parser)
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or chapter_notebooks()
     start = time.perf_counter()
