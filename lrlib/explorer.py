@@ -697,7 +697,7 @@ def _png(figure: Figure, dpi: int) -> bytes:
     picture = PILImage.open(io.BytesIO(buffer.getvalue())).convert("RGB")
     small = picture.quantize(colors=PALETTE_COLOURS, method=PILImage.Quantize.MEDIANCUT)
     out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
+    small.save(out, format="PNG", optimize=True, dpi=(dpi, dpi))
     return out.getvalue()
 
 

@@ -319,10 +319,10 @@ def animate_paths(
     *,
     steps: Sequence[int] | None = None,
     levels: int | ArrayLike = 20,
-    figsize: tuple[float, float] = (4.4, 3.4),
-    dpi: float = 72,
+    figsize: tuple[float, float] = (6.0, 4.4),
+    dpi: float = 100,
     interval_ms: int = 200,
-    legend_loc: str = "upper right",
+    legend_loc: str = "below",
     fig: Figure | None = None,
 ) -> FuncAnimation:
     """Animate optimizers' paths over a loss surface.
@@ -344,10 +344,14 @@ def animate_paths(
         steps: the step each frame shows, e.g. ``range(0, 60, 2)``; default:
             every step of the shortest path (``0`` is the start).
         levels: contour levels, as in :func:`plot_loss_surface`.
-        figsize, dpi: the size of the new figure, in inches and dots per inch.
+        figsize, dpi: the size of the new figure, in inches and dots per inch
+            (the default, 600 pixels wide, is shown at its size on a desktop and
+            stays readable on a phone).
         interval_ms: the delay between frames when the animation plays.
-        legend_loc: where the legend goes, as in ``ax.legend(loc=...)``. It is
-            fixed: ``"best"`` would move the legend from frame to frame.
+        legend_loc: where the legend goes: ``"below"`` (under the plot, in
+            one row, where it hides no path) or a location inside the axes, as
+            in ``ax.legend(loc=...)``. It is fixed: ``"best"`` would move the
+            legend from frame to frame.
         fig: an empty figure to draw on instead of a new one.
 
     Returns:
@@ -381,7 +385,15 @@ def animate_paths(
     ax = plot_loss_surface(surface, paths, levels=levels, ax=fig.subplots())
     for contours in ax.collections:
         contours.set_antialiased(False)
-    ax.legend(loc=legend_loc)
+    if legend_loc == "below":
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncols=len(paths) + 1,  # the minimum and every path in one row
+            frameon=False,
+        )
+    else:
+        ax.legend(loc=legend_loc)
     trails = ax.lines[
         1:
     ]  # plot_loss_surface draws the minimum first, then one line per path

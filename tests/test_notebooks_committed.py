@@ -7,12 +7,16 @@ in order, without errors, and with the Colab bootstrap cell first.
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from PIL import Image
 
+from lrlib.responsive import PHONE_WIDTH
 from tools import colab
 from tools.bookconfig import ROOT, chapter_notebooks, repository, toc_files
 
@@ -164,3 +168,88 @@ def test_adam_that_trains_is_fused(path):
             if "parameters()" in args and "fused=True" not in args:
                 offenders.append(f"cell {i}: {match.group(0)[:80]}")
     assert not offenders, f"{path.name}: Adam without fused=True: {offenders}"
+
+
+# -------------------------------------------------------- figures on a phone
+
+
+def pictures(cell: nbformat.NotebookNode) -> list[tuple[str, bytes, float]]:
+    """(what, PNG bytes, density) for every picture a phone would show: image
+    outputs, and in HTML outputs the narrow source of a ``<picture>``
+    (lrlib.responsive) or else every embedded image."""
+    found = []
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        if "image/png" in data:
+            found.append(("image", base64.b64decode(data["image/png"]), 1.0))
+        html = "".join(data.get("text/html", ""))
+        narrow = re.search(
+            r'<source media="[^"]*" srcset="data:image/png;base64,([^" ]+) (\d+)x"',
+            html,
+        )
+        if narrow:
+            found.append(
+                ("narrow picture", base64.b64decode(narrow.group(1)), float(narrow[2]))
+            )
+        elif "frames[0]" not in html:  # an animation's frames: one size, checked
+            for png in re.findall(r'src="data:image/png;base64,([^"]+)"', html):
+                found.append(("html image", base64.b64decode(png), 1.0))
+        else:
+            first = re.search(r'frames\[0\] = "data:image/png;base64,([^"]+)"', html)
+            found.append(("animation frame", base64.b64decode(first.group(1)), 1.0))
+    return found
+
+
+def inches_wide(png: bytes) -> float:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.size[0] / image.info["dpi"][0]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_is_readable_on_a_phone(path):
+    """No picture a phone shows is wider than lrlib.responsive.PHONE_WIDTH
+    inches: drawn wider, a figure's text shrinks below 0.75 CSS pixels per
+    point on a 390-pixel phone (tests/test_site.py measures it in a browser).
+    Wider figures go through lrlib.responsive, which stacks their panels."""
+    too_wide = [
+        f"cell {i}: {what} {inches_wide(png):.1f} in"
+        for i, c in enumerate(read(path).cells)
+        if c.cell_type == "code"
+        for what, png, _ in pictures(c)
+        if inches_wide(png) > PHONE_WIDTH + 0.02  # rounding to whole pixels
+    ]
+    assert not too_wide, f"{path.name}: wider than a phone allows: {too_wide}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_explorer_picture_is_readable_on_a_phone(path):
+    """The same for the pictures an explorer precomputed for the website (its
+    Image widgets in the notebook's widget state), which carry their dpi."""
+    state = (
+        read(path)
+        .metadata.get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
+    too_wide = [
+        f"widget {key}: {inches_wide(png):.1f} in"
+        for key, model in state.items()
+        if model["model_name"] == "ImageModel"
+        for png in [base64.b64decode(model["buffers"][0]["data"])]
+        if inches_wide(png) > PHONE_WIDTH + 0.02
+    ]
+    assert not too_wide, f"{path.name}: wider than a phone allows: {too_wide[:3]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_has_a_caption(path):
+    uncaptioned = [
+        i
+        for i, c in enumerate(read(path).cells)
+        if c.cell_type == "code"
+        and pictures(c)
+        and not c.metadata.get("mystnb", {}).get("figure", {}).get("caption")
+    ]
+    assert not uncaptioned, (
+        f"{path.name}: cells {uncaptioned} show a figure uncaptioned"
+    )

@@ -12,7 +12,10 @@ Besides loading cleanly and offline, every page must:
   as raw pipes instead of rendered);
 * at 1280 px, show every code block, listing and output without a sideways
   scroll bar (the code is formatted at 88 columns for this);
-* at 390 px, be no wider than the phone;
+* at 390 px, be no wider than the phone, and show every picture with at least
+  0.75 CSS pixels per typographic point (a 10-point label at least 7.5 px:
+  as much as matplotlib's default 6.4-inch figure gets), its stacked version
+  where it has one (``lrlib.responsive``), the drawn one on a desktop;
 * give every image alt text, not a file name or hash;
 * number its figures from 1 (``Fig. N.1``, ``N.2``, ... on chapter ``NN_``);
 * say which Rock-Paper-Scissors images produced its results when its outputs
@@ -24,7 +27,9 @@ made with each fault, so that a check that never fires is noticed.
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 import os
 import re
 import shutil
@@ -35,6 +40,7 @@ from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests._http import LocalServer
 from tools import site
@@ -75,7 +81,7 @@ STANDIN_LINE = "Using the synthetic stand-in for the Rock-Paper-Scissors images"
 REAL_LINE = "Using the real Rock-Paper-Scissors images"
 
 # Everything the layout checks need, read from the page in one go.
-LAYOUT_JS = r"""() => {
+LAYOUT_JS = r"""async () => {
   const kind = (e) => e.closest('.cell_output') ? 'output'
     : e.closest('.cell_input') ? 'cell' : 'listing';
   const longest = (t) => t.split('\n')
@@ -86,6 +92,26 @@ LAYOUT_JS = r"""() => {
                + longest(p.textContent).trim().slice(0, 100));
   const outputs = Array.from(document.querySelectorAll('.cell_output'))
     .map(e => e.innerText).join('\n');
+  // Widget images live at blob: URLs, which only the page can read.
+  const base64 = async (url) => {
+    const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    let text = '';
+    for (let k = 0; k < bytes.length; k += 8192)
+      text += String.fromCharCode(...bytes.subarray(k, k + 8192));
+    return btoa(text);
+  };
+  const pictures = [];
+  for (const i of document.images) {
+    if (i.getBoundingClientRect().width === 0
+        || i.closest('nav, header, .bd-sidebar-primary, .bd-sidebar-secondary'))
+      continue;
+    const shown = i.currentSrc || i.src;
+    pictures.push({shown: shown, own: i.src,
+                   data: shown.startsWith('blob:') ? await base64(shown) : null,
+                   width: i.getBoundingClientRect().width,
+                   responsive: !!i.closest('picture'),
+                   alt: (i.getAttribute('alt') || '').slice(0, 60)});
+  }
   const banner = document.querySelector('.lrbook-data-source');
   const footer = document.querySelector('.extra_footer');
   return {
@@ -93,6 +119,7 @@ LAYOUT_JS = r"""() => {
     docWidth: document.documentElement.scrollWidth,
     scrollingPres: scrolling,
     images: Array.from(document.images).map(i => [i.getAttribute('alt'), i.src]),
+    pictures: pictures,
     figureNumbers: Array.from(document.querySelectorAll(
       'figure .caption-number, figure .caption .caption-number'))
       .map(e => e.textContent.trim()),
@@ -309,6 +336,56 @@ def footer_problem(footer: str | None, used: set[str]) -> str | None:
     return None
 
 
+# The least CSS pixels per typographic point a picture may get on a phone.
+MIN_PX_PER_POINT = 0.75
+
+
+def image_bytes(picture: dict, root: Path) -> bytes:
+    """The bytes of the picture shown (read by the page, a data URL or a file)."""
+    src = picture["shown"]
+    if picture["data"] is not None:
+        return base64.b64decode(picture["data"])
+    if src.startswith("data:"):
+        return base64.b64decode(src.split(",", 1)[1])
+    path = src.split("/", 3)[3].split("?", 1)[0]  # drop scheme://host/
+    return (root / path).read_bytes()
+
+
+def points_per_inch_problem(picture: dict, root: Path) -> str | None:
+    """How small a picture's text is drawn, from its PNG's size in inches."""
+    with Image.open(io.BytesIO(image_bytes(picture, root))) as image:
+        dpi = image.info.get("dpi", (0, 0))[0]
+        if not dpi:
+            return f"{picture['alt']!r}: the PNG does not say its dpi"
+        inches = image.size[0] / dpi
+    px_per_point = picture["width"] / (inches * 72)
+    if px_per_point < MIN_PX_PER_POINT:
+        return (
+            f"{picture['alt']!r}: a {inches:.1f}-inch picture shown "
+            f"{picture['width']:.0f} px wide: {px_per_point:.2f} px per point "
+            f"(at least {MIN_PX_PER_POINT}; stack it with lrlib.responsive)"
+        )
+    return None
+
+
+def picture_problems(rel: str, width: int, layout: dict, root: Path) -> list[str]:
+    """On a phone every picture is readable, and a responsive one shows its
+    narrow version; on a desktop a responsive picture shows the drawn one."""
+    problems = []
+    for picture in layout["pictures"]:
+        narrow_shown = picture["shown"] != picture["own"]
+        if picture["responsive"] and narrow_shown != (width <= PHONE[0]):
+            which = "stacked" if narrow_shown else "drawn"
+            problems.append(
+                f"{rel} @{width}: {picture['alt']!r} shows its {which} version"
+            )
+        if width <= PHONE[0]:
+            problem = points_per_inch_problem(picture, root)
+            if problem:
+                problems.append(f"{rel} @{width}: text too small on a phone: {problem}")
+    return problems
+
+
 def layout_problems(rel: str, width: int, layout: dict) -> list[str]:
     """Everything wrong with one page at one width, from :data:`LAYOUT_JS`'s reading."""
     problems = [
@@ -348,6 +425,7 @@ def test_every_page_in_a_browser(html_root, server, browser):
     used: set[str] = set()
     footers: dict[str, str | None] = {}
     visited = 0
+    pictures_checked = 0
     for rel in pages(html_root):
         for viewport in (DESKTOP, PHONE):
             width = viewport[0]
@@ -378,10 +456,13 @@ def test_every_page_in_a_browser(html_root, server, browser):
                     f"{result.rendered_widgets} rendered"
                 )
             problems += layout_problems(rel, width, result.layout)
+            problems += picture_problems(rel, width, result.layout, html_root)
+            pictures_checked += width == PHONE[0] and len(result.layout["pictures"])
             used |= sources_in(result.layout["outputs"])
             if result.layout["footer"] is not None:
                 footers[rel] = result.layout["footer"]
     assert visited >= len(notebooks) + 1
+    assert pictures_checked >= 5 * len(notebooks), pictures_checked
     assert used, "no page says which Rock-Paper-Scissors images it used"
     for rel in (r for r in pages(html_root) if r.startswith("book/")):
         problem = footer_problem(footers.get(rel), used)
@@ -408,6 +489,7 @@ def test_getting_started_shows_every_kind_of_output(html_root, server, browser):
 FAULTY_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
 body { margin: 0; font: 16px sans-serif; }
 pre { width: 300px; overflow-x: auto; }
+img { max-width: 100%; }
 </style></head><body>
 <p>| epoch | loss |</p>
 <p>|---|---|</p>
@@ -421,6 +503,11 @@ pre { width: 300px; overflow-x: auto; }
 <img alt="The weights of an EWMA with alpha = 1/3." src="$png">
 <p>Text before.</p><p>|—|—:|</p>
 <p>$wide_word</p>
+<img alt="A plot drawn 12 inches wide." src="$wide_png">
+<picture><source media="(max-width: 700px)" srcset="$narrow_png 2x">
+<img alt="A stacked plot." src="$wide_png"></picture>
+<picture><source media="(max-width: 10px)" srcset="$narrow_png 2x">
+<img alt="A plot that never stacks." src="$wide_png"></picture>
 <div class="extra_footer"><p>The images are by Laurence Moroney, CC BY 2.0.</p></div>
 </body></html>
 """
@@ -430,6 +517,12 @@ PIXEL_PNG = (
 )
 
 
+def png_url(width: int, dpi: int) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, 20), "white").save(buffer, "png", dpi=(dpi, dpi))
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def test_the_checks_catch_faults(tmp_path, browser):
     """Each check fires on a small page made with its fault, and only on it."""
     page = string.Template(FAULTY_PAGE).substitute(
@@ -437,6 +530,8 @@ def test_the_checks_catch_faults(tmp_path, browser):
         standin=STANDIN_LINE,
         png=PIXEL_PNG,
         wide_word="w" * 120,
+        wide_png=png_url(1200, 100),  # 12 inches
+        narrow_png=png_url(1200, 200),  # 6 inches
     )
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "03_faulty.html").write_text(page)
@@ -458,6 +553,19 @@ def test_the_checks_catch_faults(tmp_path, browser):
     assert "hidden" not in desktop and "is not a table" not in desktop
     assert "scrolls sideways: cell" in desktop and "scrolls sideways" not in phone
     assert "wide on a 390 px screen" in phone and "wide on a" not in desktop
+    pictures = {
+        width: "\n".join(
+            picture_problems("book/03_faulty.html", width, layouts[width], tmp_path)
+        )
+        for width in layouts
+    }
+    assert (
+        "'A plot drawn 12 inches wide.': a 12.0-inch picture shown 390 px wide: "
+        "0.45 px per point"
+    ) in pictures[390]
+    assert "'A plot that never stacks.' shows its drawn version" in pictures[390]
+    assert "A stacked plot" not in pictures[390]
+    assert pictures[1280] == "", pictures[1280]
     assert desktop.count("alt text:") == 2
     assert "figure numbers ['Fig. 2'], expected ['Fig. 3.1']" in desktop
     assert "outputs use the ['synthetic'] images but no banner says so" in desktop
