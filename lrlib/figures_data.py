@@ -176,9 +176,9 @@ def draw_conv_volumes(n_filters: int = 1, *, ax: Axes | None = None) -> Axes:
 
     Raises:
         ValueError: ``n_filters`` is not between 1 and 4.
+        TypeError: ``n_filters`` is not an integer.
     """
-    if not 1 <= n_filters <= 4:
-        raise ValueError(f"n_filters must be between 1 and 4, got {n_filters}")
+    n_filters = check_int("n_filters", n_filters, low=1, high=4)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 2.8))
     _slab(ax, 0.0, 0.6, 3.0, 3, CHANNEL_COLORS, 0.35, "input: 3 channels")

@@ -69,6 +69,10 @@ def test_conv_volumes_draw_input_filters_and_output(n_filters):
     assert f"output: {n_filters} channel" in texts
 
 
-def test_conv_volumes_reject_too_many_filters():
-    with pytest.raises(ValueError, match="between 1 and 4"):
-        draw_conv_volumes(5)
+@pytest.mark.parametrize(
+    "n_filters, error", [(5, ValueError), (0, ValueError), (2.0, TypeError)]
+)
+def test_conv_volumes_reject_a_bad_filter_count(n_filters, error):
+    message = f"^n_filters must be an int from 1 to 4, got {n_filters}$"
+    with pytest.raises(error, match=message):
+        draw_conv_volumes(n_filters)
