@@ -31,7 +31,6 @@ the static controls show: the site's browser test checks it.
 
 from __future__ import annotations
 
-import io
 import math
 import random
 import sys
@@ -45,8 +44,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image as PILImage
 from traitlets import Unicode
+
+from lrlib.palette import palette_png
 
 __all__ = [
     "DEFAULT_MAX_PICTURES",
@@ -363,7 +363,7 @@ class FigureExplorer(widgets.VBox):
         self.ax = self.figure.add_subplot()
         self.draw(self.ax, **values)
         self.figure.tight_layout()
-        return _png(self.figure, self.dpi)
+        return palette_png(self.figure, dpi=self.dpi, colours=PALETTE_COLOURS)
 
     def _tooltip(self, labels: Mapping[str, str]) -> str:
         described = ", ".join(
@@ -687,18 +687,6 @@ def _static_twin(
 def _control_row(controls: list[widgets.ValueWidget]) -> widgets.HBox:
     """The controls side by side, wrapping onto more lines when they do not fit."""
     return widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap"))
-
-
-def _png(figure: Figure, dpi: int) -> bytes:
-    """``figure`` as a palette PNG: line plots lose nothing visible, and two
-    thirds of their bytes."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    picture = PILImage.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-    small = picture.quantize(colors=PALETTE_COLOURS, method=PILImage.Quantize.MEDIANCUT)
-    out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True, dpi=(dpi, dpi))
-    return out.getvalue()
 
 
 @contextmanager

@@ -34,7 +34,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import io
 import math
 import string
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from matplotlib.gridspec import GridSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 from PIL import Image
 
+from lrlib.palette import palette_png
 from lrlib.validation import check_int, check_number
 
 __all__ = ["PHONE_WIDTH", "ResponsiveFigure", "responsive"]
@@ -150,20 +150,15 @@ def _show_shared_tick_labels(ax: Axes) -> None:
         ax.tick_params(axis="y", labelleft=True)
 
 
-def _png(fig: Figure, dpi: float) -> bytes:
-    """The figure as a PNG of at most 256 colours (a quarter of the bytes of
-    matplotlib's true-colour PNG for a plot, and the same to the eye)."""
-    buffer = io.BytesIO()
-    fig.savefig(
-        buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=TIGHT_PAD
+def _picture(fig: Figure, dpi: float) -> bytes:
+    """The figure cropped to its content, as a 256-colour PNG."""
+    return palette_png(
+        fig,
+        dpi=dpi,
+        colours=256,
+        method=Image.Quantize.FASTOCTREE,
+        tight_pad=TIGHT_PAD,
     )
-    with Image.open(buffer) as image:
-        palette = image.convert("RGB").quantize(
-            colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
-        )
-        small = io.BytesIO()
-        palette.save(small, format="png", optimize=True, dpi=image.info["dpi"])
-    return small.getvalue()
 
 
 def responsive(
@@ -227,7 +222,7 @@ def responsive(
         _label(cells)
 
     wide_size = tuple(float(v) for v in fig.get_size_inches())
-    wide_png = _png(fig, fig.dpi)
+    wide_png = _picture(fig, fig.dpi)
 
     old_rows, old_cols = cells[0][0].get_subplotspec().get_gridspec().get_geometry()
     panel_width = wide_size[0] / old_cols
@@ -251,7 +246,7 @@ def responsive(
         fig.get_layout_engine(), ConstrainedLayoutEngine | TightLayoutEngine
     ):
         fig.tight_layout()  # the drawn layout was computed once, for the wide grid
-    narrow_png = _png(fig, fig.dpi * 2)
+    narrow_png = _picture(fig, fig.dpi * 2)
     plt.close(fig)
     return ResponsiveFigure(
         wide_png=wide_png,
