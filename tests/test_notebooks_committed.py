@@ -191,18 +191,22 @@ def pictures(cell: nbformat.NotebookNode) -> list[tuple[str, bytes, float]]:
             found.append(
                 ("narrow picture", base64.b64decode(narrow.group(1)), float(narrow[2]))
             )
-        elif "frames[0]" not in html:  # an animation's frames: one size, checked
-            for png in re.findall(r'src="data:image/png;base64,([^"]+)"', html):
-                found.append(("html image", base64.b64decode(png), 1.0))
-        else:
+        elif "frames[0]" in html:  # an animation's frames: one size, check one
             first = re.search(r'frames\[0\] = "data:image/png;base64,([^"]+)"', html)
             found.append(("animation frame", base64.b64decode(first.group(1)), 1.0))
+        else:
+            for png in re.findall(r'src="data:image/png;base64,([^"]+)"', html):
+                found.append(("html image", base64.b64decode(png), 1.0))
     return found
 
 
 def inches_wide(png: bytes) -> float:
     with Image.open(io.BytesIO(png)) as image:
         return image.size[0] / image.info["dpi"][0]
+
+
+def wider_than_a_phone(png: bytes) -> bool:
+    return inches_wide(png) > PHONE_WIDTH + 0.02  # rounding to whole pixels
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -216,7 +220,7 @@ def test_every_figure_is_readable_on_a_phone(path):
         for i, c in enumerate(read(path).cells)
         if c.cell_type == "code"
         for what, png, _ in pictures(c)
-        if inches_wide(png) > PHONE_WIDTH + 0.02  # rounding to whole pixels
+        if wider_than_a_phone(png)
     ]
     assert not too_wide, f"{path.name}: wider than a phone allows: {too_wide}"
 
@@ -236,7 +240,7 @@ def test_every_explorer_picture_is_readable_on_a_phone(path):
         for key, model in state.items()
         if model["model_name"] == "ImageModel"
         for png in [base64.b64decode(model["buffers"][0]["data"])]
-        if inches_wide(png) > PHONE_WIDTH + 0.02
+        if wider_than_a_phone(png)
     ]
     assert not too_wide, f"{path.name}: wider than a phone allows: {too_wide[:3]}"
 
