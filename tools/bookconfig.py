@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "_config.yml"
 TOC = ROOT / "_toc.yml"
+# `make site` executes the notebooks into this copy of the book (tools/site.py).
+STAGING = ROOT / "_build" / "source"
 
 
 @dataclass(frozen=True)
@@ -28,14 +31,97 @@ class Repository:
             )
         return self.url[len(prefix) :].rstrip("/")
 
-    def colab_url(self, notebook: str) -> str:
-        """The Colab address that opens ``notebook`` (relative to the book root)."""
+    def colab_url(self, notebook: str, branch: str | None = None) -> str:
+        """The Colab address that opens ``notebook`` (relative to the book root).
+
+        Args:
+            notebook: the notebook's path in the book, such as ``book/03_x.ipynb``.
+            branch: the branch to open it from; default :attr:`branch`.
+        """
         parts = [p for p in (self.path_to_book.strip("/"), notebook) if p]
-        return f"https://colab.research.google.com/github/{self.slug}/blob/{self.branch}/{'/'.join(parts)}"
+        return (
+            f"https://colab.research.google.com/github/{self.slug}/blob/"
+            f"{branch or self.branch}/{'/'.join(parts)}"
+        )
+
+    @property
+    def site_url(self) -> str:
+        """The address GitHub Pages publishes the repository's site at, ``/``-ended.
+
+        ``https://github.com/OWNER/REPO`` is served at
+        ``https://OWNER.github.io/REPO/``; the repository named
+        ``OWNER.github.io`` at ``https://OWNER.github.io/``.
+
+        Example:
+            >>> Repository("https://github.com/lrbook/lrbook", "main", "").site_url
+            'https://lrbook.github.io/lrbook/'
+        """
+        owner, _, name = self.slug.partition("/")
+        if not owner or not name or "/" in name:
+            raise ValueError(
+                "repository.url must be https://github.com/OWNER/REPO, got "
+                f"{self.url!r}"
+            )
+        host = f"{owner.lower()}.github.io"
+        return f"https://{host}/" if name.lower() == host else f"https://{host}/{name}/"
+
+    def page_url(self, docname: str, anchor: str = "") -> str:
+        """The published address of the page ``docname`` (``book/03_x``).
+
+        Args:
+            docname: the page, as the table of contents names it.
+            anchor: an id on the page to link to, if any.
+        """
+        return self.site_url + docname + ".html" + (f"#{anchor}" if anchor else "")
 
 
 def load_config(path: Path = CONFIG) -> dict:
     return yaml.safe_load(path.read_text())
+
+
+@dataclass(frozen=True)
+class ReaderCopies:
+    """Where the reader's copies of the chapters are published.
+
+    ``branch`` is the git branch Colab opens them from, ``folder`` the folder of
+    the website that the download button serves them from. Both come from
+    ``sphinx.config.lrbook_reader_copies`` in ``_config.yml``, which the site's
+    extension (book/_ext/lrbook_site.py) reads too.
+    """
+
+    branch: str
+    folder: str
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def reader_copies(path: Path = CONFIG) -> ReaderCopies:
+    """The branch and site folder of the reader's copies, from ``_config.yml``.
+
+    Raises:
+        ValueError: the setting is missing, or a name is not a plain folder or
+            branch name (letters, digits, ``.``, ``_``, ``-``).
+    """
+    config = load_config(path)
+    found = ((config.get("sphinx") or {}).get("config") or {}).get(
+        "lrbook_reader_copies"
+    )
+    if not isinstance(found, dict):
+        raise ValueError(
+            f"{path}: sphinx.config.lrbook_reader_copies must be a mapping with "
+            f"'branch' and 'folder', got {found!r}"
+        )
+    values = {}
+    for key in ("branch", "folder"):
+        value = found.get(key)
+        if not isinstance(value, str) or not _SAFE_NAME.match(value):
+            raise ValueError(
+                f"{path}: sphinx.config.lrbook_reader_copies.{key} must be a plain "
+                f"name (letters, digits, '.', '_', '-'), got {value!r}"
+            )
+        values[key] = value
+    return ReaderCopies(**values)
 
 
 def repository(path: Path = CONFIG) -> Repository:
