@@ -18,7 +18,7 @@ BROWSERS := chromium chromium-browser google-chrome
 # Notebooks run in parallel, one single-threaded kernel per core.
 JOBS   ?= auto
 
-.PHONY: site test lint unit gpu-test bench robustness execute sync-colab venv assets browser qemu clean
+.PHONY: site test lint unit gpu-test bench robustness execute sync-colab colab-copies publish-copies venv assets browser qemu clean
 
 site: venv assets
 	$(PY) -m tools.site $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS))
@@ -58,6 +58,19 @@ execute: venv
 # After changing repository.url or repository.branch in _config.yml.
 sync-colab: venv
 	$(PY) -m tools.colab sync
+
+# The reader's copy of every chapter (tools/colab_copies.py), into _build/colab:
+# from the committed notebooks, or with COPIES_FROM=staging from the notebooks
+# `make site` last executed. Refuses uncommitted changes (the copies pin HEAD)
+# unless COPIES_ARGS=--allow-dirty.
+COPIES_FROM ?= committed
+colab-copies: venv
+	$(PY) -m tools.colab_copies build --source $(COPIES_FROM) --out _build/colab $(COPIES_ARGS)
+
+# After `make site` (the Pages workflow): commit the site's copies to their branch
+# (lrbook_reader_copies in _config.yml) and push it to origin, for Colab.
+publish-copies: venv
+	$(PY) -m tools.colab_copies publish
 
 venv: $(STAMP)
 
@@ -107,8 +120,8 @@ clean:
 # other library versions reaches the pinned runs) and tests there:
 #   make lowest          the oldest releases pyproject.toml allows (uv's
 #                        --resolution lowest-direct): unit tests + notebooks (nbval, lax)
-#   make colab-install   what the Colab bootstrap cell installs (unpinned, so the
-#                        newest releases), then every notebook executed, nothing saved
+#   make colab-install   what the reader's copies install (lrlib unpinned, so the
+#                        newest releases), then every copy executed, nothing saved
 # Both download PyTorch from PyPI (a CUDA build, a few GB) on first use.
 
 LOWEST        := .venv-lowest
@@ -116,6 +129,11 @@ COLAB         := .venv-colab
 LOWEST_PY     := $(LOWEST)/bin/python
 COLAB_PY      := $(COLAB)/bin/python
 LOWEST_EXTRAS := notebooks,book,test
+# The book's tooling that writes the reader's copies (myst-nb, Sphinx; no torch),
+# at the exact pins, kept apart from the copies' own environment: there myst-nb
+# must be missing, as in Colab, so that glue does nothing.
+COPYTOOLS     := .venv-copytools
+COPYTOOLS_PY  := $(COPYTOOLS)/bin/python
 # uv from the PATH, else installed with pip into .venv-uv.
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.venv-uv/bin/uv)
 
@@ -139,7 +157,7 @@ $(LOWEST)/.installed: pyproject.toml | $(UV)
 	$(UV) pip freeze --python $(LOWEST_PY) > $(LOWEST)/resolved.txt
 	@touch $@
 
-colab-install:
+colab-install: $(COPYTOOLS)/.installed
 	rm -rf $(COLAB)
 	$(PYTHON) -m venv $(COLAB)
 	$(COLAB_PY) -m pip install --quiet --upgrade pip
@@ -147,8 +165,15 @@ colab-install:
 	$(COLAB_PY) -m pip install --quiet ipykernel nbclient nbformat pyyaml
 	$(COLAB_PY) -m pip freeze > $(COLAB)/resolved.txt
 	$(COLAB_PY) -c "import sys, torch, torchvision, numpy; print('colab-install:', sys.version.split()[0], 'torch', torch.__version__, 'torchvision', torchvision.__version__, 'numpy', numpy.__version__)"
+	$(COPYTOOLS_PY) -m tools.colab_copies build --allow-dirty --out $(COLAB)/copies
 	env -u PYTHONPATH LRBOOK_DATA_DIR=$(CURDIR)/$(COLAB)/data JUPYTER_PATH=$(CURDIR)/$(COLAB)/share/jupyter \
-		$(COLAB_PY) -I tools/execute_unsaved.py
+		$(COLAB_PY) -I tools/execute_unsaved.py --copies $(COLAB)/copies
+
+$(COPYTOOLS)/.installed: requirements/lock.txt
+	rm -rf $(COPYTOOLS)
+	$(PYTHON) -m venv $(COPYTOOLS)
+	$(COPYTOOLS_PY) -m pip install --quiet -c requirements/lock.txt myst-nb pyyaml
+	@touch $@
 
 $(CURDIR)/.venv-uv/bin/uv:
 	$(PYTHON) -m venv .venv-uv

@@ -165,17 +165,40 @@ def test_lowest_resolves_the_floors_and_runs_unit_tests_and_notebooks():
     assert ".venv-lowest/" in (ROOT / ".gitignore").read_text()
 
 
-def test_colab_install_installs_what_the_bootstrap_cell_installs():
+def test_colab_install_installs_what_the_copies_install_and_runs_the_copies():
     from tools import colab
 
-    cell_spec = re.search(r'"(lrlib\[[^\]]*\]) @ ', colab.bootstrap_source()).group(1)
+    install = colab.install_source("0" * 40)
+    cell_spec = re.search(r'"(lrlib\[[^\]]*\]) @ ', install).group(1)
+    assert cell_spec in colab.bootstrap_source()  # the source's cell agrees
     commands = recipe("colab-install")
     assert f'pip install --quiet "{cell_spec} @ file://$(CURDIR)"' in commands
     assert "==" not in commands and " -e " not in commands  # unpinned, and not editable
     assert "rm -rf $(COLAB)" in commands  # a fresh environment every time
-    # Notebooks run against the installed package, and book/ is left as committed.
-    assert "-I tools/execute_unsaved.py" in commands and "env -u PYTHONPATH" in commands
-    assert ".venv-colab/" in (ROOT / ".gitignore").read_text()
+    # The copies are written by the book's tooling from its own environment (so
+    # myst-nb stays out of the copies' one, as in Colab), then run there against
+    # the installed package; book/ is left as committed.
+    assert "$(COPYTOOLS_PY) -m tools.colab_copies build" in commands
+    assert "--out $(COLAB)/copies" in commands
+    assert "-I tools/execute_unsaved.py --copies $(COLAB)/copies" in commands
+    assert "env -u PYTHONPATH" in commands
+    tools = recipe("$(COPYTOOLS)/.installed")
+    assert "-c requirements/lock.txt myst-nb" in tools and "torch" not in tools
+    for folder in (".venv-colab/", ".venv-copytools/"):
+        assert folder in (ROOT / ".gitignore").read_text()
+
+
+def test_pages_publishes_the_reader_copies_for_colab():
+    workflow = load("pages.yml")
+    build = workflow["jobs"]["build"]
+    assert build["permissions"]["contents"] == "write"
+    names = [s.get("run", "") for s in build["steps"]]
+    assert names.index("make publish-copies") > names.index("make site")
+    publish = next(s for s in build["steps"] if s.get("run") == "make publish-copies")
+    assert publish["if"] == "github.ref == 'refs/heads/main'"
+    assert "tools.colab_copies publish" in recipe("publish-copies")
+    # make site writes the copies into the site, which the artifact uploads.
+    assert "colab_copies.build(" in (ROOT / "tools" / "site.py").read_text()
 
 
 def test_execute_unsaved_refuses_to_test_the_checkout_instead_of_an_install(

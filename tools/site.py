@@ -7,6 +7,10 @@ touched), which Sphinx then renders. ``python -m tools.site --committed``
 renders the outputs committed in the notebooks instead, which the test command
 uses right after nbval has verified them. Both treat warnings as errors and
 print where ``index.html`` is.
+
+Both then write the reader's copy of every chapter (tools/colab_copies.py),
+made from the same executed notebooks, into the site's copies folder
+(``_build/html/notebooks/``), where the ".ipynb" download button points.
 """
 
 from __future__ import annotations
@@ -20,12 +24,19 @@ from pathlib import Path
 
 import yaml
 
-from tools.bookconfig import ROOT, TOC, chapter_notebooks, load_config
+from tools import colab_copies
+from tools.bookconfig import (
+    ROOT,
+    STAGING,
+    TOC,
+    chapter_notebooks,
+    load_config,
+    reader_copies,
+)
 from tools.notebooks import execute_many, regression_env
 
 SITE_OUTPUT = ROOT  # jupyter-book writes to <output>/_build/html
 COMMITTED_OUTPUT = ROOT / "_build" / "committed"
-STAGING = ROOT / "_build" / "source"  # the book with freshly executed notebooks
 VENDOR = ROOT / "book" / "_static" / "vendor"
 VENDOR_FILES = ["require.js", "html-manager/embed-amd.js", "mathjax/tex-mml-chtml.js"]
 
@@ -114,6 +125,8 @@ def build(*, committed: bool, jobs: int | None = None) -> Path:
     index = output / "_build" / "html" / "index.html"
     if not index.exists():
         raise SystemExit(f"the build finished but {index} does not exist")
+    # The copies pin the checked-out commit; a dirty tree is reported, not refused.
+    colab_copies.build(source, index.parent / reader_copies().folder, allow_dirty=True)
     return index
 
 

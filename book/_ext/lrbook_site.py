@@ -11,6 +11,10 @@
 * Figures are numbered per chapter: "Fig. 3.2" is the second figure of the
   chapter whose file starts with ``03_``, the number the prose uses for it.
   Pages without a number in their file name count from 1 on their own.
+* The Colab launch button and the ".ipynb" download button open the
+  reader's copy of the chapter (tools/colab_copies.py), not its source: Colab
+  from the branch, the download from the site's folder, both named by
+  ``lrbook_reader_copies`` in the configuration.
 * Pages whose outputs come from the Rock-Paper-Scissors images say which
   images produced them (the real ones or lrlib's synthetic stand-in) in a
   banner under the title, read from the line :meth:`lrlib.rps.RPSFolders.describe`
@@ -26,6 +30,7 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.errors import ExtensionError
 
 # --------------------------------------------------------------------------
 # Duplicate inline scripts
@@ -297,7 +302,77 @@ def set_footer(
     context["theme_extra_footer"] = base + footer_credit(used)
 
 
+# --------------------------------------------------------------------------
+# Launch and download buttons: the reader's copy
+# --------------------------------------------------------------------------
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _reader_copies(app: Sphinx) -> tuple[str, str] | None:
+    """(branch, folder) of the reader's copies, or None when not configured."""
+    copies = app.config.lrbook_reader_copies
+    if not copies:
+        return None
+    names = tuple(
+        copies.get(key) if isinstance(copies, dict) else None
+        for key in ("branch", "folder")
+    )
+    if not all(isinstance(n, str) and _PLAIN_NAME.match(n) for n in names):
+        raise ExtensionError(
+            "lrbook_reader_copies must map 'branch' and 'folder' to plain names, "
+            f"got {copies!r}"
+        )
+    return names
+
+
+def point_buttons_to_reader_copies(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
+    """Make the Colab and ".ipynb" buttons of a notebook page open its reader's copy.
+
+    sphinx-book-theme builds the Colab address from the repository's branch
+    and the download address from ``_sources``; both would give the source
+    notebook, MyST and all. The copy has the same path in the book on the
+    copies' branch and under the copies' folder of the site. A launch button
+    of another service has no copy to open, which is an error here rather
+    than a button to the source.
+    """
+    copies = _reader_copies(app)
+    if copies is None:
+        return
+    branch, folder = copies
+    options = app.config.html_theme_options or {}
+    colab = str((options.get("launch_buttons") or {}).get("colab_url") or "").rstrip(
+        "/"
+    )
+    source_branch = options.get("repository_branch") or "main"
+    for group in context.get("header_buttons") or []:
+        for button in group.get("buttons") or []:
+            url = button.get("url") or ""
+            if group.get("label") == "launch-buttons" and button.get("type") == "link":
+                prefix = f"/blob/{source_branch}/"
+                if not (colab and url.startswith(colab + "/github/") and prefix in url):
+                    raise ExtensionError(
+                        f"the {button.get('text')!r} launch button ({url}) has no "
+                        "rule to open the reader's copy; only Colab's has "
+                        "(book/_ext/lrbook_site.py)"
+                    )
+                head, _, path = url.partition(prefix)
+                button["url"] = f"{head}/blob/{branch}/{path}"
+                button["tooltip"] = "Launch the reader's copy on Colab"
+            elif group.get("label") == "download-buttons" and url.endswith(
+                f"/{pagename}.ipynb"
+            ):
+                button["url"] = context["pathto"](f"{folder}/{pagename}.ipynb", 1)
+                button["tooltip"] = "Download the notebook (the reader's copy)"
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    # {"branch": ..., "folder": ...}: where tools/colab_copies.py publishes.
+    app.add_config_value("lrbook_reader_copies", {}, "html", types=[dict])
+    # After sphinx-book-theme has added its buttons (priority 501).
+    app.connect("html-page-context", point_buttons_to_reader_copies, priority=600)
     # Run after every other extension has added its per-page scripts.
     app.connect("html-page-context", drop_duplicate_scripts, priority=999)
     app.connect("html-page-context", set_footer)
