@@ -346,3 +346,18 @@ def test_a_bad_commit_is_refused(tmp_path):
     book = one_page_book(tmp_path, nbformat.v4.new_markdown_cell("# Title"))
     with pytest.raises(ValueError, match="40 lowercase hexadecimal"):
         write_copies(book, tmp_path / "out", "main")
+
+
+def test_only_a_folder_of_copies_is_emptied(tmp_path):
+    book = one_page_book(tmp_path / "book", nbformat.v4.new_markdown_cell("# Title"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("someone's file\n")
+    with pytest.raises(FileExistsError, match="holds no reader's copies"):
+        write_copies(book, out, COMMIT)
+    assert (out / "keep.txt").exists()
+    fresh = tmp_path / "fresh"
+    first = write_copies(book, fresh, COMMIT)
+    (fresh / "stale.ipynb").write_text("{}")
+    assert write_copies(book, fresh, COMMIT) == first
+    assert not (fresh / "stale.ipynb").exists()

@@ -28,12 +28,14 @@ from types import ModuleType
 
 import nbformat
 from docutils import nodes
+from myst_nb.ext.glue import GLUE_PREFIX
 
 from tools.bookconfig import ROOT, toc_files
 from tools.myst_syntax import Directive, Target, Text, parse_blocks
 
 __all__ = [
     "ADMONITIONS",
+    "GLUE_PREFIX",
     "BookIndex",
     "Exercise",
     "Label",
@@ -42,9 +44,9 @@ __all__ = [
     "heading",
     "index_book",
     "normalize_label",
+    "site_extension",
 ]
 
-GLUE_PREFIX = "application/papermill.record/"
 # Directives whose body is Markdown that may hold labels, figures or exercises.
 ADMONITIONS = {
     "note": "Note",
@@ -80,10 +82,12 @@ def normalize_label(label: str) -> str:
 
 
 @cache
-def _site_extension() -> ModuleType:
-    """book/_ext/lrbook_site.py, the site's own numbering rule."""
-    path = ROOT / "book" / "_ext" / "lrbook_site.py"
-    spec = importlib.util.spec_from_file_location("_lrbook_site_for_copies", path)
+def site_extension(name: str) -> ModuleType:
+    """The site's own Sphinx extension ``book/_ext/<name>.py``, whose rules the
+    copies follow (``lrbook_site``: numbering; ``lrbook_listing``: listings).
+    """
+    path = ROOT / "book" / "_ext" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_{name}_for_copies", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -91,7 +95,7 @@ def _site_extension() -> ModuleType:
 
 def number_text(docname: str, index: int) -> str:
     """The site's number of the ``index``-th (1-based) numbered item of a page."""
-    chapter = _site_extension().chapter_number(docname)
+    chapter = site_extension("lrbook_site").chapter_number(docname)
     return str(index) if chapter is None else f"{chapter}.{index}"
 
 

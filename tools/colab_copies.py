@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import nbformat
@@ -282,6 +282,24 @@ def commit_of(
     return commit, dirty
 
 
+def _empty(out: Path) -> None:
+    """Empty ``out`` if it holds earlier copies (and nothing else it may hold).
+
+    Raises:
+        FileExistsError: ``out`` holds files but no README of reader's copies.
+    """
+    if not out.exists() or not any(out.iterdir()):
+        return
+    readme = out / "README.md"
+    if not (readme.exists() and readme.read_text().startswith(README[:30])):
+        raise FileExistsError(
+            f"{out} is not empty and holds no reader's copies (no README.md of "
+            "theirs): choose an empty or new folder"
+        )
+    for old in sorted(out.rglob("*"), reverse=True):
+        old.rmdir() if old.is_dir() and not old.is_symlink() else old.unlink()
+
+
 def write_copies(
     source_root: Path,
     out: Path,
@@ -310,9 +328,7 @@ def write_copies(
     repo = repo or repository()
     index = index_book(source_root)
     wanted = set(only) if only is not None else None
-    if out.exists():
-        for old in sorted(out.rglob("*"), reverse=True):
-            old.rmdir() if old.is_dir() else old.unlink()
+    _empty(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for docname, page in index.pages.items():
@@ -343,7 +359,7 @@ def build(
     *,
     commit: str | None = None,
     allow_dirty: bool = False,
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> list[Path]:
     """:func:`write_copies` with the commit from git; reports what it did.
 

@@ -41,9 +41,8 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 from myst_nb.core.variables import format_plain_text
 from pygments.lexers import get_lexer_for_filename
@@ -55,10 +54,10 @@ from tools.book_index import (
     BookIndex,
     Label,
     Page,
-    _site_extension,
     heading,
+    site_extension,
 )
-from tools.bookconfig import ROOT, Repository
+from tools.bookconfig import Repository
 from tools.myst_syntax import (
     Directive,
     Fence,
@@ -149,18 +148,6 @@ def _explicit(content: str) -> tuple[str | None, str]:
     if match and match["text"].strip():
         return match["text"].strip(), match["target"].strip()
     return None, content.strip()
-
-
-@cache
-def _listing_extension() -> ModuleType:
-    """book/_ext/lrbook_listing.py: the site's listing rule (docstrings dropped)."""
-    import importlib.util
-
-    path = ROOT / "book" / "_ext" / "lrbook_listing.py"
-    spec = importlib.util.spec_from_file_location("_lrbook_listing_for_copies", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --------------------------------------------------------------------------
@@ -275,13 +262,13 @@ def _label(role: Role, target: str, ctx: Context) -> Label:
         ) from None
 
 
-def _in_page(markdown: str, label: Label, ctx: Context) -> str:
-    """Markdown of another page (a title, a caption) converted in that page."""
+def _in_page(markdown: str, docname: str, ctx: Context) -> str:
+    """Markdown of page ``docname`` (a title, a caption), converted in that page."""
     other = Context(
         ctx.index,
-        ctx.index.pages[label.docname],
+        ctx.index.pages[docname],
         ctx.repository,
-        where=f"{label.docname} (quoted by {ctx.where})",
+        where=f"{docname} (quoted by {ctx.where})",
     )
     return _inline(markdown, other)
 
@@ -291,7 +278,7 @@ def _role_ref(role: Role, ctx: Context) -> str:
     label = _label(role, target, ctx)
     if text is None:
         if label.kind in ("section", "figure") and label.title:
-            text = _in_page(label.title, label, ctx)
+            text = _in_page(label.title, label.docname, ctx)
         elif label.kind == "exercise" and label.number:
             text = f"Exercise {label.number}"
         else:
@@ -318,7 +305,7 @@ def _role_numref(role: Role, ctx: Context) -> str:
             f"{{numref}}`{role.content}` points to {label.name!r}, which has no "
             "number (only named figures and numbered exercises have one)",
         )
-    title = _in_page(label.title, label, ctx) if label.title else ""
+    title = _in_page(label.title, label.docname, ctx) if label.title else ""
     if text is None:
         text = _NUMREF_DEFAULT[label.kind]
     text = text.replace("%s", "{number}")
@@ -336,8 +323,7 @@ def _role_doc(role: Role, ctx: Context) -> str:
     if text is None:
         if not page.title:
             raise ctx.fail(None, f"{{doc}}`{role.content}`: {docname} has no title")
-        label = Label("", docname, "", "section", page.title)
-        text = _in_page(page.title, label, ctx)
+        text = _in_page(page.title, docname, ctx)
     else:
         text = _inline(text, ctx)
     return f"[{text}]({ctx.repository.page_url(docname)})"
@@ -457,7 +443,7 @@ def _language(path: Path) -> str:
 
 
 def _literalinclude(block: Directive, ctx: Context) -> str:
-    listing = _listing_extension()
+    listing = site_extension("lrbook_listing")
     spec = listing.ListingInclude.option_spec
     unknown = sorted(set(block.options) - set(spec))
     if unknown:
@@ -564,7 +550,9 @@ def _figure(block: Directive, ctx: Context) -> str:
     _check_options(block, _FIGURE_OPTIONS, ctx)
     caption, _, legend = block.body.partition("\n\n")
     caption = _inline(caption.strip(), ctx)
-    alt = block.options.get("alt") or _site_extension().leading_sentences(caption)
+    alt = block.options.get("alt") or site_extension("lrbook_site").leading_sentences(
+        caption
+    )
     image = _image_markdown(block, alt, ctx)
     number = None
     if block.options.get("name"):
