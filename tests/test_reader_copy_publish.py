@@ -113,9 +113,12 @@ def test_site_url_from_the_repository(url, site):
     repo = Repository(url, "main", "")
     assert repo.site_url == site
     assert repo.page_url("book/03_x", "fig-a") == f"{site}book/03_x.html#fig-a"
-    assert repo.colab_url("book/03_x.ipynb", "colab").endswith(
-        "/blob/colab/book/03_x.ipynb"
+    assert repo.colab_url("book/03_x.ipynb").endswith("/blob/main/book/03_x.ipynb")
+    assert repo.colab_url("book/03_x.ipynb", "dev").endswith(
+        "/blob/dev/book/03_x.ipynb"
     )
+    copies = Repository(url, "main", "", "colab")
+    assert copies.colab_url("book/03_x.ipynb").endswith("/blob/colab/book/03_x.ipynb")
 
 
 def test_site_url_needs_a_github_repository():

@@ -236,6 +236,7 @@ def test_site_buttons_open_the_copy(book, site_page):
         f"https://colab.research.google.com/github/{slug}/blob/{config['branch']}/"
         f"{CHAPTER}.ipynb"
     }
+    assert set(colab) == {repository().colab_url(f"{CHAPTER}.ipynb")}
     downloads = re.findall(r'href="([^"]+\.ipynb)"', site_page)
     local = [d for d in downloads if not d.startswith("https://")]
     assert local == [f"../{config['folder']}/{CHAPTER}.ipynb"]

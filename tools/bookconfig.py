@@ -17,9 +17,16 @@ STAGING = ROOT / "_build" / "source"
 
 @dataclass(frozen=True)
 class Repository:
+    """The book's repository, from ``repository:`` in ``_config.yml``.
+
+    ``copies_branch`` is the branch the reader's copies are published on
+    (``lrbook_reader_copies``), empty when there is none.
+    """
+
     url: str
     branch: str
     path_to_book: str
+    copies_branch: str = ""
 
     @property
     def slug(self) -> str:
@@ -34,14 +41,17 @@ class Repository:
     def colab_url(self, notebook: str, branch: str | None = None) -> str:
         """The Colab address that opens ``notebook`` (relative to the book root).
 
+        What a reader launches: the reader's copy on :attr:`copies_branch`
+        (the source on :attr:`branch` when there is no such branch).
+
         Args:
             notebook: the notebook's path in the book, such as ``book/03_x.ipynb``.
-            branch: the branch to open it from; default :attr:`branch`.
+            branch: the branch to open it from instead.
         """
         parts = [p for p in (self.path_to_book.strip("/"), notebook) if p]
         return (
             f"https://colab.research.google.com/github/{self.slug}/blob/"
-            f"{branch or self.branch}/{'/'.join(parts)}"
+            f"{branch or self.copies_branch or self.branch}/{'/'.join(parts)}"
         )
 
     @property
@@ -129,7 +139,12 @@ def repository(path: Path = CONFIG) -> Repository:
     missing = [k for k in ("url", "branch") if not repo.get(k)]
     if missing:
         raise ValueError(f"{path}: repository.{missing[0]} is missing")
-    return Repository(repo["url"], repo["branch"], repo.get("path_to_book") or "")
+    return Repository(
+        repo["url"],
+        repo["branch"],
+        repo.get("path_to_book") or "",
+        reader_copies(path).branch,
+    )
 
 
 def toc_files(path: Path = TOC) -> list[str]:
