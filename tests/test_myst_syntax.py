@@ -126,3 +126,15 @@ def test_leftovers_are_found(markdown, kind):
 )
 def test_code_and_math_are_not_leftovers(markdown):
     assert myst_leftovers(markdown) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["tools.myst_syntax", "tools.myst_to_markdown", "tools.colab", "tools.bookconfig"],
+)
+def test_docstring_examples_of_the_copy_tools_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
