@@ -81,7 +81,8 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-# The widget manager and MathJax, served by the site itself so pages render offline.
+# The widget manager and MathJax, served by the site itself so pages render offline,
+# and axe-core, the accessibility engine tests/test_site.py runs on every page.
 assets: $(VENDOR)/.copied
 
 $(VENDOR)/.copied: package.json package-lock.json
@@ -94,6 +95,8 @@ $(VENDOR)/.copied: package.json package-lock.json
 	mkdir -p $(VENDOR)/mathjax/output/chtml/fonts
 	cp node_modules/mathjax/es5/tex-mml-chtml.js $(VENDOR)/mathjax/
 	cp -r node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
+	mkdir -p $(VENDOR)/axe-core
+	cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE $(VENDOR)/axe-core/
 	@touch $@
 
 # Install Debian's Chromium when no usable browser is on the machine.

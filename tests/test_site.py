@@ -19,7 +19,12 @@ Besides loading cleanly and offline, every page must:
 * give every image alt text, not a file name or hash;
 * number its figures from 1 (``Fig. N.1``, ``N.2``, ... on chapter ``NN_``);
 * say which Rock-Paper-Scissors images produced its results when its outputs
-  name them, and the footer must credit exactly what the site used.
+  name them, and the footer must credit exactly what the site used;
+* once MathJax has typeset it, show no TeX source (``\\(``, ``$$``, ``\\frac``)
+  outside code;
+* give every table cell room on both sides (:data:`MIN_CELL_PADDING`);
+* at 1280 px, pass axe-core's accessibility rules: no serious or critical
+  violation (axe-core is vendored by ``make assets``; nothing is fetched).
 
 :func:`test_the_checks_catch_faults` runs the same checks on a small page
 made with each fault, so that a check that never fires is noticed.
@@ -68,6 +73,13 @@ RENDERED_WIDGET = (
 )
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
+# axe-core, copied beside MathJax by `make assets` (package.json pins it).
+AXE_SCRIPT = site.VENDOR / "axe-core" / "axe.min.js"
+# The impacts of an axe-core violation that fail the test.
+AXE_FAILING = ("serious", "critical")
+# The least padding, in CSS pixels, a table cell needs on its left and right:
+# without it neighbouring columns run together ("256" and "16" read "25616").
+MIN_CELL_PADDING = 4
 
 # A line of a Markdown table: "| a | b |", or a separator such as "|---|:--:|".
 # Smart quotes turn "---" into an em dash when the table ends up in a paragraph.
@@ -81,7 +93,10 @@ STANDIN_LINE = "Using the synthetic stand-in for the Rock-Paper-Scissors images"
 REAL_LINE = "Using the real Rock-Paper-Scissors images"
 
 # Everything the layout checks need, read from the page in one go.
-LAYOUT_JS = r"""async () => {
+LAYOUT_JS = r"""async ([minPadding]) => {
+  // MathJax typesets after the page has loaded: read the page once it is done.
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise)
+    await MathJax.startup.promise;
   const kind = (e) => e.closest('.cell_output') ? 'output'
     : e.closest('.cell_input') ? 'cell' : 'listing';
   const longest = (t) => t.split('\n')
@@ -112,6 +127,38 @@ LAYOUT_JS = r"""async () => {
                    responsive: !!i.closest('picture'),
                    alt: (i.getAttribute('alt') || '').slice(0, 60)});
   }
+  // TeX a reader sees as source: delimiters or a control word (\frac, \eta)
+  // in visible text outside code and outside what MathJax drew.
+  const tex = /\\[()[\]]|\$\$|\\[A-Za-z]{2,}/;
+  const texShown = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const e = n.parentElement;
+    if (!e || !tex.test(n.textContent)
+        || e.closest('pre, code, kbd, samp, script, style, textarea, mjx-container')
+        || !e.checkVisibility({visibilityProperty: true}))
+      continue;
+    texShown.push(n.textContent.replace(/\s+/g, ' ').trim().slice(0, 80));
+  }
+  // Tables with cells too tight on the left or right, one entry per table.
+  const crampedTables = [];
+  document.querySelectorAll('table').forEach((table, index) => {
+    const cells = Array.from(table.querySelectorAll('th, td')).filter(
+      c => c.closest('table') === table && c.textContent.trim()
+           && c.checkVisibility({visibilityProperty: true}));
+    const tight = cells.filter(c => {
+      const s = getComputedStyle(c);
+      return Math.min(parseFloat(s.paddingLeft), parseFloat(s.paddingRight))
+        < minPadding;
+    });
+    if (tight.length) {
+      const s = getComputedStyle(tight[0]);
+      crampedTables.push({
+        table: index + 1, tight: tight.length, cells: cells.length,
+        example: `${tight[0].textContent.trim().slice(0, 30)} `
+          + `(${s.paddingLeft} left, ${s.paddingRight} right)`});
+    }
+  });
   const banner = document.querySelector('.lrbook-data-source');
   const footer = document.querySelector('.extra_footer');
   return {
@@ -127,7 +174,17 @@ LAYOUT_JS = r"""async () => {
     banner: banner ? banner.innerText : null,
     bannerVisible: banner ? banner.getBoundingClientRect().height > 0 : false,
     footer: footer ? footer.innerText : null,
+    texShown: texShown,
+    crampedTables: crampedTables,
   };
+}"""
+
+# axe-core on the whole page, as it stands; what the test fails on.
+AXE_JS = """async (failing) => {
+  const {violations} = await axe.run(document, {resultTypes: ['violations']});
+  return violations.filter(v => failing.includes(v.impact)).map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(' '))}));
 }"""
 
 
@@ -190,11 +247,20 @@ class Visit:
     widget_views: int = 0
     rendered_widgets: int = 0
     layout: dict = field(default_factory=dict)
+    # axe-core's serious and critical violations (None: the page was not audited).
+    violations: list[dict] | None = None
 
 
 def visit(
-    browser, url: str, screenshot: Path, viewport: tuple[int, int] = DESKTOP
+    browser,
+    url: str,
+    screenshot: Path,
+    viewport: tuple[int, int] = DESKTOP,
+    *,
+    audit: bool = False,
 ) -> Visit:
+    """Load ``url`` in a fresh page and read what the checks need; with
+    ``audit``, run axe-core on it too."""
     result = Visit()
     width, height = viewport
     page = browser.new_page(viewport={"width": width, "height": height})
@@ -242,11 +308,21 @@ def visit(
             "Array.from(document.querySelectorAll("
             "'a[href^=\"https://colab.research.google.com/\"]')).map(a => a.href)"
         )
-        result.layout = page.evaluate(LAYOUT_JS)
+        result.layout = page.evaluate(LAYOUT_JS, [MIN_CELL_PADDING])
+        if audit:
+            result.violations = accessibility_violations(page)
         page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.close()
     return result
+
+
+def accessibility_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on ``page`` (all its rules)."""
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"{AXE_SCRIPT} is missing: run `make assets`")
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    return page.evaluate(AXE_JS, list(AXE_FAILING))
 
 
 def pages(html_root: Path) -> list[str]:
@@ -386,6 +462,33 @@ def picture_problems(rel: str, width: int, layout: dict, root: Path) -> list[str
     return problems
 
 
+def tex_problems(rel: str, width: int, layout: dict) -> list[str]:
+    """TeX left as source in the page's visible text after MathJax has run."""
+    return [
+        f"{rel} @{width}: TeX shown as source: {text!r}"
+        for text in dict.fromkeys(layout["texShown"])
+    ]
+
+
+def padding_problems(rel: str, width: int, layout: dict) -> list[str]:
+    """Tables whose cells have too little room on the left or right."""
+    return [
+        f"{rel} @{width}: table {t['table']}: {t['tight']} of {t['cells']} cells "
+        f"have less than {MIN_CELL_PADDING} px padding on a side, "
+        f"e.g. {t['example']}"
+        for t in layout["crampedTables"]
+    ]
+
+
+def accessibility_problems(rel: str, violations: list[dict]) -> list[str]:
+    """One line per axe-core rule violated: its impact, help and first nodes."""
+    return [
+        f"{rel}: axe {v['id']} ({v['impact']}, {len(v['targets'])} nodes): "
+        f"{v['help']}; e.g. {v['targets'][:3]}"
+        for v in violations
+    ]
+
+
 def layout_problems(rel: str, width: int, layout: dict) -> list[str]:
     """Everything wrong with one page at one width, from :data:`LAYOUT_JS`'s reading."""
     problems = [
@@ -409,6 +512,8 @@ def layout_problems(rel: str, width: int, layout: dict) -> list[str]:
     problem = banner_problem(layout)
     if problem:
         problems.append(f"{rel}: {problem}")
+    problems += tex_problems(rel, width, layout)
+    problems += padding_problems(rel, width, layout)
     return problems
 
 
@@ -425,13 +530,19 @@ def test_every_page_in_a_browser(html_root, server, browser):
     used: set[str] = set()
     footers: dict[str, str | None] = {}
     visited = 0
+    audited = 0
     pictures_checked = 0
     for rel in pages(html_root):
         for viewport in (DESKTOP, PHONE):
             width = viewport[0]
             shot = screenshot_path(rel, width)
-            result = visit(browser, f"{server}/{rel}", shot, viewport)
+            result = visit(
+                browser, f"{server}/{rel}", shot, viewport, audit=width == DESKTOP[0]
+            )
             visited += width == DESKTOP[0]
+            if result.violations is not None:
+                audited += 1
+                problems += accessibility_problems(rel, result.violations)
             assert shot.stat().st_size > 0
             for kind in (
                 "console_errors",
@@ -462,6 +573,7 @@ def test_every_page_in_a_browser(html_root, server, browser):
             if result.layout["footer"] is not None:
                 footers[rel] = result.layout["footer"]
     assert visited >= len(notebooks) + 1
+    assert audited == visited
     assert pictures_checked >= 5 * len(notebooks), pictures_checked
     assert used, "no page says which Rock-Paper-Scissors images it used"
     for rel in (r for r in pages(html_root) if r.startswith("book/")):
@@ -486,11 +598,18 @@ def test_getting_started_shows_every_kind_of_output(html_root, server, browser):
     assert any("00_getting_started.ipynb" in link for link in result.colab_links)
 
 
-FAULTY_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
+# string.Template: "$$" is one "$" of the page.
+FAULTY_PAGE = r"""<!doctype html><html><head><meta charset="utf-8"><style>
 body { margin: 0; font: 16px sans-serif; }
 pre { width: 300px; overflow-x: auto; }
 img { max-width: 100%; }
-</style></head><body>
+table.cramped :is(th, td) { padding: 0; }
+table.roomy :is(th, td) { padding: 2px 6px; }
+.faint { color: #c4c4c4; }
+</style>
+<script>window.MathJax = {options: {processHtmlClass: "math"}};</script>
+<script async src="/_static/vendor/mathjax/tex-mml-chtml.js"></script>
+</head><body>
 <p>| epoch | loss |</p>
 <p>|---|---|</p>
 <p style="display: none">| hidden | row |</p>
@@ -499,7 +618,7 @@ img { max-width: 100%; }
 <div class="cell_output"><pre>$standin in /tmp because it was asked for.</pre></div>
 <figure><img alt="../_images/0123456789abcdef0123456789abcdef.png" src="$png">
 <figcaption><span class="caption-number">Fig. 2 </span>A plot.</figcaption></figure>
-<img src="$png">
+<img id="no-alt" src="$png">
 <img alt="The weights of an EWMA with alpha = 1/3." src="$png">
 <p>Text before.</p><p>|—|—:|</p>
 <p>$wide_word</p>
@@ -509,6 +628,20 @@ img { max-width: 100%; }
 <picture><source media="(max-width: 10px)" srcset="$narrow_png 2x">
 <img alt="A plot that never stacks." src="$wide_png"></picture>
 <div class="extra_footer"><p>The images are by Laurence Moroney, CC BY 2.0.</p></div>
+<section class="tex2jax_ignore mathjax_ignore">
+<p>Typeset:
+<span class="math notranslate nohighlight">\(\bar\eta\,\gamma^{t}\)</span>.</p>
+<p>Left as source: \(\bar\eta\,\lambda(t)\) and $$$$\frac{1}{2}$$$$.</p>
+<pre>ax.set_xlabel(r"$$\eta$$")  # TeX in code is code</pre>
+<p style="display: none">Hidden: \(\sigma\)</p>
+</section>
+<table class="cramped"><tr><th>batch</th><th>k</th></tr>
+<tr><td>256</td><td>16</td></tr></table>
+<table class="roomy"><tr><th>batch</th><th>k</th></tr>
+<tr><td>1024</td><td>64</td></tr></table>
+<input type="range" min="0" max="9">
+<button aria-label="Open"><span>Search</span></button>
+<p class="faint">Faint grey text on white.</p>
 </body></html>
 """
 PIXEL_PNG = (
@@ -535,17 +668,22 @@ def test_the_checks_catch_faults(tmp_path, browser):
     )
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "03_faulty.html").write_text(page)
+    # The page typesets its math with the site's own MathJax.
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "vendor").symlink_to(site.VENDOR, target_is_directory=True)
     with serve(tmp_path) as local:
-        layouts = {
+        visits = {
             width: visit(
                 browser,
                 local.url("/book/03_faulty.html"),
                 tmp_path / f"faulty-{width}.png",
                 viewport,
-            ).layout
+                audit=width == DESKTOP[0],
+            )
             for viewport in (DESKTOP, PHONE)
             for width in [viewport[0]]
         }
+    layouts = {width: v.layout for width, v in visits.items()}
     desktop = "\n".join(layout_problems("book/03_faulty.html", 1280, layouts[1280]))
     phone = "\n".join(layout_problems("book/03_faulty.html", 390, layouts[390]))
     assert "Markdown table row shown as text: '| epoch | loss |'" in desktop
@@ -575,3 +713,34 @@ def test_the_checks_catch_faults(tmp_path, browser):
     standin_footer = "Results were computed on lrlib's synthetic stand-in."
     assert footer_problem(standin_footer, {"synthetic"}) is None
     assert footer_problem(standin_footer, {"real", "synthetic"}) is not None
+    # TeX: only what MathJax was told to skip shows (not the typeset formula,
+    # the code or the hidden paragraph), at both widths.
+    for problems in (desktop, phone):
+        tex = [line for line in problems.splitlines() if "TeX shown" in line]
+        assert len(tex) == 1, tex
+        assert tex[0].endswith(
+            r"TeX shown as source: 'Left as source: \\(\\bar\\eta\\,\\lambda(t)\\) "
+            r"and $$\\frac{1}{2}$$.'"
+        ), tex
+    # Padding: the cramped table, not the roomy one.
+    assert (
+        "table 1: 4 of 4 cells have less than 4 px padding on a side, "
+        "e.g. batch (0px left, 0px right)"
+    ) in desktop
+    assert "table 2" not in desktop + phone
+    # axe-core, at 1280 px only: the unlabelled slider, the button whose name
+    # leaves out its text, the faint paragraph and the image without alt text.
+    assert visits[PHONE[0]].violations is None
+    found = {v["id"]: v for v in visits[DESKTOP[0]].violations}
+    for rule, targets in (
+        ("label", ["input"]),
+        ("label-content-name-mismatch", ["button"]),
+        ("color-contrast", [".faint"]),
+        ("image-alt", ["#no-alt"]),
+    ):
+        assert rule in found, sorted(found)
+        assert found[rule]["targets"] == targets, (rule, found[rule]["targets"])
+    reported = "\n".join(
+        accessibility_problems("book/03_faulty.html", visits[DESKTOP[0]].violations)
+    )
+    assert "book/03_faulty.html: axe color-contrast (serious, 1 nodes)" in reported

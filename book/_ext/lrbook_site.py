@@ -19,6 +19,12 @@
   images produced them (the real ones or lrlib's synthetic stand-in) in a
   banner under the title, read from the line :meth:`lrlib.rps.RPSFolders.describe`
   prints; the footer credits the real images only when some page used them.
+* Controls are named by what they show (an accessibility audit runs on every
+  page, see tests/test_site.py): a folded code cell's toggle has its visible
+  text ("Show code cell source") as its name, not myst-nb's fixed
+  aria-label "Toggle hidden content"; the frame slider of a Matplotlib
+  animation gets a label. The theme's own buttons are mended in
+  ``book/_templates``, the widgets' sliders in ``_static/widgets-offline.js``.
 """
 
 from __future__ import annotations
@@ -368,6 +374,60 @@ def point_buttons_to_reader_copies(
                 button["tooltip"] = "Download the notebook (the reader's copy)"
 
 
+# --------------------------------------------------------------------------
+# Accessible names of controls
+# --------------------------------------------------------------------------
+
+
+def visit_folded_input(translator: Any, node: nodes.Element) -> None:
+    """Open a folded code cell as myst-nb does, minus its summary's aria-label.
+
+    myst-nb names every toggle "Toggle hidden content" while it shows "Show
+    code cell source": a name that leaves out the visible words fails WCAG
+    2.5.3 (label in name). Without the aria-label the summary is named by the
+    one of its two titles that the theme's CSS shows.
+    """
+    classes = " ".join(node["classes"])
+    translator.body.append(f'<details class="admonition hide {classes}">\n')
+    translator.body.append("<summary>\n")
+    for state, prompt in (("collapsed", "prompt_show"), ("expanded", "prompt_hide")):
+        translator.body.append(
+            f'<p class="{state} admonition-title">{html.escape(node[prompt])}</p>\n'
+        )
+    translator.body.append("</summary>\n")
+
+
+def name_folded_inputs(app: Sphinx) -> None:
+    """Replace myst-nb's HTML visitor for folded code cells (once every
+    extension is set up, so that ours comes last)."""
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+
+    app.add_node(
+        HideCodeCellNode, override=True, html=(visit_folded_input, depart_HideCellInput)
+    )
+
+
+ANIMATION_SLIDER_LABEL = "Frame of the animation"
+_ANIMATION_SLIDER = re.compile(
+    r"<input\b(?![^>]*\baria-label=)(?=[^>]*\bclass=\"anim-slider\")", re.IGNORECASE
+)
+
+
+def label_animation_sliders(app: Sphinx, doctree: nodes.document) -> None:
+    """Give the frame slider of every Matplotlib animation player a name.
+
+    ``Animation.to_jshtml()`` draws its slider as an unlabelled
+    ``<input type="range">``; a screen reader announces it as "slider" only.
+    """
+    label = html.escape(ANIMATION_SLIDER_LABEL, quote=True)
+    for raw in doctree.findall(nodes.raw):
+        text = raw.astext()
+        if "html" not in raw.get("format", "").split() or "anim-slider" not in text:
+            continue
+        labelled = _ANIMATION_SLIDER.sub(f'<input aria-label="{label}"', text)
+        raw.children = [nodes.Text(labelled)]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # {"branch": ..., "folder": ...}: where tools/colab_copies.py publishes.
     app.add_config_value("lrbook_reader_copies", {}, "html", types=[dict])
@@ -378,6 +438,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", set_footer)
     app.connect("doctree-read", set_alt_text)
     app.connect("doctree-read", mark_data_source)
+    app.connect("doctree-read", label_animation_sliders)
+    app.connect("builder-inited", name_folded_inputs)
     app.connect("env-purge-doc", purge_data_source)
     app.connect("env-merge-info", merge_data_source)
     # After the toctree collector (priority 500) has numbered the whole book.

@@ -56,9 +56,56 @@ function labelWidgetImages(root) {
   });
 }
 
+// 4. The widgets' sliders (noUiSlider) are keyboard-operable handles with
+//    role="slider", but ipywidgets leaves them nameless: the description is a
+//    <label> tied to nothing, so a screen reader says only "slider". Tie each
+//    handle to its label (aria-labelledby), and make it announce what the
+//    readout shows ("0.300", a SelectionSlider's option label) instead of
+//    noUiSlider's raw number or option index. A label titled "null" (what
+//    ipywidgets writes for a missing tooltip) loses that title.
+let sliderLabels = 0;
+
+function nameWidgetSliders(root) {
+  root.querySelectorAll(".widget-slider").forEach((widget) => {
+    const handle = widget.querySelector(".noUi-handle");
+    const label = widget.querySelector(":scope > .widget-label");
+    if (!handle || handle.dataset.lrbookNamed) return;
+    handle.dataset.lrbookNamed = "1";
+    if (label && label.title === "null") label.removeAttribute("title");
+    if (label && label.textContent.trim()) {
+      if (!label.id) label.id = `lrbook-slider-label-${++sliderLabels}`;
+      handle.setAttribute("aria-labelledby", label.id);
+    } else if (widget.title && widget.title !== "null") {
+      handle.setAttribute("aria-label", widget.title);
+    }
+    const readout = widget.querySelector(".widget-readout");
+    if (!readout) return;
+    const mirror = () => {
+      const shown = readout.textContent.trim();
+      if (shown && handle.getAttribute("aria-valuetext") !== shown) {
+        handle.setAttribute("aria-valuetext", shown);
+      }
+    };
+    mirror();
+    // noUiSlider rewrites aria-valuetext on every move, after or before the
+    // readout changes: watch both and keep the readout's text.
+    const watch = { characterData: true, childList: true, subtree: true };
+    new MutationObserver(mirror).observe(readout, watch);
+    new MutationObserver(mirror).observe(handle, {
+      attributes: true,
+      attributeFilter: ["aria-valuetext"],
+    });
+  });
+}
+
+function mendWidgets(root) {
+  labelWidgetImages(root);
+  nameWidgetSliders(root);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  labelWidgetImages(document);
-  new MutationObserver(() => labelWidgetImages(document)).observe(document.body, {
+  mendWidgets(document);
+  new MutationObserver(() => mendWidgets(document)).observe(document.body, {
     childList: true,
     subtree: true,
   });
