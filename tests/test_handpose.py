@@ -1,4 +1,4 @@
-"""Tests of the synthetic Rock-Paper-Scissors stand-in (lrlib.handpose).
+"""Tests of the synthetic Rock-Paper-Scissors stand-in (lrlib.data._standin).
 
 The tests draw a small subset (``images_per_hand=1`` or 2) so that they run in
 a few seconds; the full set is timed by benchmarks/bench_handpose.py.
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lrlib import handpose
-from lrlib.handpose import (
+from lrlib.data import _standin as handpose
+from lrlib.data._standin import (
     GESTURES,
     TEST_SPLIT,
     TRAIN_SPLIT,
@@ -445,7 +445,7 @@ def test_a_script_without_a_main_guard_fails_fast_instead_of_hanging(tmp_path):
 
     script = tmp_path / "unguarded.py"
     script.write_text(
-        "from lrlib.handpose import ensure_handpose\n"
+        "from lrlib.data._standin import ensure_handpose\n"
         f"ensure_handpose({str(tmp_path / 'rps')!r}, images_per_hand=1, processes=2)\n"
     )
     root = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@
   Pages without a number in their file name count from 1 on their own.
 * Pages whose outputs come from the Rock-Paper-Scissors images say which
   images produced them (the real ones or lrlib's synthetic stand-in) in a
-  banner under the title, read from the line :meth:`lrlib.rps.RPSFolders.describe`
+  banner under the title, read from the line :meth:`lrlib.data.rps.RPSFolders.describe`
   prints; the footer credits the real images only when some page used them.
 """
 

@@ -52,8 +52,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
-from lrlib.filelock import exclusive
-from lrlib.validation import check_int
+from lrlib.data._filelock import exclusive
+from lrlib._validation import check_int
 
 __all__ = [
     "DEFAULT_SEED",
