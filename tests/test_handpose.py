@@ -111,6 +111,9 @@ def test_marker_records_version_and_seed(small_set):
     assert marker["seed"] == handpose.DEFAULT_SEED
     assert marker["images_per_hand"] == 2
     assert marker["per_class"] == {"rps": 14, "rps-test-set": 8}
+    # The name stands-ins were first drawn under: they stay valid after the move
+    # of the module to lrlib.data._standin.
+    assert marker["generator"] == "lrlib.handpose"
 
 
 # -- image format -------------------------------------------------------------
