@@ -491,8 +491,9 @@ class Trainer:
         val_loader: optional, yields validation batches. Default: ``None``.
         scheduler: optional learning-rate scheduler built on ``optimizer``.
         scheduler_step: where ``scheduler.step()`` goes: ``"epoch"``, ``"batch"`` or
-            ``"metric"``. Default: chosen from the scheduler's type by
-            :func:`scheduler_step_kind`.
+            ``"metric"``. Default: the scheduler's own kind,
+            :func:`lrlib.schedulers.scheduler_step_kind`, the rule every loop
+            of lrlib follows.
         monitor: what a ``"metric"`` scheduler is stepped with: ``"val_loss"``
             (default), ``"val_accuracy"`` (needs ``mode='max'``) or ``"train_loss"``.
         track_accuracy: also record the validation accuracy every epoch. Default:
@@ -937,8 +938,9 @@ class Trainer:
         it had never stopped.
 
         All or nothing: the whole state is checked against this trainer first,
-        and nothing changes unless it fits. Checked: the model's parameter and
-        buffer names and shapes; the optimizer's class, its number of parameter
+        and nothing changes unless it fits. Checked: its entries (one that no
+        trainer state has is refused); the model's parameter and buffer names
+        and shapes; the optimizer's class, its number of parameter
         groups and of parameters in each, and the shapes of its per-parameter
         state; the scheduler's class; the trainer's settings
         (``scheduler_step``, ``monitor`` of a metric scheduler,
@@ -953,6 +955,7 @@ class Trainer:
             lrlib.checkpoint.CheckpointError: (a ``ValueError``) the state is not
                 a trainer state, or does not fit this trainer; the message lists
                 every mismatch.
+            RuntimeError: the trainer is fitting (in another thread).
 
         Example:
             >>> # needs a trainer
