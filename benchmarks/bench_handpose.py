@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lrlib.handpose import ensure_handpose, expected_counts
+from lrlib.data._standin import ensure_handpose, expected_counts
 
 TARGET_SECONDS = 30.0
 

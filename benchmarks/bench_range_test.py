@@ -62,8 +62,7 @@ import torch_lr_finder  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from lrlib.device import get_device  # noqa: E402
-from lrlib.range_test import range_test  # noqa: E402
+from lrlib import get_device, range_test  # noqa: E402
 
 TIME_TARGET = 1.05
 MEMORY_TARGET = 1.10

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from lrlib.scheduler_catalog import CATALOG
+from lrlib.book.scheduler_catalog import CATALOG
 from lrlib.schedulers import trace
 
 STEPS = 1_000

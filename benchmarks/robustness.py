@@ -4,12 +4,15 @@ A chapter's claims must describe the phenomenon, not one lucky run. This
 benchmark executes every chapter notebook under a matrix of settings:
 
 * training seeds: ``LRBOOK_SEED_SHIFT`` = 0, 1, 2, 3, 4 (every
-  ``seed_everything`` seed of the book shifted by that much);
+  ``seed_everything`` seed of the book shifted by that much, from outside the
+  teaching code: every process of a run, the kernel and the ``torchrun``
+  workers it starts, loads the ``sitecustomize.py`` of
+  :func:`lrlib.book.robustness.write_startup_hook`, first on ``PYTHONPATH``);
 * stand-in data sets: ``LRBOOK_STANDIN_SEED`` = 4 (the book's), 5, 6;
 * numerics: ``LRBOOK_NUMERICS`` = ``pinned`` (the book's) and ``native``
   (this machine's own kernels and two threads).
 
-With ``LRBOOK_CLAIMS_LOG`` set, every :func:`lrlib.claims.claim` records
+With ``LRBOOK_CLAIMS_LOG`` set, every :func:`lrlib.book.claims.claim` records
 whether it held and its numbers instead of raising, so one run reports all of
 a chapter's claims. Plain ``assert`` statements (the mathematical identities
 of the chapters) still raise; a cell that raises is recorded and the notebook
@@ -39,10 +42,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lrlib.claims import CLAIMS_LOG_ENV, read_claims_log  # noqa: E402
+from lrlib.book.claims import CLAIMS_LOG_ENV, read_claims_log  # noqa: E402
+from lrlib.book.robustness import SEED_SHIFT_ENV, write_startup_hook  # noqa: E402
+from lrlib.data.rps import STANDIN_SEED_ENV  # noqa: E402
 from lrlib.numerics import PINNED_ENV, PINS_ENV  # noqa: E402
-from lrlib.rps import STANDIN_SEED_ENV  # noqa: E402
-from lrlib.seeding import SEED_SHIFT_ENV  # noqa: E402
 from tools.bookconfig import ROOT, chapter_notebooks  # noqa: E402
 from tools.notebooks import apply_regression_env, longest_first, notebook_client  # noqa: E402
 
@@ -50,6 +53,7 @@ OUTPUT = ROOT / "_build" / "robustness"
 SEED_SHIFTS = (0, 1, 2, 3, 4)
 STANDIN_SEEDS = (4, 5, 6)
 NUMERICS = ("pinned", "native")
+STARTUP_FOLDER = "startup"  # in the output folder: the seed shift's sitecustomize.py
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ def _environment(setting: Setting, log: Path) -> dict[str, str]:
         }
     )
     apply_regression_env(env)
+    # The seed shift is installed at the start of every process of the run.
+    startup = str(log.parent / STARTUP_FOLDER)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [startup, env.get("PYTHONPATH")]))
     return env
 
 
@@ -255,9 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         args.out.resolve()
     )  # the kernels run in book/: the claims log needs an absolute path
     args.out.mkdir(parents=True, exist_ok=True)
+    write_startup_hook(args.out / STARTUP_FOLDER)
 
     # Draw every stand-in once before the runs share them.
-    from lrlib.rps import get_rps
+    from lrlib.data.rps import get_rps
 
     for standin in args.standins:
         print(get_rps("synthetic", seed=standin), flush=True)

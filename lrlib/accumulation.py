@@ -28,11 +28,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lrlib.validation import check_int
+from lrlib._validation import check_int
 
 __all__ = [
-    "WEIGHTINGS",
-    "Weighting",
     "accumulated_gradients",
     "batch_gradients",
     "max_difference",
@@ -102,6 +100,8 @@ def batch_gradients(
     """The gradient of ``loss_fn(model(inputs), targets)``,
     one backward pass over the whole batch.
 
+    Shown in chapter 9.
+
     The model's ``.grad`` attributes are left as they were found.
 
     Args:
@@ -140,6 +140,8 @@ def accumulated_gradients(
     weighting: Weighting = "size",
 ) -> dict[str, torch.Tensor]:
     """The gradient summed over micro-batches, as an accumulating training loop gets it.
+
+    Shown in chapter 9.
 
     The batch is cut into consecutive micro-batches of ``micro_batch_size``
     samples (the last may be smaller); for each, the loss is computed, scaled
@@ -204,6 +206,8 @@ def accumulated_gradients(
 
 def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
     """The largest absolute difference between two gradients of the same parameters.
+
+    Shown in chapter 9.
 
     Args:
         a: ``{name: tensor}``, e.g. from :func:`batch_gradients`.

@@ -14,11 +14,7 @@ import torch
 from torch import nn
 
 __all__ = [
-    "DEVICE_ENV",
-    "REQUIRE_CUDA_ENV",
     "get_device",
-    "model_device",
-    "mps_available",
 ]
 
 DEVICE_ENV = "LRLIB_DEVICE"
@@ -53,6 +49,8 @@ def mps_available() -> bool:
 
 def get_device(preferred: str | torch.device | None = None) -> torch.device:
     """Return the device to run on.
+
+    Shown in chapters 0, 2, 3, 4, 5, 7, 8 and 9.
 
     The choice, in order of precedence:
 

@@ -53,6 +53,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -66,36 +67,24 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
+from lrlib._digest import state_sha256
+from lrlib._validation import check_int, check_number
 from lrlib.models import TwoBlockCNN
 from lrlib.numerics import reproducible_adam
 from lrlib.scaling import steps_from_epochs, warmup_cosine
-from lrlib.seeding import seed_everything, seed_shift
-from lrlib.validation import check_int, check_number
+from lrlib.schedulers import scheduler_step_kind
+from lrlib.seeding import seed_everything
 
 if TYPE_CHECKING:
-    from lrlib.pipeline import RPSData
+    from lrlib.data.pipeline import RPSData
 
 __all__ = [
-    "BACKENDS",
-    "CHECKPOINT_FORMAT",
-    "LAUNCHER_VARIABLES",
-    "LaunchEnvironment",
-    "NotLaunchedError",
-    "OPTIMIZERS",
     "RunConfig",
-    "Replica",
     "RunResult",
     "Splits",
-    "TorchrunJob",
-    "launch_environment",
-    "launch_torchrun",
-    "load_run_checkpoint",
     "build_replica",
-    "main",
-    "per_rank_batch",
-    "run_torchrun",
+    "launch_torchrun",
     "sampler_seed",
-    "torchrun_command",
     "train",
     "train_epoch",
 ]
@@ -115,8 +104,8 @@ BACKENDS: tuple[str, ...] = ("auto", "gloo", "nccl")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 """The optimizers a :class:`RunConfig` can ask for."""
 
-CHECKPOINT_FORMAT = 1
-"""Bumped whenever the checkpoint's layout changes."""
+CHECKPOINT_FORMAT = 2
+"""Bumped whenever the checkpoint's layout changes (2: with a SHA-256 of the rest)."""
 
 HISTORY_KEYS = ("lr", "train_loss", "val_loss", "val_accuracy")
 """The per-step and per-epoch lists a checkpoint carries over."""
@@ -126,7 +115,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 PROBE_FILE = "gradient_probe.pt"
 
 
-class NotLaunchedError(RuntimeError):
+class _NotLaunchedError(RuntimeError):
     """The script was started without ``torchrun``
     (no ``RANK``, ``WORLD_SIZE``, ...).
     """
@@ -141,6 +130,8 @@ class NotLaunchedError(RuntimeError):
 class RunConfig:
     """The settings of one training run (the same on every rank).
 
+    Shown in chapter 9.
+
     Attributes:
         batch_size: the effective batch: samples per optimizer step, over all ranks.
         lr: the peak learning rate.
@@ -152,8 +143,8 @@ class RunConfig:
             :func:`lrlib.numerics.reproducible_adam`).
         momentum: SGD's momentum (ignored by Adam).
         n_filters: filters per convolution of the ``TwoBlockCNN``.
-        seed: seeds the initial weights and the samplers' shuffles
-            (``LRBOOK_SEED_SHIFT`` adds to it, as in :func:`lrlib.seed_everything`).
+        seed: seeds the initial weights (:func:`lrlib.seed_everything`) and the
+            samplers' shuffles (:func:`sampler_seed`).
 
     Raises:
         ValueError: a setting is out of range.
@@ -216,6 +207,8 @@ class RunConfig:
 class Splits:
     """Standardized training and validation tensors, as the ranks read them.
 
+    Shown in chapter 9.
+
     Saving them once (:meth:`save`) and loading them in every rank
     (:meth:`load`) is quicker than decoding the images in each process, and
     guarantees that every rank trains on the same data.
@@ -249,7 +242,7 @@ class Splits:
 
     @classmethod
     def from_rps(cls, data: RPSData) -> Splits:
-        """The standardized tensors of :func:`lrlib.pipeline.load_rps_data`'s result.
+        """The standardized tensors of :func:`lrlib.load_rps_data`'s result.
 
         Both splits are standardized with the normalizer learned on the
         training split, as the book's loaders do item by item.
@@ -296,7 +289,7 @@ class Splits:
 
 
 @dataclass(frozen=True)
-class LaunchEnvironment:
+class _LaunchEnvironment:
     """Who this process is, as ``torchrun`` told it.
 
     Attributes:
@@ -314,34 +307,34 @@ class LaunchEnvironment:
     master_port: int
 
 
-def launch_environment(environ: dict[str, str] | None = None) -> LaunchEnvironment:
+def _launch_environment(environ: dict[str, str] | None = None) -> _LaunchEnvironment:
     """Read the variables ``torchrun`` sets; fail clearly when they are missing.
 
     Args:
         environ: the environment to read; default ``os.environ``.
 
     Returns:
-        A :class:`LaunchEnvironment`.
+        A :class:`_LaunchEnvironment`.
 
     Raises:
-        NotLaunchedError: a variable is missing, i.e. the module was started
+        _NotLaunchedError: a variable is missing, i.e. the module was started
             with ``python`` instead of ``torchrun``.
         ValueError: a variable is not a number, or the ranks are inconsistent.
 
     Example:
         >>> env = {"RANK": "1", "LOCAL_RANK": "1", "WORLD_SIZE": "2",
         ...        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
-        >>> launch_environment(env).rank
+        >>> _launch_environment(env).rank
         1
-        >>> launch_environment({})
+        >>> _launch_environment({})
         Traceback (most recent call last):
         ...
-        lrlib.distributed.NotLaunchedError: ...
+        lrlib.distributed._NotLaunchedError: ...
     """
     env = os.environ if environ is None else environ
     missing = [name for name in LAUNCHER_VARIABLES if name not in env]
     if missing:
-        raise NotLaunchedError(
+        raise _NotLaunchedError(
             "this script runs one process per rank and must be started by torchrun, "
             f"which sets {', '.join(LAUNCHER_VARIABLES)} for each process (missing: "
             f"{', '.join(missing)}). Run for example: torchrun --nproc-per-node=2 -m "
@@ -365,7 +358,7 @@ def launch_environment(environ: dict[str, str] | None = None) -> LaunchEnvironme
             f"inconsistent launcher variables: RANK={numbers['RANK']}, "
             f"LOCAL_RANK={numbers['LOCAL_RANK']}, WORLD_SIZE={numbers['WORLD_SIZE']}"
         )
-    return LaunchEnvironment(
+    return _LaunchEnvironment(
         rank=numbers["RANK"],
         local_rank=numbers["LOCAL_RANK"],
         world_size=numbers["WORLD_SIZE"],
@@ -374,7 +367,7 @@ def launch_environment(environ: dict[str, str] | None = None) -> LaunchEnvironme
     )
 
 
-def per_rank_batch(batch_size: int, world_size: int) -> int:
+def _per_rank_batch(batch_size: int, world_size: int) -> int:
     """The mini-batch each rank reads so that together they make ``batch_size``.
 
     Args:
@@ -390,9 +383,9 @@ def per_rank_batch(batch_size: int, world_size: int) -> int:
             mean gradients would weight samples unequally).
 
     Example:
-        >>> per_rank_batch(64, 2)
+        >>> _per_rank_batch(64, 2)
         32
-        >>> per_rank_batch(63, 2)
+        >>> _per_rank_batch(63, 2)
         Traceback (most recent call last):
         ...
         ValueError: the batch of 63 samples cannot be split evenly over 2 processes:
@@ -419,6 +412,8 @@ def per_rank_batch(batch_size: int, world_size: int) -> int:
 @dataclass
 class RunResult:
     """What a run measured; rank 0 writes it as JSON (:meth:`save`).
+
+    Shown in chapter 9.
 
     Attributes:
         config: the run's settings.
@@ -550,26 +545,54 @@ def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
             os.remove(partial)
 
 
-def load_run_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+def _load_run_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint written by :func:`train` (``weights_only=True``, onto the CPU).
 
     It holds ``"config"`` (a dict of :class:`RunConfig`'s fields), ``"epoch"``
     (epochs done), ``"model"`` (the state dict of the plain ``TwoBlockCNN``, without
     DDP's ``module.`` prefix), ``"optimizer"``, ``"scheduler"``, ``"history"``
-    and ``"world_size"`` (of the run that wrote it).
+    and ``"world_size"`` (of the run that wrote it), and ``"format"`` and
+    ``"sha256"``, the SHA-256 of everything else, checked here.
 
     Raises:
         FileNotFoundError: there is no file at ``path``.
-        ValueError: the file is not a checkpoint of this format.
+        ValueError: the file is not a checkpoint of this module, was written
+            in a newer format (the message names both), or does not match its
+            SHA-256 (it was damaged after it was written).
+
+    Warns:
+        UserWarning: the checkpoint is of format 1, written before the
+            checksum existed: it is loaded unchecked.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {str(path)!r}")
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+    found = state.get("format") if isinstance(state, dict) else None
+    if found == 1:
+        warnings.warn(
+            f"{str(path)!r} is an lrlib.distributed checkpoint of format 1, which has "
+            "no checksum: it is loaded, but damage to it cannot be detected",
+            UserWarning,
+            stacklevel=2,
+        )
+        return state
+    if isinstance(found, int) and found > CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"{str(path)!r} is an lrlib.distributed checkpoint of format {found}, "
+            f"written by a newer lrlib; this one reads formats 1 to "
+            f"{CHECKPOINT_FORMAT}. Update lrlib to load it."
+        )
+    if found != CHECKPOINT_FORMAT:
         raise ValueError(
             f"{str(path)!r} is not an lrlib.distributed checkpoint (format "
             f"{CHECKPOINT_FORMAT})"
+        )
+    recorded = state.pop("sha256", None)
+    if recorded != state_sha256(state):
+        raise ValueError(
+            f"{str(path)!r} does not match the SHA-256 recorded when it was written: "
+            "the file was changed or damaged since, so its numbers cannot be trusted"
         )
     return state
 
@@ -587,6 +610,8 @@ def train(
 ) -> RunResult:
     """Train the ``TwoBlockCNN`` on ``splits``:
     on every rank of a process group, or alone.
+
+    Shown in chapter 9.
 
     Inside a process group (``torch.distributed`` initialized, as :func:`main`
     does) the model is wrapped in DDP and each rank reads its share of every
@@ -637,7 +662,7 @@ def train(
 
     start_epoch = 0
     if resume is not None:
-        state = load_run_checkpoint(resume)
+        state = _load_run_checkpoint(resume)
         if state["config"] != asdict(config):
             raise ValueError(
                 f"the checkpoint {str(resume)!r} was written with other settings: "
@@ -663,6 +688,11 @@ def train(
         )
         result.val_loss.append(val_loss)
         result.val_accuracy.append(val_accuracy)
+        kind = scheduler_step_kind(replica.scheduler)  # "batch" steps in train_epoch
+        if kind == "epoch":
+            replica.scheduler.step()
+        elif kind == "metric":
+            replica.scheduler.step(val_loss)
         say(
             f"epoch {epoch + 1}/{config.epochs}: val loss {val_loss:.4f}, "
             f"val accuracy {val_accuracy:.1%}, last lr {result.lr[-1]:.4g}"
@@ -681,14 +711,20 @@ def train(
 
 
 def sampler_seed(seed: int) -> int:
-    """The seed the training samplers shuffle with: ``seed`` plus ``LRBOOK_SEED_SHIFT``.
+    """The seed the training samplers shuffle with, for a run seeded with ``seed``.
+
+    Shown in chapter 9.
+
+    It is the run's seed itself (below 2**31, as a :class:`RunConfig` checks):
+    one number fixes both the initial weights and the order of the batches.
+    A notebook that rebuilds a rank's sampler calls this function to get the
+    same order.
 
     Example:
-        >>> # needs data, files or a second process
-        >>> sampler_seed(42)  # doctest: +SKIP
+        >>> sampler_seed(42)
         42
     """
-    return (seed + seed_shift()) % 2**31
+    return check_int("seed", seed, low=0, high=2**31 - 1)
 
 
 @dataclass
@@ -722,6 +758,8 @@ def build_replica(
 ) -> Replica:
     """Build one rank's model, optimizer, schedule and data loader.
 
+    Shown in chapter 9.
+
     Every rank seeds the same way, so all replicas start from the same weights
     (DDP would copy rank 0's anyway) and every sampler draws the same
     permutation, of which each rank takes every ``world_size``-th sample.
@@ -739,7 +777,7 @@ def build_replica(
     Raises:
         ValueError: ``world_size`` does not divide ``config.batch_size``.
     """
-    local_batch = per_rank_batch(config.batch_size, world_size)
+    local_batch = _per_rank_batch(config.batch_size, world_size)
     seed_everything(config.seed)
     model = TwoBlockCNN(n_filters=config.n_filters).to(device)
     net = model
@@ -781,6 +819,8 @@ def train_epoch(
 ) -> tuple[list[float], list[float]]:
     """One pass over the rank's share of the training set.
 
+    Shown in chapter 9.
+
     Args:
         replica: from :func:`build_replica`.
         epoch: the epoch's number, from 0: it seeds this epoch's shuffle.
@@ -800,7 +840,8 @@ def train_epoch(
         replica.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # DDP: every rank gets the average gradient of all ranks here
         replica.optimizer.step()
-        replica.scheduler.step()  # each rank steps its own scheduler, identically
+        if scheduler_step_kind(replica.scheduler) == "batch":  # warmup_cosine's kind
+            replica.scheduler.step()  # each rank steps its own scheduler, identically
         loss_sum, count = _sum_over_ranks(
             [loss.item() * len(targets), float(len(targets))],
             device,
@@ -835,6 +876,7 @@ def _save_checkpoint(
         "history": {key: list(getattr(result, key)) for key in HISTORY_KEYS},
         "world_size": world_size,
     }
+    state["sha256"] = state_sha256(state)
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, lambda partial: torch.save(state, partial))
 
@@ -966,7 +1008,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     try:
-        env = launch_environment()
+        env = _launch_environment()
         config = RunConfig(
             batch_size=args.batch_size,
             lr=args.lr,
@@ -978,11 +1020,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_filters=args.n_filters,
             seed=args.seed,
         )
-        per_rank_batch(config.batch_size, env.world_size)
+        _per_rank_batch(config.batch_size, env.world_size)
         check_number("--timeout-s", args.timeout_s, low=0, include_low=False)
         if args.stop_after is not None:
             check_int("--stop-after", args.stop_after, low=1, high=config.epochs)
-    except (NotLaunchedError, ValueError) as exc:
+    except (_NotLaunchedError, ValueError) as exc:
         print(f"lrlib.distributed: error: {exc}", file=sys.stderr)
         return 2
 
@@ -1023,7 +1065,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load_rps_splits() -> Splits:
-    from lrlib.pipeline import load_rps_data  # torchvision: imported only when needed
+    from lrlib.data.pipeline import (
+        load_rps_data,  # torchvision: imported only when needed
+    )
 
     return Splits.from_rps(load_rps_data())
 
@@ -1033,7 +1077,7 @@ def _load_rps_splits() -> Splits:
 # --------------------------------------------------------------------------
 
 
-def torchrun_command(
+def _torchrun_command(
     script_args: Sequence[str], *, nproc_per_node: int = 2, python: str | None = None
 ) -> list[str]:
     """The command that starts ``nproc_per_node`` ranks of this module on this machine.
@@ -1055,7 +1099,7 @@ def torchrun_command(
         ValueError: ``nproc_per_node`` is not a positive integer.
 
     Example:
-        >>> torchrun_command(["--out", "run"], python="python")[3:]
+        >>> _torchrun_command(["--out", "run"], python="python")[3:]
         ['--nproc-per-node=2', '--rdzv-backend=c10d', '--rdzv-endpoint=127.0.0.1:0',
          '-m', 'lrlib.distributed', '--out', 'run']
     """
@@ -1145,7 +1189,9 @@ def launch_torchrun(
     cwd: str | os.PathLike[str] | None = None,
     env: dict[str, str] | None = None,
 ) -> TorchrunJob:
-    """Start :func:`torchrun_command` in the background and return at once.
+    """Start :func:`_torchrun_command` in the background and return at once.
+
+    Shown in chapter 9.
 
     The launcher and its ranks get a session (process group) of their own, so
     that :meth:`TorchrunJob.kill` and a timeout in :meth:`TorchrunJob.wait`
@@ -1170,7 +1216,7 @@ def launch_torchrun(
         epoch 1/2: val loss 0.5438, val accuracy 86.6%, last lr 0.02079
         ...
     """
-    command = torchrun_command(script_args, nproc_per_node=nproc_per_node)
+    command = _torchrun_command(script_args, nproc_per_node=nproc_per_node)
     stdout, stderr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     process = subprocess.Popen(
         command,
@@ -1183,7 +1229,7 @@ def launch_torchrun(
     return TorchrunJob(command, process, stdout, stderr)
 
 
-def run_torchrun(
+def _run_torchrun(
     script_args: Sequence[str],
     *,
     nproc_per_node: int = 2,
@@ -1191,7 +1237,7 @@ def run_torchrun(
     env: dict[str, str] | None = None,
     timeout_s: float = 300.0,
 ) -> subprocess.CompletedProcess[str]:
-    """Run :func:`torchrun_command` to completion:
+    """Run :func:`_torchrun_command` to completion:
     :func:`launch_torchrun`, then ``wait``.
 
     Raises:

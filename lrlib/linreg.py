@@ -22,23 +22,23 @@ import torch
 from numpy.typing import ArrayLike
 from torch import Tensor, nn
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrlib.validation import check_int, check_number
+from lrlib._validation import check_int, check_number
+from lrlib.schedulers import (
+    fractional_epoch,
+    resolve_step_kind,
+    takes_fractional_epochs,
+)
 
 __all__ = [
-    "TRUE_BIAS",
-    "TRUE_WEIGHT",
+    "PathResult",
     "least_squares",
     "linreg_mse",
-    "LinRegData",
     "loss_surface",
-    "LossSurface",
     "make_linreg_data",
     "make_linreg_loader",
     "make_linreg_model",
-    "PathResult",
     "record_path",
 ]
 
@@ -95,6 +95,8 @@ class LossSurface:
 class PathResult:
     """Where an optimizer took a one-input linear model, step by step.
 
+    Shown in chapter 5.
+
     Attributes:
         biases, weights: shape ``(steps + 1,)``; the start, then the values
             after each optimizer step.
@@ -133,6 +135,8 @@ def make_linreg_data(
     noise_std: float = 0.1,
 ) -> LinRegData:
     """Draw ``n`` points of ``y = true_bias + true_weight * x + noise`` and split them.
+
+    Shown in chapters 4, 5 and 7.
 
     ``x ~ U(0, 1)`` and ``noise ~ N(0, noise_std**2)``, drawn with a generator
     seeded by ``seed``. The points are shuffled, then the first
@@ -187,6 +191,8 @@ def make_linreg_data(
 def make_linreg_model(bias: float, weight: float) -> nn.Linear:
     """An ``nn.Linear(1, 1)`` whose parameters start at ``(bias, weight)``.
 
+    Shown in chapters 4, 5 and 7.
+
     Starting every optimizer from the same point makes their paths on the
     loss surface comparable.
 
@@ -213,6 +219,8 @@ def make_linreg_loader(
     x: Tensor, y: Tensor, *, batch_size: int = 16, shuffle: bool = True, seed: int = 0
 ) -> DataLoader:
     """Mini-batches of ``(x, y)`` whose order depends only on ``seed``.
+
+    Shown in chapters 4, 5 and 7.
 
     The loader shuffles with its own :class:`torch.Generator`, so the batches
     are the same no matter what other code drew from the global generator.
@@ -265,6 +273,8 @@ def linreg_mse(
 ) -> np.ndarray:
     """Mean squared error of ``bias + weight * x`` on the points ``(x, y)``.
 
+    Shown in chapters 4 and 5.
+
     ``bias`` and ``weight`` may be arrays of any shapes that broadcast
     together: the loss is computed at every pair at once. Expanding the square,
 
@@ -310,6 +320,8 @@ def linreg_mse(
 def least_squares(x: ArrayLike | Tensor, y: ArrayLike | Tensor) -> tuple[float, float]:
     """The ``(bias, weight)`` that minimizes the MSE, in closed form.
 
+    Shown in chapters 4 and 5.
+
     ``weight = cov(x, y) / var(x)`` and ``bias = mean(y) - weight * mean(x)``.
 
     Raises:
@@ -336,6 +348,8 @@ def loss_surface(
     x: ArrayLike | Tensor, y: ArrayLike | Tensor, biases: ArrayLike, weights: ArrayLike
 ) -> LossSurface:
     """The MSE over a grid of biases and weights, with its exact minimum.
+
+    Shown in chapters 4, 5 and 7.
 
     Args:
         x, y: the points (usually the training split).
@@ -391,13 +405,6 @@ def _bias_and_weight(model: nn.Module) -> tuple[nn.Parameter, nn.Parameter]:
     return model.bias, model.weight
 
 
-def _step_scheduler(scheduler: object, loss: float) -> None:
-    if isinstance(scheduler, ReduceLROnPlateau):
-        scheduler.step(loss)  # it watches a metric: here, the training loss
-    else:
-        scheduler.step()
-
-
 def record_path(
     model: nn.Linear,
     optimizer: Optimizer,
@@ -406,16 +413,20 @@ def record_path(
     scheduler: object | None = None,
     *,
     loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
-    scheduler_interval: Literal["epoch", "batch"] = "epoch",
+    scheduler_interval: Literal["epoch", "batch", "metric"] | None = None,
 ) -> PathResult:
     """Train a one-input linear model
     and record its ``(bias, weight)`` after every step.
 
+    Shown in chapters 4, 5 and 7.
+
     A plain mini-batch loop: for each batch, zero the gradients, compute the
     loss, backpropagate, step the optimizer, record. The scheduler, if any,
-    steps after each epoch (or after each batch), after the optimizer, as
-    PyTorch requires since version 1.1. ``ReduceLROnPlateau`` is given the
-    training loss of the epoch (or of the batch).
+    steps after the optimizer, as PyTorch requires since version 1.1, where
+    the trainer steps it (:func:`lrlib.schedulers.scheduler_step_kind`):
+    after each epoch, after each batch (``CosineAnnealingWarmRestarts`` with
+    the fractional epoch reached), or, for ``ReduceLROnPlateau``, after each
+    epoch with the epoch's training loss (there is no validation set here).
 
     The model is trained in place (that is the point); its train/eval mode is
     restored afterwards, even if training fails.
@@ -428,15 +439,18 @@ def record_path(
         epochs: passes over the loader, >= 1.
         scheduler: an optional learning-rate scheduler of ``optimizer``.
         loss_fn: ``loss_fn(prediction, target)``; defaults to ``nn.MSELoss()``.
-        scheduler_interval: ``"epoch"`` or ``"batch"``: when the scheduler steps.
+        scheduler_interval: ``"epoch"``, ``"batch"`` or ``"metric"``: where
+            the scheduler steps; ``None`` (default) takes the scheduler's own
+            kind, as the trainer does. Ignored without a scheduler.
 
     Returns:
         A :class:`PathResult`.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Linear(1, 1)``.
-        ValueError: ``epochs < 1``, a bad ``scheduler_interval``, an empty
-            loader, or an optimizer that does not hold the model's parameters.
+        ValueError: ``epochs < 1``, a bad ``scheduler_interval`` (any but
+            ``"metric"`` for ``ReduceLROnPlateau``), an empty loader, or an
+            optimizer that does not hold the model's parameters.
 
     Example:
         >>> data = make_linreg_data(seed=0)
@@ -449,9 +463,9 @@ def record_path(
     """
     bias, weight = _bias_and_weight(model)
     check_int("epochs", epochs, low=1)
-    if scheduler_interval not in ("epoch", "batch"):
-        raise ValueError(
-            f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}"
+    if scheduler is not None:
+        scheduler_interval = resolve_step_kind(
+            scheduler, scheduler_interval, "scheduler_interval"
         )
     held = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if id(bias) not in held or id(weight) not in held:
@@ -470,9 +484,9 @@ def record_path(
     was_training = model.training
     model.train()
     try:
-        for _ in range(epochs):
+        for epoch in range(epochs):
             loss_sum, n_points = 0.0, 0
-            for x, y in loader:
+            for i, (x, y) in enumerate(loader):
                 x, y = x.to(device), y.to(device)
                 lrs.append([float(group["lr"]) for group in optimizer.param_groups])
                 optimizer.zero_grad()
@@ -486,10 +500,15 @@ def record_path(
                 loss_sum += loss.item() * len(x)
                 n_points += len(x)
                 if scheduler is not None and scheduler_interval == "batch":
-                    _step_scheduler(scheduler, loss.item())
+                    if takes_fractional_epochs(scheduler):
+                        scheduler.step(fractional_epoch(epoch, i, len(loader)))
+                    else:
+                        scheduler.step()
             epoch_losses.append(loss_sum / n_points)
             if scheduler is not None and scheduler_interval == "epoch":
-                _step_scheduler(scheduler, epoch_losses[-1])
+                scheduler.step()
+            elif scheduler is not None and scheduler_interval == "metric":
+                scheduler.step(epoch_losses[-1])  # the training loss: no validation
     finally:
         model.train(was_training)
 

@@ -22,13 +22,18 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from lrlib.validation import check_int, check_number
+from lrlib._validation import check_int, check_number
 
-__all__ = ["TwoBlockCNN", "count_parameters"]
+__all__ = [
+    "TwoBlockCNN",
+    "count_parameters",
+]
 
 
 class TwoBlockCNN(nn.Sequential):
     """Two convolutional blocks and a two-layer classifier with dropout.
+
+    Shown in chapters 2, 3, 7, 8 and 9.
 
     The model is an :class:`~torch.nn.Sequential` of two named parts:
 
@@ -151,6 +156,8 @@ def _block_output_side(side: int) -> int:
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Count the scalar parameters (weights and biases) of a model.
+
+    Shown in chapters 2 and 8.
 
     Args:
         model: any module.

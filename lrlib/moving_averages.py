@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
-from lrlib.validation import check_int, check_number
+from lrlib._validation import check_int, check_number
 
 __all__ = [
     "alpha_from_periods",
@@ -35,7 +35,6 @@ __all__ = [
     "ewma_beta",
     "ewma_bias_corrected",
     "ewma_lag_weights",
-    "LagWeights",
     "periods_from_alpha",
     "periods_from_beta",
     "sma",
@@ -89,6 +88,8 @@ def _check_beta(beta: float) -> float:
 def sma(values: ArrayLike, periods: int, *, partial: bool = True) -> np.ndarray:
     """Simple moving average: the mean of the last ``periods`` values.
 
+    Shown in chapter 4.
+
     The first ``periods - 1`` positions do not have ``periods`` values behind
     them yet. With ``partial=True`` (the default) they hold the mean of all the
     values seen so far, a window that grows until it is full; with
@@ -138,6 +139,8 @@ def ewma_beta(
 ) -> np.ndarray:
     """EWMA in its beta form: ``ewma_t = beta * ewma_{t-1} + (1 - beta) * x_t``.
 
+    Shown in chapters 4 and 5.
+
     This is how Adam writes its moments (``beta`` is one of its ``betas``).
 
     Args:
@@ -182,6 +185,8 @@ def ewma_beta(
 def ewma(values: ArrayLike, alpha: float, *, initial: float | None = 0.0) -> np.ndarray:
     """EWMA in its alpha form: ``ewma_t = alpha * x_t + (1 - alpha) * ewma_{t-1}``.
 
+    Shown in chapter 4.
+
     The same average as :func:`ewma_beta` with ``beta = 1 - alpha``.
 
     Args:
@@ -208,6 +213,8 @@ def ewma(values: ArrayLike, alpha: float, *, initial: float | None = 0.0) -> np.
 
 def ewma_bias_corrected(values: ArrayLike, beta: float) -> np.ndarray:
     """EWMA started at zero, divided by ``1 - beta**t`` to remove the bias.
+
+    Shown in chapter 4.
 
     Starting at zero makes ``ewma_t`` a weighted sum whose weights add up to
     ``1 - beta**t`` instead of 1, so the early averages are too small. Dividing
@@ -241,6 +248,8 @@ def ewma_bias_corrected(values: ArrayLike, beta: float) -> np.ndarray:
 def ewma_lag_weights(alpha: float, n_lags: int) -> LagWeights:
     """The weights an EWMA gives to its last ``n_lags`` values.
 
+    Shown in chapter 4.
+
     The value with lag ``k`` (lag 1 is the newest) gets
     ``alpha * (1 - alpha) ** (k - 1)``.
 
@@ -268,6 +277,8 @@ def ewma_lag_weights(alpha: float, n_lags: int) -> LagWeights:
 def sma_lag_weights(periods: int, n_lags: int | None = None) -> LagWeights:
     """The weights a simple moving average gives to its last ``n_lags`` values.
 
+    Shown in chapter 4.
+
     Each of the last ``periods`` values gets ``1 / periods``; older values get 0.
 
     Args:
@@ -294,6 +305,8 @@ def sma_lag_weights(periods: int, n_lags: int | None = None) -> LagWeights:
 
 def average_age(lag_weights: LagWeights, *, normalize: bool = True) -> float:
     """Average age of the values in a moving average: ``sum(lag * w) / sum(w)``.
+
+    Shown in chapter 4.
 
     Lags start at 1 (the newest value is one period old).
 
@@ -335,6 +348,8 @@ def average_age(lag_weights: LagWeights, *, normalize: bool = True) -> float:
 def sma_average_age(periods: int) -> float:
     """Average age of a simple moving average's values: ``(periods + 1) / 2``.
 
+    Shown in chapter 4.
+
     Computed from the definition (:func:`average_age` of the lag weights).
 
     Example:
@@ -346,6 +361,8 @@ def sma_average_age(periods: int) -> float:
 
 def ewma_average_age(alpha: float, n_values: int, *, normalize: bool = True) -> float:
     """Average age of an EWMA's values when only ``n_values`` values exist.
+
+    Shown in chapter 4.
 
     Computed from the definition (:func:`average_age` of the first ``n_values``
     lag weights). As ``n_values`` grows it tends to ``1 / alpha``, with or
@@ -377,6 +394,8 @@ def ewma_average_age(alpha: float, n_values: int, *, normalize: bool = True) -> 
 def alpha_from_periods(periods: float) -> float:
     """The EWMA ``alpha`` whose values are as old, on average, as an SMA's.
 
+    Shown in chapter 4.
+
     An SMA over ``periods`` values has average age ``(periods + 1) / 2`` and an
     EWMA has ``1 / alpha``; equating them gives ``alpha = 2 / (periods + 1)``.
 
@@ -401,6 +420,8 @@ def alpha_from_periods(periods: float) -> float:
 def periods_from_alpha(alpha: float) -> float:
     """The SMA window length matching an EWMA's ``alpha``: ``2 / alpha - 1``.
 
+    Shown in chapter 4.
+
     Example:
         >>> periods_from_alpha(0.5)
         3.0
@@ -411,6 +432,8 @@ def periods_from_alpha(alpha: float) -> float:
 
 def periods_from_beta(beta: float) -> float:
     """The SMA window length matching an EWMA's ``beta``: ``2 / (1 - beta) - 1``.
+
+    Shown in chapters 3 and 4.
 
     Adam's default ``betas=(0.9, 0.999)`` average roughly the last 19 and
     1,999 gradients.

@@ -42,7 +42,7 @@ Two things the variables cannot pin, and what the book does about them:
 
 Example:
     >>> import os
-    >>> env = pinned_environment({})
+    >>> env = _pinned_environment({})
     >>> env["ATEN_CPU_CAPABILITY"], env["OMP_NUM_THREADS"]
     ('avx2', '1')
 """
@@ -57,10 +57,7 @@ from typing import Any
 
 __all__ = [
     "PINNED_ENV",
-    "exact_sqrt",
-    "PINS_ENV",
     "numerics_report",
-    "pinned_environment",
     "reproducible",
     "reproducible_adam",
 ]
@@ -75,14 +72,17 @@ PINNED_ENV: dict[str, str] = {
     "MKL_DYNAMIC": "FALSE",
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
 }
-"""The variables that make a CPU run bit-identical across x86-64 machines."""
+"""The variables that make a CPU run bit-identical across x86-64 machines.
+
+Shown in chapter 0.
+"""
 
 PINS_ENV = "LRBOOK_NUMERICS"
 """``pinned`` (the default of the book's tools) or ``native``: the robustness
 benchmark runs every claim under both."""
 
 
-def pinned_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def _pinned_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return a copy of ``environ`` (default: ``os.environ``) with the pins applied.
 
     Args:
@@ -92,7 +92,7 @@ def pinned_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
         A new dictionary; ``environ`` is not changed.
 
     Example:
-        >>> pinned_environment({"HOME": "/home/me"})["MKL_CBWR"]
+        >>> _pinned_environment({"HOME": "/home/me"})["MKL_CBWR"]
         'COMPATIBLE'
     """
     env = dict(os.environ if environ is None else environ)
@@ -107,6 +107,8 @@ def _torch_kernels_started() -> bool:
 
 def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
     """Opt in to the page's exact numbers: pin the CPU numerics of this process.
+
+    Shown in chapter 0.
 
     Call it first thing, before ``import torch``: the libraries read the
     variables when they start. Called later, it still sets them (and limits
@@ -144,6 +146,8 @@ def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, s
 
 def reproducible_adam(params: Any, **kwargs: Any) -> Any:
     """``torch.optim.Adam`` with its fused kernel: the same bits on every CPU.
+
+    Shown in chapter 9.
 
     The default (single-tensor) implementation takes the square root of the
     second moment with ``torch.sqrt``, whose last bit differs between Intel
@@ -203,6 +207,8 @@ def exact_sqrt(x: Any) -> Any:
 
 def numerics_report(environ: Mapping[str, str] | None = None) -> str:
     """One line saying whether this process runs with the book's pins.
+
+    Shown in chapter 0.
 
     Example:
         >>> print(numerics_report(PINNED_ENV))

@@ -27,15 +27,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from lrlib._validation import check_number
 from lrlib.numerics import exact_sqrt
-from lrlib.validation import check_number
 
 __all__ = [
     "adam_reference",
-    "AdamTrace",
     "param_trajectory",
     "sgd_reference",
-    "SGDTrace",
 ]
 
 
@@ -188,6 +186,8 @@ def adam_reference(
 ) -> AdamTrace:
     """Recompute ``torch.optim.Adam``'s moments and updates from captured gradients.
 
+    Shown in chapter 4.
+
     For each step ``t = 1, 2, ...``::
 
         g_t     = grad_t + weight_decay * param_{t-1}       (L2 penalty, Adam's style)
@@ -293,6 +293,8 @@ def sgd_reference(
     """Recompute ``torch.optim.SGD``'s momentum buffer
     and updates from captured gradients.
 
+    Shown in chapter 5.
+
     For each step ``t = 1, 2, ...``::
 
         g_t = grad_t + weight_decay * param_{t-1}
@@ -377,6 +379,8 @@ def sgd_reference(
 
 def param_trajectory(initial: Tensor, updates: Tensor | Sequence[Tensor]) -> Tensor:
     """The parameter's value before the first step and after each step.
+
+    Shown in chapters 4 and 5.
 
     ``path[0] = initial`` and ``path[t] = path[t - 1] - updates[t - 1]``.
 

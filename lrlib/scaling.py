@@ -35,11 +35,9 @@ from torch.optim.lr_scheduler import (
     SequentialLR,
 )
 
-from lrlib.validation import check_int, check_number
+from lrlib._validation import check_int, check_number
 
 __all__ = [
-    "SCALING_RULES",
-    "ScalingRule",
     "scaled_lr",
     "steps_from_epochs",
     "warmup_cosine",
@@ -60,6 +58,8 @@ def scaled_lr(
     base_lr: float, base_batch: int, batch: int, rule: ScalingRule = "linear"
 ) -> float:
     """The learning rate for ``batch`` when ``base_lr`` suits ``base_batch``.
+
+    Shown in chapter 9.
 
     With ``k = batch / base_batch``:
 
@@ -102,6 +102,8 @@ def scaled_lr(
 def steps_from_epochs(epochs: float, steps_per_epoch: int) -> int:
     """Turn a length in epochs (warmup, a cycle) into optimizer steps.
 
+    Shown in chapter 9.
+
     Schedulers count ``step()`` calls. A warmup "of one epoch" is 158 steps
     with mini-batches of 16 and the book's 2,520 training images, but only
     10 steps with mini-batches of 256: a schedule written in steps must be
@@ -139,6 +141,8 @@ def warmup_cosine(
     """A linear warmup, then a cosine decay to ``eta_min``,
     stepped once per optimizer step.
 
+    Shown in chapter 9.
+
     The rate of each parameter group starts at ``start_factor`` times its
     ``lr``, rises linearly to ``lr`` over ``warmup_steps`` steps
     (:class:`~torch.optim.lr_scheduler.LinearLR`), then follows half a cosine
@@ -157,7 +161,10 @@ def warmup_cosine(
         eta_min: the rate the cosine ends at (non-negative).
 
     Returns:
-        The scheduler; call its ``step()`` after every ``optimizer.step()``.
+        The scheduler; call its ``step()`` after every ``optimizer.step()``. It
+        says so itself: its ``interval`` attribute is ``"batch"``, which
+        :func:`lrlib.schedulers.scheduler_step_kind` (and so the trainer)
+        reads, whatever classes the schedule is made of.
 
     Raises:
         ValueError: a length or factor is out of range.
@@ -180,11 +187,17 @@ def warmup_cosine(
     check_number("start_factor", start_factor, low=0, high=1, include_low=False)
     check_number("eta_min", eta_min, low=0)
     if warmup_steps == 0:
-        return CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=eta_min)
-    warmup = LinearLR(
-        optimizer, start_factor=start_factor, end_factor=1.0, total_iters=warmup_steps
-    )
-    decay = CosineAnnealingLR(
-        optimizer, T_max=total_steps - warmup_steps, eta_min=eta_min
-    )
-    return SequentialLR(optimizer, [warmup, decay], milestones=[warmup_steps])
+        scheduler = CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=eta_min)
+    else:
+        warmup = LinearLR(
+            optimizer,
+            start_factor=start_factor,
+            end_factor=1.0,
+            total_iters=warmup_steps,
+        )
+        decay = CosineAnnealingLR(
+            optimizer, T_max=total_steps - warmup_steps, eta_min=eta_min
+        )
+        scheduler = SequentialLR(optimizer, [warmup, decay], milestones=[warmup_steps])
+    scheduler.interval = "batch"  # counted in optimizer steps, not epochs
+    return scheduler

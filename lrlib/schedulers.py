@@ -1,12 +1,21 @@
 """Changing the learning rate during training: by hand, and with PyTorch's schedulers.
 
 Chapter 6 starts with :func:`manual_step_decay`, which edits the optimizer's
-parameter groups directly, then shows every built-in scheduler (listed in
-:mod:`lrlib.scheduler_catalog`) by *tracing* it: :func:`trace` steps a
-scheduler on a throwaway optimizer, without any model or data, and records the
-learning rate (and the momentum, where the scheduler cycles it) at each step.
-:func:`plot_trace` and :func:`gallery` draw the result; they compute nothing.
-:func:`cycle_from_loader` sizes a ``CyclicLR`` cycle from the loader length.
+parameter groups directly, then shows every built-in scheduler by *tracing*
+it: :func:`trace` steps a scheduler on a throwaway optimizer, without any
+model or data, and records the learning rate (and the momentum, where the
+scheduler cycles it) at each step. :func:`plot_trace` and :func:`gallery` draw
+the result; they compute nothing. :func:`cycle_from_loader` sizes a
+``CyclicLR`` cycle from the loader length.
+
+Where ``scheduler.step()`` goes in a training loop is one rule, kept here and
+used by every loop of lrlib (the trainer, :func:`lrlib.linreg.record_path`,
+:mod:`lrlib.distributed`): :func:`scheduler_step_kind` reads it from
+:data:`STEP_TABLE`, a small table of the schedulers that do not step once per
+epoch, unless the scheduler carries its own ``interval`` (as
+:func:`lrlib.scaling.warmup_cosine`'s does, being counted in optimizer steps).
+Like Lightning's ``interval`` setting, it is one word: ``"epoch"``,
+``"batch"`` or ``"metric"``.
 """
 
 from __future__ import annotations
@@ -14,37 +23,177 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from torch.optim import Optimizer
+from torch.optim import Optimizer, lr_scheduler
 from torch.optim.lr_scheduler import LRScheduler
 
-from lrlib.scheduler_catalog import (
-    CATALOG,
-    SchedulerEntry,
-    fractional_epoch,
-    scheduler_step_kind,
-    takes_fractional_epochs,
-)
-from lrlib.validation import check_int
+from lrlib._validation import check_int
+
+if TYPE_CHECKING:  # matplotlib is imported by the two plotting functions only
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CYCLE_EPOCHS",
-    "CycleLength",
-    "ScheduleTrace",
-    "SchedulerFactory",
-    "TRACE_OPTIMIZERS",
     "cycle_from_loader",
     "gallery",
+    "learning_rates",
     "manual_step_decay",
     "plot_trace",
+    "scheduler_step_kind",
     "trace",
 ]
+
+StepKind = Literal["epoch", "batch", "metric"]
+STEP_KINDS: tuple[str, ...] = ("epoch", "batch", "metric")
+"""Where ``scheduler.step()`` goes in a training loop: after every epoch, after
+every optimizer step (a mini-batch), or after every epoch with a measured
+metric, ``scheduler.step(val_loss)``."""
+
+STEP_TABLE: dict[type, StepKind] = {
+    lr_scheduler.OneCycleLR: "batch",
+    lr_scheduler.CyclicLR: "batch",
+    lr_scheduler.CosineAnnealingWarmRestarts: "batch",
+    lr_scheduler.ReduceLROnPlateau: "metric",
+}
+"""The schedulers that do not step once per epoch, and where they step.
+
+Every other scheduler steps once per epoch. ``CosineAnnealingWarmRestarts``
+steps after every batch with the fractional epoch reached
+(:data:`FRACTIONAL_EPOCHS`, :func:`fractional_epoch`), so that its periods
+still count epochs. The book's catalog of schedulers records the same kinds
+(its tests check that the two agree)."""
+
+FRACTIONAL_EPOCHS: tuple[type, ...] = (lr_scheduler.CosineAnnealingWarmRestarts,)
+"""Schedulers whose ``step()`` is given the epoch reached, a float."""
+
+
+def scheduler_step_kind(scheduler: object) -> StepKind:
+    """Where ``scheduler.step()`` belongs in a training loop.
+
+    Shown in chapter 7.
+
+    * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
+      once per epoch with a measured quantity (``scheduler.step(val_loss)``);
+    * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
+      :class:`~torch.optim.lr_scheduler.OneCycleLR` and
+      :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
+      every optimizer step (the last one with the fractional epoch reached, see
+      :func:`fractional_epoch`, so that its periods still count epochs);
+    * ``"epoch"``: every other scheduler, stepped once per epoch.
+
+    The kinds come from :data:`STEP_TABLE` (a subclass gets the kind of its
+    nearest base class there), except for a scheduler that carries its own
+    ``interval`` attribute: a schedule counted in optimizer steps, such as
+    :func:`lrlib.scaling.warmup_cosine`'s, says ``interval = "batch"``
+    whatever classes it is made of.
+
+    Args:
+        scheduler: a learning-rate scheduler (or its class).
+
+    Returns:
+        ``"epoch"``, ``"batch"`` or ``"metric"``.
+
+    Raises:
+        ValueError: the scheduler's ``interval`` is not one of these.
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        >>> scheduler_step_kind(lr_scheduler.StepLR(opt, step_size=10))
+        'epoch'
+        >>> scheduler_step_kind(lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2))
+        'batch'
+    """
+    marked = getattr(scheduler, "interval", None)
+    if marked is not None:
+        if marked not in STEP_KINDS:
+            raise ValueError(
+                f"the scheduler's interval must be one of {list(STEP_KINDS)}, got "
+                f"{marked!r}"
+            )
+        return marked
+    cls = scheduler if isinstance(scheduler, type) else type(scheduler)
+    for base in cls.__mro__:
+        if base in STEP_TABLE:
+            return STEP_TABLE[base]
+    return "epoch"
+
+
+def resolve_step_kind(
+    scheduler: object, kind: str | None, name: str = "scheduler_step"
+) -> StepKind:
+    """``kind`` checked against ``scheduler``, or the scheduler's own when ``None``.
+
+    The one check every loop of lrlib runs on a requested kind.
+
+    Raises:
+        ValueError: ``kind`` is not ``"epoch"``, ``"batch"`` or ``"metric"``,
+            or not ``"metric"`` for a ``ReduceLROnPlateau`` (``name`` is the
+            argument's name in the messages).
+    """
+    if kind is None:
+        return scheduler_step_kind(scheduler)
+    if kind not in STEP_KINDS:
+        raise ValueError(f"{name} must be 'epoch', 'batch' or 'metric', got {kind!r}")
+    if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau) and kind != "metric":
+        raise ValueError(
+            f"ReduceLROnPlateau is stepped with a measured metric, so {name} must be "
+            f"'metric', got {kind!r}"
+        )
+    return kind  # type: ignore[return-value]
+
+
+def takes_fractional_epochs(scheduler: object) -> bool:
+    """Whether ``scheduler`` (or its class) is stepped with the fractional epoch.
+
+    Example:
+        >>> takes_fractional_epochs(lr_scheduler.CosineAnnealingWarmRestarts)
+        True
+        >>> takes_fractional_epochs(lr_scheduler.OneCycleLR)
+        False
+    """
+    cls = scheduler if isinstance(scheduler, type) else type(scheduler)
+    return issubclass(cls, FRACTIONAL_EPOCHS)
+
+
+def fractional_epoch(epoch: int, batch: int, batches_per_epoch: int) -> float:
+    """The epoch reached after batch ``batch`` (from 0) of epoch ``epoch`` (from 0).
+
+    ``epoch + (batch + 1) / batches_per_epoch``: after the last batch of an
+    epoch it is the next whole epoch, so the rate of the next batch is the
+    schedule's value there and restarts come on time. (PyTorch's documentation
+    passes ``epoch + batch / batches_per_epoch``, one batch behind.) The
+    trainer and :func:`trace` both use this function, so they step a scheduler
+    with the same floating-point epochs, bit for bit.
+
+    Args:
+        epoch: the epoch, counted from 0.
+        batch: the batch of that epoch, counted from 0.
+        batches_per_epoch: batches per epoch, ``len(train_loader)``.
+
+    Returns:
+        The fractional epoch.
+
+    Example:
+        >>> fractional_epoch(0, 0, 4), fractional_epoch(1, 3, 4)
+        (0.25, 2.0)
+    """
+    return epoch + (batch + 1) / batches_per_epoch
+
+
+def learning_rates(optimizer: Optimizer) -> list[float]:
+    """Return the current learning rate of every parameter group, in order.
+
+    Example:
+        >>> w = torch.zeros(1, requires_grad=True)
+        >>> learning_rates(torch.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1))
+        [0.5]
+    """
+    return [float(group["lr"]) for group in optimizer.param_groups]
+
 
 TRACE_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 """Optimizers :func:`trace` can build: SGD with momentum 0.9, or Adam."""
@@ -53,11 +202,34 @@ SchedulerFactory = Callable[[Optimizer], LRScheduler]
 """A function that builds a scheduler on the optimizer it is given."""
 
 
+class DescribedScheduler(Protocol):
+    """A scheduler described with a demonstration setup, which :func:`trace` builds.
+
+    The book's catalog of schedulers (:mod:`lrlib.book.scheduler_catalog`)
+    is a list of such descriptions. ``steps_on`` says what a traced step
+    stands for (``"epoch"``, ``"batch"`` or ``"metric"``), ``demo_metrics``
+    gives a made-up metric for a scheduler that steps on one (else ``None``),
+    and ``fractional_epochs`` marks a scheduler stepped with fractional epochs.
+    """
+
+    steps_on: str
+    fractional_epochs: bool
+    demo_metrics: Callable[[int], Sequence[float]] | None
+
+    def build(self, optimizer: Optimizer, steps: int) -> LRScheduler: ...
+
+    def explore(
+        self, optimizer: Optimizer, steps: int, **settings: Any
+    ) -> LRScheduler: ...
+
+
 def manual_step_decay(
     optimizer: Optimizer, epoch: int, *, every: int, gamma: float = 0.1
 ) -> list[float]:
     """Decay the learning rate of every parameter group
     by ``gamma`` every ``every`` epochs.
+
+    Shown in chapter 6.
 
     This is the learning-rate schedule written by hand: a parameter group is a
     plain dict, and its ``"lr"`` entry is read afresh by each
@@ -111,7 +283,10 @@ def manual_step_decay(
 CYCLE_EPOCHS: tuple[int, int] = (2, 10)
 """The book's rule of thumb for a :class:`~torch.optim.lr_scheduler.CyclicLR`
 cycle: from two to ten epochs, rising for half of it and falling for the other
-half. (Smith's rule is stated for the half cycle, see :func:`cycle_from_loader`.)"""
+half. (Smith's rule is stated for the half cycle, see :func:`cycle_from_loader`.)
+
+Shown in chapter 6.
+"""
 
 
 @dataclass(frozen=True)
@@ -143,6 +318,8 @@ def cycle_from_loader(
     batches_per_epoch: int, epochs_per_cycle: float = 2
 ) -> CycleLength:
     """Size a CyclicLR cycle in batches from the length of the training loader.
+
+    Shown in chapters 6, 7, 8 and 9.
 
     ``CyclicLR`` counts ``scheduler.step()`` calls, one per mini-batch, and
     its ``step_size_up`` is *half* a cycle: the learning rate rises for
@@ -185,7 +362,7 @@ def cycle_from_loader(
         or not isinstance(epochs_per_cycle, (int, float))
         or not low <= epochs_per_cycle <= high
     ):
-        # Worded for the reader (chapter 6 shows this message), not by lrlib.validation.
+        # Worded for the reader (chapter 6 shows this message), not by _validation.
         raise ValueError(
             f"epochs_per_cycle must be a number from {low} to {high} (a whole cycle, "
             f"up and down), got {epochs_per_cycle!r}"
@@ -213,9 +390,10 @@ class ScheduleTrace:
         momentum_name: ``"momentum"``, ``"beta1"``, or ``None`` with
             :attr:`momentum`.
         steps_on: ``"epoch"``, ``"batch"`` or ``"metric"`` when traced from a
-            catalog entry, what each traced step stands for: the entry's
-            ``steps_on``, except ``"epoch"`` for a scheduler that takes
-            fractional epochs traced without ``steps_per_epoch`` (each
+            :class:`DescribedScheduler` (a catalog entry), what each traced
+            step stands for: the entry's ``steps_on``, except ``"epoch"`` for
+            a scheduler that takes fractional epochs traced without
+            ``steps_per_epoch`` (each
             ``step()`` is then a whole epoch); ``None`` when traced from a
             bare factory.
         steps_per_epoch: the number of steps per epoch when the scheduler was
@@ -247,7 +425,7 @@ class ScheduleTrace:
 
 
 def trace(
-    source: SchedulerEntry | SchedulerFactory,
+    source: DescribedScheduler | SchedulerFactory,
     steps: int,
     *,
     lr: float | Sequence[float] = 0.1,
@@ -257,6 +435,8 @@ def trace(
     settings: Mapping[str, Any] | None = None,
 ) -> ScheduleTrace:
     """Record the learning rate a scheduler sets over ``steps`` steps, without training.
+
+    Shown in chapters 6 and 7.
 
     The scheduler runs on a throwaway optimizer holding one dummy parameter per
     parameter group. The parameters have no gradient, so ``optimizer.step()``
@@ -273,18 +453,19 @@ def trace(
       (:class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`);
     * ``scheduler.step(fractional_epoch(epoch, batch, steps_per_epoch))``, with
       ``epoch, batch = divmod(t, steps_per_epoch)``, when ``steps_per_epoch``
-      is given (fractional epochs, for the schedulers the catalog marks so:
+      is given (fractional epochs, for the schedulers of
+      :data:`FRACTIONAL_EPOCHS`:
       :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`), so that
       the learning rate of step ``t`` is the schedule at epoch
       ``t / steps_per_epoch``. The trainer steps such a scheduler with the same
-      :func:`~lrlib.scheduler_catalog.fractional_epoch`, bit for bit.
+      :func:`fractional_epoch`, bit for bit.
     * ``scheduler.step()`` otherwise.
 
     Args:
-        source: a :class:`~lrlib.scheduler_catalog.SchedulerEntry`, whose demo
-            configuration is built for ``steps`` steps, or a function that
-            builds a scheduler on the optimizer it receives, e.g.
-            ``lambda opt: StepLR(opt, step_size=10)``.
+        source: a function that builds a scheduler on the optimizer it
+            receives, e.g. ``lambda opt: StepLR(opt, step_size=10)``, or a
+            :class:`DescribedScheduler` (an entry of the book's catalog),
+            whose demo configuration is built for ``steps`` steps.
         steps: the number of steps to record.
         lr: the optimizer's learning rate; a sequence makes one parameter
             group per value.
@@ -294,10 +475,9 @@ def trace(
             metric. An entry's demo metric is used when this is ``None``.
         steps_per_epoch: step with fractional epochs, this many steps per
             epoch (only CosineAnnealingWarmRestarts accepts them).
-        settings: knob values for an entry: build the scheduler with
-            :meth:`~lrlib.scheduler_catalog.SchedulerEntry.explore` (the
-            explorer's configuration) instead of the entry's demo; ``{}``
-            means every knob at its default.
+        settings: knob values for an entry: build the scheduler with its
+            ``explore`` method (the explorer's configuration) instead of the
+            entry's demo; ``{}`` means every knob at its default.
 
     Returns:
         A :class:`ScheduleTrace` with ``steps`` rows; row 0 is the learning
@@ -325,19 +505,15 @@ def trace(
     opt = _throwaway_optimizer(optimizer, lr)
     scheduler = _build_scheduler(source, opt, steps, settings)
     name = type(scheduler).__name__
-    steps_on = source.steps_on if isinstance(source, SchedulerEntry) else None
+    steps_on = None if callable(source) else source.steps_on
     if steps_on == "batch" and steps_per_epoch is None and source.fractional_epochs:
         steps_on = "epoch"  # stepped without an epoch, each step() is a whole epoch
-    if (
-        metrics is None
-        and isinstance(source, SchedulerEntry)
-        and source.demo_metrics is not None
-    ):
+    if metrics is None and not callable(source) and source.demo_metrics is not None:
         metrics = source.demo_metrics(steps)
     needs_metric = scheduler_step_kind(scheduler) == "metric"
     metrics = _check_metrics(name, needs_metric, metrics, steps)
     if steps_per_epoch is not None and not takes_fractional_epochs(scheduler):
-        fractional = [entry.name for entry in CATALOG if entry.fractional_epochs]
+        fractional = [cls.__name__ for cls in FRACTIONAL_EPOCHS]
         raise ValueError(
             "steps_per_epoch (fractional epochs) needs a scheduler whose step() takes "
             f"a float epoch ({', '.join(fractional)}); got {name}"
@@ -377,7 +553,7 @@ def trace(
 
 
 def _build_scheduler(
-    source: SchedulerEntry | SchedulerFactory,
+    source: DescribedScheduler | SchedulerFactory,
     opt: Optimizer,
     steps: int,
     settings: Mapping[str, Any] | None,
@@ -385,7 +561,7 @@ def _build_scheduler(
     """Build the entry's demo (or explored) scheduler,
     or call the factory, on ``opt``.
     """
-    if isinstance(source, SchedulerEntry):
+    if not callable(source) and hasattr(source, "build"):  # a described scheduler
         if settings is None:
             return source.build(opt, steps)
         return source.explore(opt, steps, **settings)
@@ -464,6 +640,8 @@ def plot_trace(
 ) -> Axes:
     """Plot a traced learning rate, with the momentum on a twin axis when it cycles.
 
+    Shown in chapter 6.
+
     Args:
         result: what :func:`trace` returned.
         ax: the axes to draw on; a new figure's axes when ``None``.
@@ -477,12 +655,14 @@ def plot_trace(
         goes on a twin made by ``ax.twinx()``, sharing the x axis.
 
     Example:
-        >>> from lrlib.scheduler_catalog import find_entry
+        >>> from lrlib.book import find_entry
         >>> # draws a figure
         >>> result = trace(find_entry("OneCycleLR"), steps=100)
         >>> ax = plot_trace(result)  # doctest: +SKIP
     """
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots()
     x = result.x
     lr_color = "tab:blue"
@@ -541,6 +721,8 @@ def gallery(
 ) -> Figure:
     """Draw several traces side by side, one panel each.
 
+    Shown in chapter 6.
+
     The website shows this figure where the notebook has its interactive
     scheduler explorer.
 
@@ -560,6 +742,8 @@ def gallery(
     if not results:
         raise ValueError("results must hold at least one ScheduleTrace, got none")
     check_int("ncols", ncols, low=1)
+    import matplotlib.pyplot as plt
+
     ncols = min(ncols, len(results))
     nrows = math.ceil(len(results) / ncols)
     fig, axes = plt.subplots(

@@ -71,6 +71,8 @@ __all__ = [
 class ChannelStats:
     """Per-channel statistics of a set of images, mergeable across batches.
 
+    Shown in chapter 1.
+
     Build one with :func:`batch_stats` (one tensor of images) or
     :func:`loader_stats` (a whole DataLoader); combine two with :meth:`merge`.
     All per-channel tensors are 1-D, float64, on the CPU, with one entry per
@@ -195,6 +197,8 @@ class ChannelStats:
 def batch_stats(images: Tensor) -> ChannelStats:
     """Per-channel statistics of one mini-batch of images.
 
+    Shown in chapter 1.
+
     Args:
         images: a floating-point tensor of shape ``(N, C, H, W)`` with at least
             one image and one pixel, on any device. Integer images (``uint8``
@@ -242,6 +246,8 @@ def batch_stats(images: Tensor) -> ChannelStats:
 
 def loader_stats(loader: Iterable[Tensor | Sequence[Tensor]]) -> ChannelStats:
     """Per-channel statistics over every image a loader yields.
+
+    Shown in chapter 1.
 
     Args:
         loader: a :class:`~torch.utils.data.DataLoader` (or any iterable) that
@@ -330,6 +336,8 @@ def denormalize(
 ) -> Tensor:
     """Undo ``Normalize(mean, std)`` for display: ``x * std + mean``, clipped to [0, 1].
 
+    Shown in chapters 1 and 2.
+
     Standardized images have negative values and values above 1; image viewers
     clip them and show garbage. Undoing the normalization shows the image the
     model was given, in its original colours. The clipping only guards against
@@ -366,6 +374,8 @@ def denormalize(
 
 def to_displayable(images: Tensor) -> np.ndarray:
     """Turn channels-first images into a channels-last NumPy array for ``imshow``.
+
+    Shown in chapters 1 and 2.
 
     ``(C, H, W)`` becomes ``(H, W, C)`` and ``(N, C, H, W)`` becomes
     ``(N, H, W, C)``; a single channel is dropped (``(H, W)``), as

@@ -4,7 +4,7 @@ An LR range test gives a curve: the loss after a step taken with each of a
 growing sequence of learning rates. The curve usually falls, flattens and then
 shoots up (a "U" tipped on its side). Each rule below turns that curve into one
 suggested learning rate. They are pure functions of two arrays, so they work on
-any curve: ours (:func:`lrlib.range_test.range_test`), torch-lr-finder's
+any curve: ours (:func:`lrlib.range_test`), torch-lr-finder's
 ``history``, or one typed in by hand.
 
 None of them is an oracle: compare them on the same curve, then train with the
@@ -13,7 +13,7 @@ candidates (the book does both).
 Every rule needs a curve that goes down somewhere. On one that never gets below
 its first point (a test that started too high, or a model that cannot learn),
 each rule still returns a number, but the :class:`Suggestion` says that it is
-not usable (``usable=False``) and why (``note``): see :func:`has_descent`.
+not usable (``usable=False``) and why (``note``): see :func:`_has_descent`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
-    "NO_DESCENT_NOTE",
-    "Suggestion",
-    "has_descent",
-    "minimum_over_ten",
-    "steepest_descent",
     "suggest_all",
     "valley",
 ]
@@ -51,7 +46,7 @@ class Suggestion:
         index: the position on the curve the rule picked (for ``minimum/10``,
             the minimum itself, whose learning rate is then divided by 10).
         usable: ``False`` when the curve the rule searched has no descent (see
-            :func:`has_descent`): ``lr`` is then what the rule computes, but it
+            :func:`_has_descent`): ``lr`` is then what the rule computes, but it
             means nothing. Default: ``True``.
         note: why the suggestion is not usable; empty when it is.
 
@@ -73,7 +68,7 @@ class Suggestion:
         return text + ")"
 
 
-def has_descent(losses: ArrayLike) -> bool:
+def _has_descent(losses: ArrayLike) -> bool:
     """Whether a curve goes below its first point anywhere.
 
     A range test's curve should start on a plateau and then fall. If no loss
@@ -88,7 +83,7 @@ def has_descent(losses: ArrayLike) -> bool:
         ``True`` when some loss is strictly lower than the first.
 
     Example:
-        >>> has_descent([2.0, 1.5, 3.0]), has_descent([1.0, 1.0, 2.0, 3.0])
+        >>> _has_descent([2.0, 1.5, 3.0]), _has_descent([1.0, 1.0, 2.0, 3.0])
         (True, False)
     """
     losses = np.asarray(losses, dtype=float)
@@ -96,12 +91,12 @@ def has_descent(losses: ArrayLike) -> bool:
 
 
 def _suggestion(rule: str, lr: float, index: int, searched: np.ndarray) -> Suggestion:
-    if has_descent(searched):
+    if _has_descent(searched):
         return Suggestion(rule, lr, index)
     return Suggestion(rule, lr, index, usable=False, note=NO_DESCENT_NOTE)
 
 
-def steepest_descent(
+def _steepest_descent(
     lrs: ArrayLike, losses: ArrayLike, *, skip_start: int = 0, skip_end: int = 0
 ) -> Suggestion:
     """Suggest the learning rate where the loss falls fastest.
@@ -123,13 +118,13 @@ def steepest_descent(
         usable when the points searched (after skipping) have no descent.
 
     Raises:
-        ValueError: the curve is invalid (see :func:`minimum_over_ten`), fewer
+        ValueError: the curve is invalid (see :func:`_minimum_over_ten`), fewer
             than 3 points remain after skipping, or a remaining learning rate
             is not positive (its logarithm does not exist).
 
     Example:
         >>> lrs = np.logspace(-4, 0, 5)
-        >>> steepest_descent(lrs, [2.3, 2.2, 1.2, 0.9, 3.0])
+        >>> _steepest_descent(lrs, [2.3, 2.2, 1.2, 0.9, 3.0])
         Suggestion(rule='steepest', lr=0.01, index=2)
     """
     lrs, losses = _checked_curve(lrs, losses)
@@ -154,7 +149,7 @@ def steepest_descent(
     return _suggestion("steepest", float(lrs[index]), skip_start + index, losses)
 
 
-def minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
+def _minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
     """Suggest a tenth of the learning rate at which the loss is lowest.
 
     At the minimum the learning rate is already about to become too large;
@@ -174,7 +169,7 @@ def minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
             negative or not strictly increasing.
 
     Example:
-        >>> minimum_over_ten([0.001, 0.01, 0.1, 1.0], [2.0, 1.5, 1.0, 4.0])
+        >>> _minimum_over_ten([0.001, 0.01, 0.1, 1.0], [2.0, 1.5, 1.0, 4.0])
         Suggestion(rule='minimum/10', lr=0.01, index=2)
     """
     lrs, losses = _checked_curve(lrs, losses)
@@ -184,6 +179,8 @@ def minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
 
 def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
     """Suggest a point two thirds of the way down the longest descent.
+
+    Shown in chapter 3.
 
     The idea (popularised by fastai): the best learning rates lie where the
     loss keeps going down for a long time, not at a single steep but noisy
@@ -208,7 +205,7 @@ def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
         A :class:`Suggestion`.
 
     Raises:
-        ValueError: the curve is invalid (see :func:`minimum_over_ten`).
+        ValueError: the curve is invalid (see :func:`_minimum_over_ten`).
 
     Example:
         >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
@@ -235,6 +232,8 @@ def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
 def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
     """Apply every rule, with its default settings, to the same curve.
 
+    Shown in chapter 3.
+
     Args:
         lrs: the learning rates, positive and strictly increasing.
         losses: the smoothed loss at each learning rate.
@@ -244,7 +243,7 @@ def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
         ``"valley"``; all of them not usable when the curve has no descent.
 
     Raises:
-        ValueError: the curve is invalid (see :func:`steepest_descent`).
+        ValueError: the curve is invalid (see :func:`_steepest_descent`).
 
     Example:
         >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
@@ -253,8 +252,8 @@ def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
         {'steepest': 0.01, 'minimum/10': 0.1, 'valley': 0.01}
     """
     suggestions = (
-        steepest_descent(lrs, losses),
-        minimum_over_ten(lrs, losses),
+        _steepest_descent(lrs, losses),
+        _minimum_over_ten(lrs, losses),
         valley(lrs, losses),
     )
     return {s.rule: s for s in suggestions}

@@ -16,8 +16,8 @@ of lists, ready to plot and to save in a checkpoint. The helpers it uses to
 evaluate a model, :func:`evaluate`, :func:`accuracy` and :func:`predict`, work
 on their own with any model and loader; they switch the model to evaluation
 mode and put back the mode it was in. Batches are unpacked by
-:func:`lrlib.batches.split_batch`: ``(inputs, targets, ...)`` tuples or lists,
-or mappings such as ``{"inputs": ..., "targets": ...}``.
+one rule everywhere in lrlib: ``(inputs, targets, ...)`` tuples or lists, or
+mappings such as ``{"inputs": ..., "targets": ...}``.
 
 An epoch of :meth:`Trainer.fit` happens completely or not at all: when it
 fails or is interrupted (Ctrl-C), the trainer is rolled back to the state it
@@ -28,7 +28,8 @@ uninterrupted run would.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,59 +41,55 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from lrlib.batches import (
+from lrlib._batches import (
     batch_inputs,
     check_loss_shapes,
     check_materialized,
-    is_one_shot,
     split_batch,
 )
-from lrlib.checkpoint import CheckpointError, copy_state
-from lrlib.device import get_device, model_device
-from lrlib.scheduler_catalog import (
-    fractional_epoch,
-    learning_rates,
-    scheduler_step_kind,
-    takes_fractional_epochs,
+from lrlib._checks import (
+    check_fractional_epochs,
+    check_loader,
+    check_monitor,
+    check_optimizer_owns,
+    check_type,
+    resolve_scheduler_step,
+    same_device,
 )
-from lrlib.seeding import (
+from lrlib._states import (
     capture_rng_state,
-    check_rng_state,
+    copy_state,
     loader_generators,
     restore_rng_state,
+    trainer_state_problems,
 )
-from lrlib.validation import check_int
+from lrlib._validation import check_int
+from lrlib.checkpoint import CheckpointError
+from lrlib.device import get_device, model_device
+from lrlib.schedulers import (
+    StepKind,
+    fractional_epoch,
+    learning_rates,
+    takes_fractional_epochs,
+)
 
-# Epochs done and the latest losses, without the elapsed time and speed, which
-# depend on the machine (the book's pages would show this machine's).
 PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}"
+"""The trainer's tqdm ``bar_format``: epochs done and the latest losses, without
+the elapsed time and speed, which depend on the machine (the book's pages would
+show this machine's).
+
+Shown in chapter 0.
+"""
 
 __all__ = [
-    "Accuracy",
-    "HISTORY_KEYS",
-    "PROGRESS_FORMAT",
-    "MONITORS",
-    "NON_FINITE_POLICIES",
     "NonFiniteLossError",
-    "SchedulerStep",
+    "PROGRESS_FORMAT",
     "Trainer",
     "accuracy",
-    "batch_losses",
-    "compute_loss",
     "evaluate",
-    "learning_rates",
-    "model_device",
-    "model_mode",
     "predict",
     "predict_classes",
-    "scheduler_step_kind",
 ]
-
-SchedulerStep = Literal["epoch", "batch", "metric"]
-"""Where a scheduler's ``step()`` goes: once per epoch, after every optimizer
-step, or once per epoch with a measured metric (``ReduceLROnPlateau``). The
-default for each scheduler is recorded once, in :mod:`lrlib.scheduler_catalog`
-(:func:`scheduler_step_kind` reads it)."""
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Scheduler = LRScheduler | ReduceLROnPlateau
@@ -107,24 +104,12 @@ HISTORY_KEYS = (
 )
 """The lists in :attr:`Trainer.history`."""
 
+_FIT_GUARD = threading.Lock()
+
 NON_FINITE_POLICIES = ("raise", "skip")
 """What :class:`Trainer` does with a NaN
 or infinite training loss (``on_nonfinite``).
 """
-
-_STATE_KEYS = (
-    "model",
-    "optimizer",
-    "scheduler",
-    "scheduler_class",
-    "epoch",
-    "history",
-    "rng",
-)
-
-MONITORS = ("val_loss", "val_accuracy", "train_loss")
-"""The history entries a metric-driven scheduler can be stepped with."""
-
 
 # --------------------------------------------------------------------------
 # Small building blocks
@@ -182,7 +167,7 @@ def compute_loss(
 
     Raises:
         ValueError: the shapes broadcast to a shape other than the outputs'
-            (:func:`lrlib.batches.check_loss_shapes`), ``loss_fn`` rejects them
+            (:func:`lrlib._batches.check_loss_shapes`), ``loss_fn`` rejects them
             (the message shows both shapes and dtypes), or the loss is not a
             single number.
 
@@ -214,26 +199,6 @@ def compute_loss(
             f"tensor, e.g. with reduction='mean'), got shape {tuple(loss.shape)}"
         )
     return loss
-
-
-def _check_loader(loader: object, name: str) -> None:
-    if loader is None:
-        raise ValueError(f"{name} is required, got None")
-    if is_one_shot(loader):
-        raise TypeError(
-            f"{name} is an iterator ({type(loader).__name__}), which yields its "
-            "batches only once, but the trainer goes over its loaders every epoch (and "
-            "again after an interrupted epoch): pass a DataLoader, a list of batches, "
-            "or another object that can be iterated again"
-        )
-    try:
-        size = len(loader)  # type: ignore[arg-type]
-    except TypeError:
-        return  # an iterable-style loader: its length is unknown until it runs
-    if size == 0:
-        raise ValueError(
-            f"{name} is empty (len(loader) == 0): it has no batches to use"
-        )
 
 
 # --------------------------------------------------------------------------
@@ -296,7 +261,7 @@ def batch_losses(
     Args:
         model: the model.
         loader: yields ``(inputs, targets)`` batches (see
-            :func:`lrlib.batches.split_batch`).
+            :func:`lrlib._batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``.
 
     Returns:
@@ -337,7 +302,7 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
     Args:
         model: the model.
         loader: yields ``(inputs, targets)`` batches (see
-            :func:`lrlib.batches.split_batch`).
+            :func:`lrlib._batches.split_batch`).
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
 
     Returns:
@@ -346,7 +311,7 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
     Raises:
         ValueError: the loader yields no batches, ``loss_fn`` rejects the
             model's outputs and the targets, their shapes broadcast to a shape
-            other than the outputs' (see :func:`lrlib.batches.check_loss_shapes`),
+            other than the outputs' (see :func:`lrlib._batches.check_loss_shapes`),
             or the model is on the meta device.
         TypeError: a batch is not ``(inputs, targets, ...)`` or a mapping with
             known keys.
@@ -371,6 +336,8 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: LossFunction) -> float:
 
 def accuracy(model: nn.Module, loader: Any) -> Accuracy:
     """Count the correct predictions of a classifier over ``loader``, per class.
+
+    Shown in chapters 2, 3 and 8.
 
     The predicted class is the index of the largest output (logit). Runs like
     :func:`evaluate`: evaluation mode, no gradients, mode restored.
@@ -438,7 +405,7 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
         model: the model.
         loader: yields batches that are input tensors, ``(inputs, ...)`` tuples
             or mappings (targets, if present, are ignored; see
-            :func:`lrlib.batches.batch_inputs`).
+            :func:`lrlib._batches.batch_inputs`).
 
     Returns:
         The outputs of all batches concatenated along the first dimension, on the CPU.
@@ -468,6 +435,8 @@ def predict(model: nn.Module, loader: Any) -> torch.Tensor:
 
 def predict_classes(model: nn.Module, loader: Any) -> torch.Tensor:
     """Return the predicted class id (the index of the largest logit) of every sample.
+
+    Shown in chapter 3.
 
     Returns:
         An int64 tensor of shape ``(N,)``, on the CPU.
@@ -505,6 +474,8 @@ class NonFiniteLossError(FloatingPointError):
 class Trainer:
     """Train a model on mini-batches, validate it, and step a learning-rate scheduler.
 
+    Shown in chapters 2, 3, 7 and 8.
+
     The model is moved to the device once, here; every batch is moved there as
     it is used. :meth:`fit` can be called again and again: epochs accumulate,
     and the result is the same as one longer call.
@@ -514,14 +485,15 @@ class Trainer:
         loss_fn: a loss with ``reduction='mean'``, e.g. ``nn.CrossEntropyLoss()``.
         optimizer: an optimizer over (some of) the model's parameters.
         train_loader: yields training batches, ``(inputs, targets, ...)`` or
-            mappings (see :func:`lrlib.batches.split_batch`); must not be empty,
+            mappings (see :func:`lrlib._batches.split_batch`); must not be empty,
             and must be iterable again and again (a ``DataLoader`` or a list,
             not a generator).
         val_loader: optional, yields validation batches. Default: ``None``.
         scheduler: optional learning-rate scheduler built on ``optimizer``.
         scheduler_step: where ``scheduler.step()`` goes: ``"epoch"``, ``"batch"`` or
-            ``"metric"``. Default: chosen from the scheduler's type by
-            :func:`scheduler_step_kind`.
+            ``"metric"``. Default: the scheduler's own kind,
+            :func:`lrlib.schedulers.scheduler_step_kind`, the rule every loop
+            of lrlib follows.
         monitor: what a ``"metric"`` scheduler is stepped with: ``"val_loss"``
             (default), ``"val_accuracy"`` (needs ``mode='max'``) or ``"train_loss"``.
         track_accuracy: also record the validation accuracy every epoch. Default:
@@ -592,22 +564,22 @@ class Trainer:
         val_loader: DataLoader | Any | None = None,
         *,
         scheduler: Scheduler | None = None,
-        scheduler_step: SchedulerStep | None = None,
+        scheduler_step: StepKind | None = None,
         monitor: str = "val_loss",
         track_accuracy: bool = False,
         device: str | torch.device | None = None,
         progress: bool = True,
         on_nonfinite: Literal["raise", "skip"] = "raise",
     ) -> None:
-        _check_type("model", model, nn.Module)
-        _check_type("optimizer", optimizer, Optimizer)
+        check_type("model", model, nn.Module)
+        check_type("optimizer", optimizer, Optimizer)
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-        _check_loader(train_loader, "train_loader")
+        check_loader(train_loader, "train_loader")
         if val_loader is not None:
-            _check_loader(val_loader, "val_loader")
+            check_loader(val_loader, "val_loader")
         check_materialized(model)
-        _check_optimizer_owns(model, optimizer)
+        check_optimizer_owns(model, optimizer)
         if on_nonfinite not in NON_FINITE_POLICIES:
             raise ValueError(
                 f"on_nonfinite must be one of {list(NON_FINITE_POLICIES)}, "
@@ -620,7 +592,7 @@ class Trainer:
         self.train_loader = train_loader
         self.val_loader = val_loader
         self.scheduler = scheduler
-        self.scheduler_step = _resolve_scheduler_step(
+        self.scheduler_step = resolve_scheduler_step(
             scheduler, scheduler_step, optimizer
         )
         self.monitor = monitor
@@ -628,14 +600,15 @@ class Trainer:
         self.progress = progress
         self.on_nonfinite = on_nonfinite
         metric_scheduler = scheduler if self.scheduler_step == "metric" else None
-        _check_monitor(monitor, self.track_accuracy, val_loader, metric_scheduler)
-        _check_fractional_epochs(scheduler, self.scheduler_step, train_loader)
+        check_monitor(monitor, self.track_accuracy, val_loader, metric_scheduler)
+        check_fractional_epochs(scheduler, self.scheduler_step, train_loader)
 
         self.device = get_device(device)
         self.model.to(self.device)
         self.epoch = 0
         self.history: dict[str, list] = {key: [] for key in HISTORY_KEYS}
         self._skipped = 0  # batches left out of the current epoch (on_nonfinite="skip")
+        self._fitting = False  # set while fit runs (see _fitting_alone)
 
     # -- the loop ----------------------------------------------------------
 
@@ -668,7 +641,10 @@ class Trainer:
                 (see :meth:`train_one_epoch`).
             NonFiniteLossError: a training loss was NaN or infinite (with
                 ``on_nonfinite="raise"``).
-            RuntimeError: the model was moved off the trainer's device.
+            RuntimeError: the model was moved off the trainer's device, or
+                this trainer is already fitting (``fit`` was called from
+                another thread): two fits of one trainer would interleave
+                their epochs.
 
         Example:
             >>> # needs a trainer
@@ -677,27 +653,30 @@ class Trainer:
         """
         check_int("epochs", epochs, low=1)
         self._check_model_on_device()
-        bar = tqdm(
-            range(epochs),
-            desc="epochs",
-            unit="epoch",
-            disable=not self.progress,
-            bar_format=PROGRESS_FORMAT,
-        )
-        for _ in bar:
-            with self._rolled_back_on_failure():  # an interrupted epoch leaves no trace
-                lrs = learning_rates(self.optimizer)  # the rates this epoch starts with
-                train_loss = self.train_one_epoch()
-                metrics = self.validate() if self.val_loader is not None else {}
-                self._record(
-                    lr=lrs,
-                    train_loss=train_loss,
-                    skipped_batches=self._skipped,
-                    **metrics,
-                )
-                self._step_scheduler_after_epoch()
-                self.epoch += 1
-            bar.set_postfix(self._last_losses(), refresh=False)
+        with self._fitting_alone():  # a second fit of this trainer is refused meanwhile
+            bar = tqdm(
+                range(epochs),
+                desc="epochs",
+                unit="epoch",
+                disable=not self.progress,
+                bar_format=PROGRESS_FORMAT,
+            )
+            for _ in bar:
+                with self._rolled_back_on_failure():  # an interrupted epoch: no trace
+                    lrs = learning_rates(
+                        self.optimizer
+                    )  # the rates the epoch starts at
+                    train_loss = self.train_one_epoch()
+                    metrics = self.validate() if self.val_loader is not None else {}
+                    self._record(
+                        lr=lrs,
+                        train_loss=train_loss,
+                        skipped_batches=self._skipped,
+                        **metrics,
+                    )
+                    self._step_scheduler_after_epoch()
+                    self.epoch += 1
+                bar.set_postfix(self._last_losses(), refresh=False)
         return self.history
 
     def train_one_epoch(self) -> float:
@@ -828,7 +807,7 @@ class Trainer:
 
     def _check_model_on_device(self) -> None:
         found = model_device(self.model)
-        if not _same_device(found, self.device):
+        if not same_device(found, self.device):
             raise RuntimeError(
                 f"the model is on {str(found)!r}, but the trainer sends every batch to "
                 f"{str(self.device)!r}: the model was moved after the Trainer was "
@@ -843,6 +822,26 @@ class Trainer:
     def _last_losses(self) -> dict[str, float]:
         losses = ("train_loss", "val_loss")
         return {key: self.history[key][-1] for key in losses if self.history[key]}
+
+    # -- one fit at a time ---------------------------------------------------
+
+    @contextmanager
+    def _fitting_alone(self) -> Iterator[None]:
+        """Mark the trainer as fitting for the block; refuse if it already is."""
+        with _FIT_GUARD:  # test and set in one step, even between threads
+            if self._fitting:
+                raise RuntimeError(
+                    "this trainer is already fitting: fit was called again while "
+                    "another call (from another thread) is still running. Two fits of "
+                    "one trainer would interleave their epochs and mix up its model, "
+                    "optimizer and history; wait for the first fit to return, or give "
+                    "each thread a trainer of its own."
+                )
+            self._fitting = True
+        try:
+            yield
+        finally:
+            self._fitting = False
 
     # -- rolling back an epoch ----------------------------------------------
 
@@ -939,8 +938,9 @@ class Trainer:
         it had never stopped.
 
         All or nothing: the whole state is checked against this trainer first,
-        and nothing changes unless it fits. Checked: the model's parameter and
-        buffer names and shapes; the optimizer's class, its number of parameter
+        and nothing changes unless it fits. Checked: its entries (one that no
+        trainer state has is refused); the model's parameter and buffer names
+        and shapes; the optimizer's class, its number of parameter
         groups and of parameters in each, and the shapes of its per-parameter
         state; the scheduler's class; the trainer's settings
         (``scheduler_step``, ``monitor`` of a metric scheduler,
@@ -955,6 +955,7 @@ class Trainer:
             lrlib.checkpoint.CheckpointError: (a ``ValueError``) the state is not
                 a trainer state, or does not fit this trainer; the message lists
                 every mismatch.
+            RuntimeError: the trainer is fitting (in another thread).
 
         Example:
             >>> # needs a trainer
@@ -963,6 +964,11 @@ class Trainer:
             >>> # back, generators included
             >>> trainer.load_state_dict(state)  # doctest: +SKIP
         """
+        if self._fitting:
+            raise RuntimeError(
+                "this trainer is fitting (in another thread): load a state before or "
+                "after fit, not while it runs"
+            )
         problems = self._state_problems(state)
         if problems:
             raise CheckpointError(
@@ -1001,282 +1007,15 @@ class Trainer:
 
     def _state_problems(self, state: Any) -> list[str]:
         """Every way in which ``state`` does not fit this trainer (empty: it fits)."""
-        if not isinstance(state, Mapping):
-            return [f"it holds a {type(state).__name__}, not a trainer state (a dict)"]
-        missing = [key for key in _STATE_KEYS if key not in state]
-        if missing:
-            return [_not_a_trainer_state(state, missing)]
-        problems = _model_problems(self.model, state["model"])
-        problems += _optimizer_problems(
-            self.optimizer, state["optimizer"], state.get("optimizer_class")
+        return trainer_state_problems(
+            state,
+            model=self.model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            settings=self._settings(),
+            generators=self._generators(),
+            history_keys=HISTORY_KEYS,
         )
-        own_class = None if self.scheduler is None else type(self.scheduler).__name__
-        if state["scheduler_class"] != own_class:
-            problems.append(
-                f"it was saved with scheduler {state['scheduler_class']}, but this "
-                f"trainer has {own_class}: build the trainer with the same kind of "
-                "scheduler"
-            )
-        problems += _settings_problems(self._settings(), state.get("trainer"))
-        epoch, history = state["epoch"], state["history"]
-        try:
-            check_int("its epoch", epoch, low=0)
-        except ValueError as exc:
-            problems.append(str(exc))
-        if not isinstance(history, Mapping) or not all(
-            isinstance(history.get(key), list)
-            for key in HISTORY_KEYS
-            if key != "skipped_batches"
-        ):
-            problems.append(
-                "its history must be a dict of lists with the keys "
-                f"{list(HISTORY_KEYS)}"
-            )
-        try:
-            check_rng_state(state["rng"], self._generators())
-        except ValueError as exc:
-            problems.append(str(exc))
-        return problems
 
     def _generators(self) -> list[torch.Generator]:
         return loader_generators(self.train_loader, self.val_loader)
-
-
-# --------------------------------------------------------------------------
-# Checking a saved state against a trainer
-# --------------------------------------------------------------------------
-
-
-def _not_a_trainer_state(state: Mapping, missing: list[str]) -> str:
-    keys = [str(key) for key in state]
-    shown = keys[:5] + (["..."] if len(keys) > 5 else [])
-    if keys and all(isinstance(value, torch.Tensor) for value in state.values()):
-        return (
-            f"it holds only tensors, named {shown}: a model's state_dict, not a "
-            "trainer checkpoint written by save_checkpoint. Load a model's weights "
-            "with model.load_state_dict(torch.load(path, weights_only=True))"
-        )
-    return (
-        f"it is not a trainer checkpoint written by save_checkpoint: it lacks the "
-        f"entries {missing} (its entries are {shown})"
-    )
-
-
-def _listed(names: list[str], limit: int = 5) -> str:
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
-
-
-def _model_problems(model: nn.Module, saved: Any) -> list[str]:
-    if not isinstance(saved, Mapping):
-        return [
-            f"its model state must be a dict of tensors, got {type(saved).__name__}"
-        ]
-    own = model.state_dict()
-    problems = []
-    missing = [key for key in own if key not in saved]
-    unexpected = [str(key) for key in saved if key not in own]
-    if missing:
-        problems.append(f"the model's {_listed(missing)} are missing from it")
-    if unexpected:
-        problems.append(
-            f"it holds model entries this model lacks: {_listed(unexpected)}"
-        )
-    for key, tensor in own.items():
-        value = saved.get(key)
-        if isinstance(value, torch.Tensor) and value.shape != tensor.shape:
-            problems.append(
-                f"model entry {key!r} has shape {tuple(value.shape)} in it, but "
-                f"{tuple(tensor.shape)} in this model"
-            )
-        elif key in saved and not isinstance(value, torch.Tensor):
-            problems.append(
-                f"model entry {key!r} is a {type(value).__name__}, not a tensor"
-            )
-    return problems
-
-
-def _optimizer_problems(
-    optimizer: Optimizer, saved: Any, saved_class: str | None
-) -> list[str]:
-    own_class = type(optimizer).__name__
-    if saved_class is not None and saved_class != own_class:
-        return [
-            f"it was saved with optimizer {saved_class}, but this trainer has "
-            f"{own_class}: {own_class} would find none of the state and settings it "
-            "needs"
-        ]
-    if not (
-        isinstance(saved, Mapping) and "state" in saved and "param_groups" in saved
-    ):
-        return ["its optimizer state is not a dict with 'state' and 'param_groups'"]
-    saved_groups, own_groups = saved["param_groups"], optimizer.param_groups
-    if len(saved_groups) != len(own_groups):
-        return [
-            f"its optimizer has {len(saved_groups)} parameter group(s), this one "
-            f"{len(own_groups)}"
-        ]
-    problems = []
-    for g, (saved_group, own_group) in enumerate(zip(saved_groups, own_groups)):
-        if len(saved_group["params"]) != len(own_group["params"]):
-            problems.append(
-                f"optimizer parameter group {g} holds {len(saved_group['params'])} "
-                f"parameter(s) in it, {len(own_group['params'])} in this optimizer"
-            )
-    if problems:
-        return problems
-    own_params = [p for group in own_groups for p in group["params"]]
-    index_of = {
-        saved_id: position
-        for position, saved_id in enumerate(
-            i for group in saved_groups for i in group["params"]
-        )
-    }
-    for saved_id, entries in saved["state"].items():
-        position = index_of.get(saved_id)
-        if position is None or not isinstance(entries, Mapping):
-            problems.append(
-                f"its optimizer state refers to an unknown parameter {saved_id!r}"
-            )
-            continue
-        shape = tuple(own_params[position].shape)
-        for name, value in entries.items():
-            if (
-                isinstance(value, torch.Tensor)
-                and value.ndim > 0
-                and tuple(value.shape) != shape
-            ):
-                problems.append(
-                    f"optimizer state {name!r} of parameter {position} has shape "
-                    f"{tuple(value.shape)} in it, but the parameter has shape {shape}"
-                )
-    return problems
-
-
-def _settings_problems(own: dict[str, Any], saved: Any) -> list[str]:
-    if saved is None:
-        return []  # saved before the settings were recorded
-    if not isinstance(saved, Mapping):
-        return [f"its trainer settings must be a dict, got {type(saved).__name__}"]
-    names = ["scheduler_step", "track_accuracy"]
-    if own["scheduler_step"] == "metric":
-        names.append("monitor")
-    return [
-        f"it was saved by a trainer with {name}={saved.get(name)!r}, but this one has "
-        f"{name}={own[name]!r}"
-        for name in names
-        if name in saved and saved[name] != own[name]
-    ]
-
-
-# --------------------------------------------------------------------------
-# Checks run when a Trainer is created
-# --------------------------------------------------------------------------
-
-
-def _check_type(name: str, value: object, expected: type) -> None:
-    if not isinstance(value, expected):
-        raise TypeError(
-            f"{name} must be a {expected.__name__}, got {type(value).__name__}"
-        )
-
-
-def _check_optimizer_owns(model: nn.Module, optimizer: Optimizer) -> None:
-    in_model = {id(p) for p in model.parameters()}
-    held = [p for group in optimizer.param_groups for p in group["params"]]
-    foreign = [p for p in held if id(p) not in in_model]
-    if foreign:
-        raise ValueError(
-            f"the optimizer holds {len(foreign)} tensor(s) that are not parameters of "
-            "the model, so training would not change the model: was the optimizer "
-            "created for another model (for example, before the model was re-created)?"
-        )
-
-
-def _resolve_scheduler_step(
-    scheduler: Scheduler | None, scheduler_step: str | None, optimizer: Optimizer
-) -> SchedulerStep | None:
-    if scheduler is None:
-        if scheduler_step is not None:
-            raise ValueError(
-                f"scheduler_step={scheduler_step!r} was given, but no scheduler"
-            )
-        return None
-    if not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
-        raise TypeError(
-            "scheduler must be a torch.optim.lr_scheduler scheduler, "
-            f"got {type(scheduler).__name__}"
-        )
-    if getattr(scheduler, "optimizer", optimizer) is not optimizer:
-        raise ValueError(
-            f"the scheduler {type(scheduler).__name__} was built on another optimizer "
-            "than the trainer's: it would change learning rates the trainer never "
-            "uses. Build it on the same optimizer object, e.g. StepLR(optimizer, ...)"
-        )
-    if scheduler_step is None:
-        return scheduler_step_kind(scheduler)
-    if scheduler_step not in ("epoch", "batch", "metric"):
-        raise ValueError(
-            "scheduler_step must be 'epoch', 'batch' or 'metric', "
-            f"got {scheduler_step!r}"
-        )
-    if isinstance(scheduler, ReduceLROnPlateau) and scheduler_step != "metric":
-        raise ValueError(
-            "ReduceLROnPlateau is stepped with a measured metric, so scheduler_step "
-            f"must be 'metric', got {scheduler_step!r}"
-        )
-    return scheduler_step
-
-
-def _check_monitor(
-    monitor: str,
-    track_accuracy: bool,
-    val_loader: object,
-    metric_scheduler: Scheduler | None,
-) -> None:
-    if monitor not in MONITORS:
-        raise ValueError(f"monitor must be one of {list(MONITORS)}, got {monitor!r}")
-    if track_accuracy and val_loader is None:
-        raise ValueError(
-            "track_accuracy=True needs a val_loader to measure the accuracy on"
-        )
-    if metric_scheduler is None:
-        return
-    name = type(metric_scheduler).__name__
-    if monitor.startswith("val_") and val_loader is None:
-        raise ValueError(
-            f"the scheduler {name} is stepped with {monitor!r}, which needs a "
-            "val_loader; pass one, or use monitor='train_loss'"
-        )
-    mode = getattr(metric_scheduler, "mode", None)
-    wanted = "max" if monitor == "val_accuracy" else "min"
-    if mode is not None and mode != wanted:
-        raise ValueError(
-            f"monitor={monitor!r} should go {'up' if wanted == 'max' else 'down'}, so "
-            f"the scheduler {name} needs mode={wanted!r}, got mode={mode!r}"
-        )
-
-
-def _check_fractional_epochs(
-    scheduler: Scheduler | None,
-    scheduler_step: SchedulerStep | None,
-    train_loader: object,
-) -> None:
-    if scheduler_step != "batch" or not takes_fractional_epochs(scheduler):
-        return
-    try:
-        len(train_loader)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(
-            f"{type(scheduler).__name__} stepped after every batch is given fractional "
-            "epochs, epoch + (i + 1) / len(train_loader), so the train_loader needs a "
-            f"length, but {type(train_loader).__name__} has none; pass a loader with a "
-            "length, or scheduler_step='epoch'"
-        ) from None
-
-
-def _same_device(a: torch.device, b: torch.device) -> bool:
-    """``cuda`` and ``cuda:0`` are the same device
-    (index ``None`` means the current one).
-    """
-    return a.type == b.type and (a.index or 0) == (b.index or 0)

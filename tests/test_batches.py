@@ -1,4 +1,4 @@
-"""Tests for lrlib.batches:
+"""Tests for lrlib._batches:
 the one rule for batches that the trainer and the range test share.
 """
 
@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-import lrlib.batches as batches_module
-from lrlib import range_test as range_test_module
+import lrlib._batches as batches_module
+from lrlib import lr_range_test as range_test_module
 from lrlib import training as training_module
-from lrlib.batches import (
+from lrlib._batches import (
     BATCH_KEYS,
     batch_inputs,
     check_loss_shapes,

@@ -22,13 +22,19 @@ from torch import nn
 from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrlib.checkpoint import (
-    CheckpointError,
+from lrlib._digest import state_sha256
+from lrlib._states import (
+    capture_rng_state,
     copy_state,
+    loader_generators,
+    restore_rng_state,
+)
+from lrlib.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
     load_checkpoint,
     save_checkpoint,
 )
-from lrlib.seeding import capture_rng_state, loader_generators, restore_rng_state
 from lrlib.training import Trainer
 from tests._compare import assert_same_history, assert_same_parameters
 
@@ -111,6 +117,122 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
     assert set(state) >= {"model", "optimizer", "scheduler", "epoch", "history", "rng"}
     assert state["epoch"] == 1
     assert state["history"]["train_loss"] == trainer.history["train_loss"]
+
+
+# ---------------------------------------------------------------------------
+# Format and checksum: a damaged or foreign file is never loaded silently
+# ---------------------------------------------------------------------------
+
+
+def test_a_checkpoint_carries_its_format_and_the_sha256_of_its_state(tmp_path):
+    trainer = build(0, "step")
+    trainer.fit(1)
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    saved = torch.load(path, weights_only=True)
+    assert saved["format"] == CHECKPOINT_FORMAT == 2
+    state = {k: v for k, v in saved.items() if k not in ("format", "sha256")}
+    assert saved["sha256"] == state_sha256(state)
+    assert saved["sha256"] == state_sha256(trainer.state_dict())
+
+
+def flip_one_bit_inside(path: Path, tensor: torch.Tensor) -> None:
+    """Flip one bit of ``tensor``'s bytes where ``torch.save`` stored them."""
+    raw = path.read_bytes()
+    data = tensor.detach().contiguous().view(torch.uint8).numpy().tobytes()
+    start = raw.find(data)
+    assert start >= 0 and raw.count(data) == 1
+    at = start + len(data) // 2
+    path.write_bytes(raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1 :])
+
+
+def test_a_flipped_bit_in_a_tensor_is_an_error_and_changes_nothing(tmp_path):
+    trainer = build(0, "step")
+    trainer.fit(1)
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    flip_one_bit_inside(path, trainer.model[0].weight)
+    damaged = torch.load(path, weights_only=True)  # torch.load notices nothing
+    assert not torch.equal(damaged["model"]["0.weight"], trainer.model[0].weight)
+    fresh = build(5, "step")
+    before = everything(fresh)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(fresh, path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "does not match the SHA-256 recorded when it was saved" in message
+    assert "Nothing was loaded" in message
+    assert_same(before, everything(fresh))
+
+
+def test_a_checkpoint_of_a_newer_format_is_refused_naming_both(tmp_path):
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    saved = torch.load(path, weights_only=True)
+    saved["format"] = CHECKPOINT_FORMAT + 1
+    torch.save(saved, path)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(build(1, "step"), path)
+    message = str(info.value)
+    assert f"of format {CHECKPOINT_FORMAT + 1}, written by a newer lrlib" in message
+    assert f"reads formats 1 to {CHECKPOINT_FORMAT}" in message
+
+
+@pytest.mark.parametrize("found", ["2", 0, None])
+def test_a_format_no_lrlib_writes_is_refused(tmp_path, found):
+    trainer = build(0, "step")
+    path = save_checkpoint(trainer, tmp_path / "c.pt")
+    saved = torch.load(path, weights_only=True)
+    saved["format"] = found
+    torch.save(saved, path)
+    with pytest.raises(CheckpointError, match="which no lrlib writes"):
+        load_checkpoint(build(1, "step"), path)
+
+
+def test_a_checkpoint_of_the_first_format_loads_with_a_warning(tmp_path):
+    source = build(0, "step")
+    source.fit(2)
+    path = tmp_path / "old.pt"
+    torch.save(source.state_dict(), path)  # format 1: the state alone
+    resumed = build(3, "step")
+    with pytest.warns(UserWarning, match="has no checksum .format 1"):
+        load_checkpoint(resumed, path)
+    assert resumed.epoch == 2
+    assert_same_parameters(resumed.model, source.model)
+
+
+def test_an_entry_no_trainer_state_has_is_refused(tmp_path):
+    trainer = build(0, "step")
+    trainer.fit(1)
+    state = copy.deepcopy(trainer.state_dict())
+    state["ema_model"] = {"weight": torch.zeros(2)}
+    fresh = build(1, "step")
+    before = everything(fresh)
+    with pytest.raises(
+        CheckpointError, match="entries no trainer state has: ema_model"
+    ):
+        fresh.load_state_dict(state)
+    assert_same(before, everything(fresh))
+
+
+def test_a_state_using_the_seal_entries_cannot_be_saved(tmp_path):
+    class Holder:
+        def state_dict(self):
+            return {"weights": torch.ones(2), "format": 7}
+
+    with pytest.raises(ValueError, match=r"already holds the entries \['format'\]"):
+        save_checkpoint(Holder(), tmp_path / "c.pt")
+
+
+def test_every_scheduler_of_the_catalog_saves_and_loads_checked(tmp_path):
+    from lrlib.book import CATALOG
+
+    for entry in CATALOG:
+        optimizer = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+        scheduler = entry.build(optimizer, 20)
+        state = {"scheduler": scheduler.state_dict(), "epoch": 0}
+        path = tmp_path / f"{entry.name}.pt"
+        torch.save({**state, "sha256": state_sha256(state)}, path)
+        loaded = torch.load(path, weights_only=True)
+        assert loaded.pop("sha256") == state_sha256(loaded), entry.name
 
 
 def test_rng_state_round_trip_covers_torch_numpy_python_and_generators():
@@ -266,7 +388,9 @@ def test_a_writer_killed_at_any_moment_leaves_a_whole_checkpoint(tmp_path):
         assert torch.all(weights == weights[0])  # one complete state, not a mixture
 
 
-def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary_file(tmp_path):
+def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary_file(
+    tmp_path, monkeypatch
+):
     class Unpicklable:
         def state_dict(self):
             return {"weights": torch.ones(1000), "hook": lambda: None}
@@ -274,8 +398,18 @@ def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary_file(tmp
     trainer = build(0, "step")
     path = save_checkpoint(trainer, tmp_path / "c.pt")
     before = path.read_bytes()
-    with pytest.raises(Exception, match="lambda|pickle"):
+    # A function is refused before anything is written: no checksum covers it.
+    with pytest.raises(TypeError, match=r"state\['hook'\] is a function"):
         save_checkpoint(Unpicklable(), path)
+    assert path.read_bytes() == before
+
+    def fail_midway(obj, f, *args, **kwargs):
+        f.write(b"the first bytes of a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", fail_midway)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(trainer, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
 

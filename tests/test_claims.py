@@ -1,4 +1,4 @@
-"""lrlib.claims: a claim raises when it fails,
+"""lrlib.book.claims: a claim raises when it fails,
 or is recorded for the robustness benchmark.
 """
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrlib.claims import CLAIMS_LOG_ENV, ClaimFailed, claim, read_claims_log
+from lrlib.book.claims import CLAIMS_LOG_ENV, ClaimFailed, claim, read_claims_log
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Tests of lrlib.classic_data: Fashion-MNIST and CIFAR-10 for the classic walk-through.
+"""Tests of lrlib.data.classic: Fashion-MNIST and CIFAR-10 for the classic walk-through.
 
 Every test writes its own tiny data set (12 training and 6 test images) in
 the layout torchvision expects, so nothing real is read. No test touches the
@@ -24,7 +24,7 @@ from torch.utils.data import RandomSampler, SequentialSampler
 from torchvision import datasets
 from torchvision.transforms import v2
 
-from lrlib.classic_data import CLASSIC_DATASETS, ClassicData, load_classic
+from lrlib.data.classic import CLASSIC_DATASETS, ClassicData, load_classic
 from tests import _http
 from tests._http import LocalServer
 

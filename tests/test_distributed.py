@@ -24,18 +24,21 @@ from torch import nn
 from torch.utils.data.distributed import DistributedSampler
 
 from lrlib import distributed as ddp
+from lrlib._digest import state_sha256
 from lrlib.accumulation import batch_gradients, max_difference
 from lrlib.distributed import (
-    NotLaunchedError,
+    CHECKPOINT_FORMAT,
     RunConfig,
     RunResult,
     Splits,
-    launch_environment,
+    _launch_environment,
+    _load_run_checkpoint,
+    _NotLaunchedError,
+    _per_rank_batch,
+    _run_torchrun,
+    _torchrun_command,
     launch_torchrun,
-    load_run_checkpoint,
-    per_rank_batch,
-    run_torchrun,
-    torchrun_command,
+    sampler_seed,
     train,
 )
 from lrlib.models import TwoBlockCNN
@@ -72,7 +75,7 @@ def two_rank_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp")
     splits = tiny_splits()
     splits.save(folder / "splits.pt")
-    completed = run_torchrun(
+    completed = _run_torchrun(
         [
             "--data",
             "splits.pt",
@@ -150,7 +153,7 @@ def test_checkpoint_is_written_by_rank_0_only(two_rank_run):
         "gradient_probe.pt",
         "result.json",
     ]
-    state = load_run_checkpoint(out / "checkpoint.pt")
+    state = _load_run_checkpoint(out / "checkpoint.pt")
     assert state["epoch"] == STOP_AFTER and state["world_size"] == 2
     assert not any(key.startswith("module.") for key in state["model"])
 
@@ -259,8 +262,8 @@ def test_without_the_launcher_main_says_to_use_torchrun(monkeypatch, capsys, tmp
     message = capsys.readouterr().err
     assert "must be started by torchrun" in message and "RANK" in message
     assert not (tmp_path / "run").exists()
-    with pytest.raises(NotLaunchedError, match="torchrun --nproc-per-node"):
-        launch_environment({})
+    with pytest.raises(_NotLaunchedError, match="torchrun --nproc-per-node"):
+        _launch_environment({})
 
 
 def test_a_batch_the_world_size_does_not_divide_is_refused_before_joining(
@@ -301,16 +304,16 @@ def test_other_invalid_settings_are_refused_before_joining(
     [
         ({**LAUNCHED, "RANK": "x"}, ValueError),
         ({**LAUNCHED, "RANK": "2"}, ValueError),
-        ({k: v for k, v in LAUNCHED.items() if k != "MASTER_PORT"}, NotLaunchedError),
+        ({k: v for k, v in LAUNCHED.items() if k != "MASTER_PORT"}, _NotLaunchedError),
     ],
 )
 def test_launch_environment_rejects_bad_variables(environ, error):
     with pytest.raises(error):
-        launch_environment(environ)
+        _launch_environment(environ)
 
 
 def test_launch_environment_reads_the_variables():
-    env = launch_environment({**LAUNCHED, "RANK": "1", "LOCAL_RANK": "1"})
+    env = _launch_environment({**LAUNCHED, "RANK": "1", "LOCAL_RANK": "1"})
     assert (env.rank, env.local_rank, env.world_size, env.master_port) == (
         1,
         1,
@@ -332,24 +335,24 @@ def test_config_flags_round_trip_through_the_parser():
 
 
 def test_per_rank_batch():
-    assert per_rank_batch(64, 2) == 32
-    assert per_rank_batch(7, 1) == 7
+    assert _per_rank_batch(64, 2) == 32
+    assert _per_rank_batch(7, 1) == 7
     with pytest.raises(ValueError, match="such as 62 or 64"):
-        per_rank_batch(63, 2)
+        _per_rank_batch(63, 2)
     with pytest.raises(ValueError, match="such as 3"):
-        per_rank_batch(1, 3)
+        _per_rank_batch(1, 3)
     for bad in (0, -2, 2.0, True):
         with pytest.raises(ValueError):
-            per_rank_batch(bad, 2)
+            _per_rank_batch(bad, 2)
 
 
 def test_torchrun_command_uses_a_free_local_port():
-    command = torchrun_command(["--out", "x"], nproc_per_node=3, python="py")
+    command = _torchrun_command(["--out", "x"], nproc_per_node=3, python="py")
     assert command[:3] == ["py", "-m", "torch.distributed.run"]
     assert "--nproc-per-node=3" in command and "--rdzv-endpoint=127.0.0.1:0" in command
     assert command[-4:] == ["-m", "lrlib.distributed", "--out", "x"]
     with pytest.raises(ValueError):
-        torchrun_command([], nproc_per_node=0)
+        _torchrun_command([], nproc_per_node=0)
 
 
 @pytest.mark.parametrize(
@@ -403,6 +406,88 @@ def test_splits_round_trip_and_validation(tmp_path):
 def test_load_run_checkpoint_rejects_other_files(tmp_path):
     torch.save({"model": {}}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an lrlib.distributed checkpoint"):
-        load_run_checkpoint(tmp_path / "other.pt")
+        _load_run_checkpoint(tmp_path / "other.pt")
     with pytest.raises(FileNotFoundError):
-        load_run_checkpoint(tmp_path / "missing.pt")
+        _load_run_checkpoint(tmp_path / "missing.pt")
+
+
+def _one_epoch_checkpoint(tmp_path):
+    splits = tiny_splits(1)
+    config = replace(CONFIG, epochs=2)
+    path = tmp_path / "ckpt.pt"
+    train(config, splits, checkpoint=path, stop_after=1)
+    return config, splits, path
+
+
+def test_a_run_checkpoint_carries_the_sha256_of_its_contents(tmp_path):
+    _, _, path = _one_epoch_checkpoint(tmp_path)
+    saved = torch.load(path, weights_only=True)
+    assert saved["format"] == CHECKPOINT_FORMAT == 2
+    recorded = saved.pop("sha256")
+    assert recorded == state_sha256(saved)
+    assert "sha256" not in _load_run_checkpoint(path)
+
+
+def test_a_flipped_bit_in_a_run_checkpoint_is_refused(tmp_path):
+    config, splits, path = _one_epoch_checkpoint(tmp_path)
+    saved = torch.load(path, weights_only=True)
+    weight = next(iter(saved["model"].values()))
+    raw = path.read_bytes()
+    data = weight.contiguous().view(torch.uint8).numpy().tobytes()
+    at = raw.find(data) + len(data) // 2
+    path.write_bytes(raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1 :])
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        _load_run_checkpoint(path)
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        train(config, splits, resume=path)
+
+
+def test_a_run_checkpoint_of_a_newer_format_is_refused_naming_both(tmp_path):
+    _, _, path = _one_epoch_checkpoint(tmp_path)
+    saved = torch.load(path, weights_only=True)
+    saved["format"] = CHECKPOINT_FORMAT + 1
+    torch.save(saved, path)
+    with pytest.raises(ValueError) as info:
+        _load_run_checkpoint(path)
+    message = str(info.value)
+    assert f"format {CHECKPOINT_FORMAT + 1}, written by a newer lrlib" in message
+    assert f"reads formats 1 to {CHECKPOINT_FORMAT}" in message
+
+
+def test_a_run_checkpoint_of_the_first_format_loads_with_a_warning(tmp_path):
+    config, splits, path = _one_epoch_checkpoint(tmp_path)
+    saved = torch.load(path, weights_only=True)
+    del saved["sha256"]
+    saved["format"] = 1
+    torch.save(saved, path)
+    with pytest.warns(UserWarning, match="format 1, which has no checksum"):
+        resumed = train(config, splits, resume=path)
+    assert resumed.lr == train(config, splits).lr
+
+
+def test_sampler_seed_is_the_run_seed_and_reads_no_environment(monkeypatch):
+    monkeypatch.setenv("LRBOOK_SEED_SHIFT", "3")
+    assert sampler_seed(42) == 42
+    with pytest.raises(ValueError, match="seed must be"):
+        sampler_seed(2**31)
+
+
+def test_train_steps_an_epoch_scheduler_once_per_epoch(tmp_path, monkeypatch):
+    # Every loop of lrlib steps a scheduler where scheduler_step_kind says; a
+    # replica built with a per-epoch schedule steps it after each epoch.
+    import lrlib.distributed as module
+
+    real = module.build_replica
+
+    def with_step_lr(*args, **kwargs):
+        replica = real(*args, **kwargs)
+        replica.scheduler = torch.optim.lr_scheduler.StepLR(
+            replica.optimizer, step_size=1, gamma=0.5
+        )
+        return replica
+
+    monkeypatch.setattr(module, "build_replica", with_step_lr)
+    config = replace(CONFIG, epochs=3, warmup_epochs=0)
+    result = train(config, tiny_splits(1))
+    per_epoch = len(result.lr) // 3
+    assert result.lr == [config.lr * 0.5**e for e in range(3) for _ in range(per_epoch)]

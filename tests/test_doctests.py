@@ -15,9 +15,11 @@ import pytest
 import torch
 
 import lrlib
-from lrlib.seeding import capture_rng_state, restore_rng_state
+from lrlib._states import capture_rng_state, restore_rng_state
 
-MODULES = sorted(f"lrlib.{info.name}" for info in pkgutil.iter_modules(lrlib.__path__))
+MODULES = sorted(
+    info.name for info in pkgutil.walk_packages(lrlib.__path__, prefix="lrlib.")
+)
 
 ENVIRONMENT = (
     "LRBOOK_CLAIMS_LOG",

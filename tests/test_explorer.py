@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrlib.explorer import (
+from lrlib.book.explorer import (
     LIVE_CLASS,
     STATIC_CLASS,
     ExplorerChooser,

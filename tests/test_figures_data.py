@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lrlib.figures_data import (
+from lrlib.book.figures_data import (
     draw_conv_volumes,
     plot_channel_histograms,
     plot_image_grid,

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 
-from lrlib.figures_optim import (
+from lrlib.book.figures_optim import (
     animate_paths,
     animation_html,
     plot_adam_gradients,

@@ -1,4 +1,4 @@
-"""Tests of the synthetic Rock-Paper-Scissors stand-in (lrlib.handpose).
+"""Tests of the synthetic Rock-Paper-Scissors stand-in (lrlib.data._standin).
 
 The tests draw a small subset (``images_per_hand=1`` or 2) so that they run in
 a few seconds; the full set is timed by benchmarks/bench_handpose.py.
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lrlib import handpose
-from lrlib.handpose import (
+from lrlib.data import _standin as handpose
+from lrlib.data._standin import (
     GESTURES,
     TEST_SPLIT,
     TRAIN_SPLIT,
@@ -111,6 +111,9 @@ def test_marker_records_version_and_seed(small_set):
     assert marker["seed"] == handpose.DEFAULT_SEED
     assert marker["images_per_hand"] == 2
     assert marker["per_class"] == {"rps": 14, "rps-test-set": 8}
+    # The name stands-ins were first drawn under: they stay valid after the move
+    # of the module to lrlib.data._standin.
+    assert marker["generator"] == "lrlib.handpose"
 
 
 # -- image format -------------------------------------------------------------
@@ -445,7 +448,7 @@ def test_a_script_without_a_main_guard_fails_fast_instead_of_hanging(tmp_path):
 
     script = tmp_path / "unguarded.py"
     script.write_text(
-        "from lrlib.handpose import ensure_handpose\n"
+        "from lrlib.data._standin import ensure_handpose\n"
         f"ensure_handpose({str(tmp_path / 'rps')!r}, images_per_hand=1, processes=2)\n"
     )
     root = Path(__file__).resolve().parent.parent

@@ -243,6 +243,28 @@ def test_scheduler_stepping_per_epoch_and_per_batch():
     np.testing.assert_allclose(lrs("batch"), 0.1 * 0.5 ** np.arange(6))
 
 
+def test_without_an_interval_the_scheduler_steps_where_the_trainer_steps_it():
+    data = make_linreg_data(seed=7)
+    loader = make_linreg_loader(data.x_train, data.y_train, batch_size=40)  # 2 batches
+
+    def lrs(make, **kwargs) -> list[float]:
+        model = make_linreg_model(bias=0.0, weight=0.0)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        scheduler = make(optimizer)
+        path = record_path(model, optimizer, loader, 3, scheduler, **kwargs)
+        return path.lrs[:, 0].tolist()
+
+    L = torch.optim.lr_scheduler
+    cyclic = lambda opt: L.CyclicLR(opt, 0.01, 0.1, step_size_up=2)  # noqa: E731
+    assert lrs(cyclic) == lrs(cyclic, scheduler_interval="batch")
+    step = lambda opt: L.StepLR(opt, step_size=1, gamma=0.5)  # noqa: E731
+    assert lrs(step) == lrs(step, scheduler_interval="epoch")
+    # Warm restarts step after every batch with the fractional epoch reached, as
+    # in the trainer: restarts every epoch (T_0=1) come at every epoch's start.
+    restarts = lambda opt: L.CosineAnnealingWarmRestarts(opt, T_0=1)  # noqa: E731
+    np.testing.assert_allclose(lrs(restarts), [0.1, 0.05] * 3, atol=1e-12)
+
+
 def test_reduce_on_plateau_watches_the_epoch_loss():
     data = make_linreg_data(seed=8)
     loader = make_linreg_loader(data.x_train, data.y_train, batch_size=80)
@@ -299,5 +321,9 @@ def test_record_path_validation():
         record_path(model, other, loader, 1)
     with pytest.raises(ValueError, match="epochs"):
         record_path(model, optimizer, loader, 0)
-    with pytest.raises(ValueError, match="scheduler_interval"):
-        record_path(model, optimizer, loader, 1, scheduler_interval="step")
+    step = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
+    with pytest.raises(ValueError, match="scheduler_interval must be 'epoch'"):
+        record_path(model, optimizer, loader, 1, step, scheduler_interval="step")
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+    with pytest.raises(ValueError, match="so scheduler_interval must be 'metric'"):
+        record_path(model, optimizer, loader, 1, plateau, scheduler_interval="epoch")

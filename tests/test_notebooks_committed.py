@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from PIL import Image
 
-from lrlib.responsive import PHONE_WIDTH
+from lrlib.book import PHONE_WIDTH
 from tools import colab
 from tools.bookconfig import ROOT, chapter_notebooks, repository, toc_files
 
@@ -176,7 +176,7 @@ def test_adam_that_trains_is_fused(path):
 def pictures(cell: nbformat.NotebookNode) -> list[tuple[str, bytes, float]]:
     """(what, PNG bytes, density) for every picture a phone would show: image
     outputs, and in HTML outputs the narrow source of a ``<picture>``
-    (lrlib.responsive) or else every embedded image."""
+    (lrlib.book.responsive) or else every embedded image."""
     found = []
     for out in cell.get("outputs", []):
         data = out.get("data", {})
@@ -211,10 +211,10 @@ def wider_than_a_phone(png: bytes) -> bool:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_every_figure_is_readable_on_a_phone(path):
-    """No picture a phone shows is wider than lrlib.responsive.PHONE_WIDTH
+    """No picture a phone shows is wider than lrlib.book.PHONE_WIDTH
     inches: drawn wider, a figure's text shrinks below 0.75 CSS pixels per
     point on a 390-pixel phone (tests/test_site.py measures it in a browser).
-    Wider figures go through lrlib.responsive, which stacks their panels."""
+    Wider figures go through lrlib.book.responsive, which stacks their panels."""
     too_wide = [
         f"cell {i}: {what} {inches_wide(png):.1f} in"
         for i, c in enumerate(read(path).cells)

@@ -35,7 +35,7 @@ PROBE_TIMEOUT_S = 900  # importing torch under emulation takes about a minute
 def _probe_env(pinned: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in numerics.PINNED_ENV}
     env["PYTHONPATH"] = str(ROOT)
-    return numerics.pinned_environment(env) if pinned else env
+    return numerics._pinned_environment(env) if pinned else env
 
 
 def _start(cpu: str | None, pinned: bool) -> subprocess.Popen:
@@ -89,7 +89,7 @@ def test_without_the_pins_intel_and_amd_differ(digests):
 
 
 def test_pinned_environment_sets_every_pin_and_keeps_the_rest():
-    env = numerics.pinned_environment({"HOME": "/home/reader", "OMP_NUM_THREADS": "8"})
+    env = numerics._pinned_environment({"HOME": "/home/reader", "OMP_NUM_THREADS": "8"})
     assert env["HOME"] == "/home/reader"
     for name, value in numerics.PINNED_ENV.items():
         assert env[name] == value

@@ -1,4 +1,4 @@
-"""lrlib.palette: figures as palette PNGs that say their dpi."""
+"""lrlib.book.palette: figures as palette PNGs that say their dpi."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from lrlib.palette import palette_png
+from lrlib.book.palette import palette_png
 
 
 def _figure() -> Figure:

@@ -10,10 +10,11 @@ from PIL import Image
 from torch.utils.data import RandomSampler, SequentialSampler
 from torchvision.datasets import ImageFolder
 
-from lrlib import pipeline
-from lrlib.pipeline import CACHE_FOLDER, base_transform, load_rps_data
-from lrlib.preload import ImageDecodeError, Preloaded
-from lrlib.rps import RPSFolders
+from lrlib.data import _cache, pipeline
+from lrlib.data._cache import CACHE_FOLDER
+from lrlib.data.pipeline import _base_transform, load_rps_data
+from lrlib.data.preload import ImageDecodeError, Preloaded
+from lrlib.data.rps import RPSFolders
 
 CLASSES = ("paper", "rock", "scissors")
 
@@ -55,7 +56,7 @@ def test_standardizes_both_splits_with_training_statistics(real_root):
     # validation images use the training mean and std, not their own
     raw_val = torch.stack(
         [
-            base_transform(8)(Image.open(p).convert("RGB"))
+            _base_transform(8)(Image.open(p).convert("RGB"))
             for p in sorted((real_root / "rps-test-set").rglob("*.png"))
         ]
     )
@@ -107,7 +108,7 @@ def test_splits_with_different_classes_are_refused(tmp_path):
 
 def test_bad_size():
     with pytest.raises(ValueError, match="size must be a positive"):
-        base_transform(0)
+        _base_transform(0)
 
 
 def _all(split):
@@ -156,11 +157,51 @@ def test_an_unreadable_cache_is_ignored(real_root):
     load_rps_data(size=8, source="real", root=real_root, num_workers=0)
     (cache_file,) = (real_root / CACHE_FOLDER).glob("*.pt")
     cache_file.write_bytes(b"not a torch file")
-    again = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    with pytest.warns(RuntimeWarning, match="cannot be read"):
+        again = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
     assert torch.equal(_all(again.train)[0], _all(reference.train)[0])
     assert (
-        torch.load(cache_file, weights_only=True)["format"] == pipeline.CACHE_FORMAT
+        torch.load(cache_file, weights_only=True)["format"] == _cache.CACHE_FORMAT
     )  # rewritten
+
+
+def _flip_one_byte_inside(path: Path, tensor: torch.Tensor) -> None:
+    """Flip one byte of ``tensor``'s data where ``torch.save`` stored it in ``path``."""
+    raw = path.read_bytes()
+    data = tensor.contiguous().view(torch.uint8).numpy().tobytes()
+    start = raw.find(data[:4096])
+    assert start >= 0, "the tensor's bytes are not stored as they are"
+    at = start + 1000
+    path.write_bytes(raw[:at] + bytes([raw[at] ^ 0x10]) + raw[at + 1 :])
+
+
+def test_a_flipped_byte_in_the_cache_is_caught_and_the_images_decoded_again(
+    real_root, monkeypatch
+):
+    first = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    (cache_file,) = (real_root / CACHE_FOLDER).glob("*.pt")
+    _flip_one_byte_inside(cache_file, first.train.images)
+    # Without the checksum, the damaged file still loads: other pixels, no error.
+    damaged = torch.load(cache_file, weights_only=True)
+    assert not torch.equal(damaged["train_images"], first.train.images)
+    decoded = []
+    original_init = pipeline.Preloaded.__init__
+
+    def counting_init(self, *args, **kwargs):
+        decoded.append(1)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.Preloaded, "__init__", counting_init)
+    with pytest.warns(RuntimeWarning, match="do not match the SHA-256"):
+        again = load_rps_data(size=8, source="real", root=real_root, num_workers=0)
+    assert len(decoded) == 2  # both splits decoded afresh
+    assert torch.equal(again.train.images, first.train.images)
+    rewritten = torch.load(cache_file, weights_only=True)
+    assert torch.equal(rewritten["train_images"], first.train.images)
+    monkeypatch.setattr(pipeline.Preloaded, "__init__", original_init)
+    decoded.clear()
+    load_rps_data(size=8, source="real", root=real_root, num_workers=0)  # no warning
+    assert decoded == []
 
 
 def test_from_tensors_validates():

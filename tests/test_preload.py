@@ -1,4 +1,4 @@
-"""Tests for lrlib.preload on a tiny ImageFolder of generated PNG files."""
+"""Tests for lrlib.data.preload on a tiny ImageFolder of generated PNG files."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Subset, TensorDataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from lrlib.preload import ImageDecodeError, Preloaded, source_path
+from lrlib.data.preload import ImageDecodeError, Preloaded, _source_path
 
 CLASSES = ["paper", "rock", "scissors"]
 
@@ -263,7 +263,7 @@ def test_decode_error_survives_pickling():
 
 def test_source_path():
     dataset = TensorDataset(torch.zeros(2, 1))
-    assert source_path(dataset, 0) is None
+    assert _source_path(dataset, 0) is None
     dataset.samples = [("a.png", 0), ("b.png", 1)]  # what ImageFolder has
-    assert source_path(dataset, 1) == "b.png"
-    assert source_path(Subset(dataset, [1, 0]), 1) == "a.png"
+    assert _source_path(dataset, 1) == "b.png"
+    assert _source_path(Subset(dataset, [1, 0]), 1) == "a.png"

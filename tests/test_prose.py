@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from lrlib.prose import glue
+from lrlib.book.prose import glue
 
 
 def test_returns_value_and_publishes_it(monkeypatch):

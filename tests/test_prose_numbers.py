@@ -31,7 +31,7 @@ NOT_PROSE = [
     re.compile(r"`[^`]*`"),  # inline code
     re.compile(r"\]\([^)]*\)"),  # link targets
 ]
-LRLIB_SOURCE = "\n".join(p.read_text() for p in (ROOT / "lrlib").glob("*.py"))
+LRLIB_SOURCE = "\n".join(p.read_text() for p in (ROOT / "lrlib").rglob("*.py"))
 
 
 def prose_numbers(text: str) -> list[str]:
@@ -69,7 +69,7 @@ def test_no_typed_run_numbers_in_a_chapter(path: Path) -> None:
     typed = typed_results(prose, code)
     assert not typed, (
         f"{path.name}: numbers in the prose that look like results but appear in no "
-        f"code: {typed}; glue them from the notebook (lrlib.glue) instead"
+        f"code: {typed}; glue them from the notebook (lrlib.book.glue) instead"
     )
 
 

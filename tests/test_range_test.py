@@ -1,4 +1,4 @@
-"""Tests for lrlib.range_test.
+"""Tests for lrlib.lr_range_test.
 
 Expected values come from closed forms (the schedules, the smoothing), from
 PyTorch itself (``LambdaLR``, a hand-written training loop), or from
@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from lrlib.device import get_device
-from lrlib.range_test import RangeTestResult, lr_factor, plot_range_test, range_test
+from lrlib.lr_range_test import RangeTestResult, lr_factor, plot_range_test, range_test
 from lrlib.suggestions import suggest_all
 
 matplotlib.use("Agg")
@@ -966,7 +966,7 @@ def test_a_model_on_the_meta_device_is_explained():
 def test_docstring_examples():
     import doctest
 
-    import lrlib.range_test as module
+    import lrlib.lr_range_test as module
 
     outcome = doctest.testmod(
         module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -1,4 +1,4 @@
-"""lrlib.responsive: one figure, drawn for a desktop and stacked for a phone."""
+"""lrlib.book.responsive: one figure, drawn for a desktop and stacked for a phone."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from lrlib.responsive import PHONE_WIDTH, ResponsiveFigure, responsive
+from lrlib.book.responsive_figures import PHONE_WIDTH, ResponsiveFigure, responsive
 
 
 def png_inches(data: bytes, density: float = 1.0) -> tuple[float, float]:

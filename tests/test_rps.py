@@ -1,4 +1,4 @@
-"""Tests of lrlib.rps:
+"""Tests of lrlib.data.rps:
 validating, downloading and choosing the Rock-Paper-Scissors data.
 
 No test touches the network: downloads are served by a local HTTP server on
@@ -22,20 +22,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lrlib import handpose, rps
-from lrlib.preload import ImageDecodeError
-from lrlib.rps import (
+from lrlib.data import _download, rps
+from lrlib.data import _standin as handpose
+from lrlib.data._download import (
     CLASSES,
-    DATA_DIR_ENV,
-    DATA_SOURCE_ENV,
     DownloadError,
     RemoteArchive,
-    RPSFolders,
-    default_data_dir,
     download_archive,
-    get_rps,
     unreachable_reason,
     validate_image_folder,
+)
+from lrlib.data.preload import ImageDecodeError
+from lrlib.data.rps import (
+    DATA_DIR_ENV,
+    DATA_SOURCE_ENV,
+    RPSFolders,
+    _default_data_dir,
+    get_rps,
 )
 from tests import _http
 from tests._http import LocalServer
@@ -158,10 +161,13 @@ def clean_environment(monkeypatch):
 
 
 def test_published_archives_are_described_consistently():
-    assert rps.TRAIN_ARCHIVE.url.endswith("/rps.zip")
-    assert rps.TEST_ARCHIVE.url.endswith("/rps-test-set.zip")
-    assert (rps.TRAIN_ARCHIVE.images, rps.TEST_ARCHIVE.images) == (2520, 372)
-    for archive in rps.ARCHIVES:
+    assert _download.TRAIN_ARCHIVE.url.endswith("/rps.zip")
+    assert _download.TEST_ARCHIVE.url.endswith("/rps-test-set.zip")
+    assert (_download.TRAIN_ARCHIVE.images, _download.TEST_ARCHIVE.images) == (
+        2520,
+        372,
+    )
+    for archive in _download.ARCHIVES:
         assert len(archive.sha256) == 64 and int(archive.sha256, 16) >= 0
         assert archive.size > 1_000_000
     assert "CC BY 2.0" in rps.RPS_CREDIT and "Laurence Moroney" in rps.RPS_CREDIT
@@ -249,11 +255,11 @@ def test_truncated_image_is_named_with_what_to_do(tmp_path):
 def test_default_data_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_data_dir() == tmp_path / "home" / ".cache" / "lrbook"
+    assert _default_data_dir() == tmp_path / "home" / ".cache" / "lrbook"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_data_dir() == tmp_path / "xdg" / "lrbook"
+    assert _default_data_dir() == tmp_path / "xdg" / "lrbook"
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "mine"))
-    assert default_data_dir() == tmp_path / "mine"
+    assert _default_data_dir() == tmp_path / "mine"
 
 
 @pytest.mark.parametrize("source", ["synthetic", "real", "auto"])
@@ -414,7 +420,7 @@ def test_leftovers_of_a_killed_download_are_removed(server, tmp_path):
 
 def test_bad_timeout(tmp_path):
     with pytest.raises(ValueError, match="timeout must be positive"):
-        download_archive(rps.TRAIN_ARCHIVE, tmp_path, timeout=0)
+        download_archive(_download.TRAIN_ARCHIVE, tmp_path, timeout=0)
 
 
 # -- unreachable_reason ----------------------------------------------------------------

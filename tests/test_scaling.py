@@ -9,6 +9,7 @@ import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, SequentialLR
 
 from lrlib.scaling import SCALING_RULES, scaled_lr, steps_from_epochs, warmup_cosine
+from lrlib.schedulers import scheduler_step_kind
 
 
 def test_linear_and_square_root_rules():
@@ -101,6 +102,24 @@ def test_warmup_cosine_state_dict_resumes_the_trajectory():
     optimizer.load_state_dict(state[0])
     scheduler.load_state_dict(state[1])
     assert first + trace(scheduler, optimizer, 7) == whole
+
+
+@pytest.mark.parametrize("warmup", [0, 3])
+def test_warmup_cosine_says_it_steps_after_every_batch(warmup):
+    w = torch.nn.Parameter(torch.zeros(1))
+    scheduler = warmup_cosine(
+        torch.optim.SGD([w], lr=0.1), total_steps=10, warmup_steps=warmup
+    )
+    # A SequentialLR or a CosineAnnealingLR: the class table would say "epoch".
+    assert scheduler_step_kind(type(scheduler)) == "epoch"
+    assert scheduler.interval == "batch"
+    assert scheduler_step_kind(scheduler) == "batch"
+    # The mark survives a save and a load of the scheduler's state.
+    other = warmup_cosine(
+        torch.optim.SGD([w], lr=0.1), total_steps=10, warmup_steps=warmup
+    )
+    other.load_state_dict(scheduler.state_dict())
+    assert scheduler_step_kind(other) == "batch"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for lrlib.schedulers and lrlib.scheduler_catalog.
+"""Tests for lrlib.schedulers and lrlib.book.scheduler_catalog.
 
 Expected learning rates are computed here from each scheduler's closed form
 (with ``math``), or taken from PyTorch itself in a real training loop; never
@@ -25,9 +25,9 @@ from packaging.version import Version  # noqa: E402
 from torch.optim import lr_scheduler as L  # noqa: E402
 from torch.optim import swa_utils  # noqa: E402
 
-import lrlib.scheduler_catalog as catalog_module  # noqa: E402
+import lrlib.book.scheduler_catalog as catalog_module  # noqa: E402
 import lrlib.schedulers as schedulers_module  # noqa: E402
-from lrlib.scheduler_catalog import (  # noqa: E402
+from lrlib.book.scheduler_catalog import (  # noqa: E402
     CATALOG,
     EXPLORE_STEPS,
     Knob,
@@ -37,12 +37,16 @@ from lrlib.scheduler_catalog import (  # noqa: E402
 )
 from lrlib.schedulers import (  # noqa: E402
     CYCLE_EPOCHS,
+    FRACTIONAL_EPOCHS,
+    STEP_TABLE,
     CycleLength,
     ScheduleTrace,
     cycle_from_loader,
     gallery,
     manual_step_decay,
     plot_trace,
+    scheduler_step_kind,
+    takes_fractional_epochs,
     trace,
 )
 
@@ -156,6 +160,17 @@ def test_entry_fields_are_well_formed(entry):
     assert formula.count(r"\begin") == formula.count(r"\end"), formula
     module_name, _, class_name = entry.qualified_name.rpartition(".")
     assert getattr(importlib.import_module(module_name), class_name) is entry.cls
+
+
+@pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
+def test_each_entry_agrees_with_the_step_table_every_loop_uses(entry):
+    assert entry.steps_on == scheduler_step_kind(entry.cls)
+    assert entry.fractional_epochs == takes_fractional_epochs(entry.cls)
+
+
+def test_the_step_table_names_only_schedulers_of_the_catalog():
+    assert set(STEP_TABLE) <= {entry.cls for entry in CATALOG}
+    assert set(FRACTIONAL_EPOCHS) <= {entry.cls for entry in CATALOG}
 
 
 def test_steps_on_and_momentum_flags_match_the_book():

@@ -15,7 +15,7 @@ Besides loading cleanly and offline, every page must:
 * at 390 px, be no wider than the phone, and show every picture with at least
   0.75 CSS pixels per typographic point (a 10-point label at least 7.5 px:
   as much as matplotlib's default 6.4-inch figure gets), its stacked version
-  where it has one (``lrlib.responsive``), the drawn one on a desktop;
+  where it has one (``lrlib.book.responsive``), the drawn one on a desktop;
 * give every image alt text, not a file name or hash;
 * number its figures from 1 (``Fig. N.1``, ``N.2``, ... on chapter ``NN_``);
 * say which Rock-Paper-Scissors images produced its results when its outputs
@@ -439,7 +439,7 @@ def points_per_inch_problem(picture: dict, root: Path) -> str | None:
         return (
             f"{picture['alt']!r}: a {inches:.1f}-inch picture shown "
             f"{picture['width']:.0f} px wide: {px_per_point:.2f} px per point "
-            f"(at least {MIN_PX_PER_POINT}; stack it with lrlib.responsive)"
+            f"(at least {MIN_PX_PER_POINT}; stack it with lrlib.book.responsive)"
         )
     return None
 

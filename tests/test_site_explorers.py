@@ -2,7 +2,7 @@
 
 Builds the site from the committed notebook outputs (the module fixtures of
 ``tests/test_site.py``), visits every page that holds a
-:class:`lrlib.explorer.FigureExplorer`, and moves every control a reader sees:
+:class:`lrlib.book.explorer.FigureExplorer`, and moves every control a reader sees:
 each slider from one end to the other, position by position, and each
 drop-down through its options (for a chooser of explorers, the controls of
 every explorer it chooses). After each move the picture must change and its

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from lrlib import handpose
-from lrlib.rps import STANDIN_SEED_ENV, get_rps
+from lrlib.data import _standin as handpose
+from lrlib.data.rps import STANDIN_SEED_ENV, get_rps
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import lrlib.suggestions as suggestions_module
 from lrlib.suggestions import (
     NO_DESCENT_NOTE,
     Suggestion,
-    has_descent,
-    minimum_over_ten,
-    steepest_descent,
+    _has_descent,
+    _minimum_over_ten,
+    _steepest_descent,
     suggest_all,
     valley,
 )
@@ -28,7 +28,7 @@ def test_steepest_descent_finds_the_inflection_of_a_tanh_drop():
     # loss = -tanh(u - u0) over u = log10(lr) falls fastest at u0 (here a grid point).
     u = np.linspace(-6, 0, 61)
     u0 = u[25]
-    suggestion = steepest_descent(10**u, 2 - np.tanh(u - u0))
+    suggestion = _steepest_descent(10**u, 2 - np.tanh(u - u0))
     assert suggestion == Suggestion("steepest", pytest.approx(10**u0, rel=1e-12), 25)
 
 
@@ -36,15 +36,15 @@ def test_steepest_descent_differentiates_with_respect_to_log10_lr():
     # Linearly spaced rates, loss = 1 - lr: the slope per unit of lr is the same
     # everywhere, but per decade it is -lr * ln(10), steepest at the largest rate.
     lrs = np.linspace(0.1, 1.0, 10)
-    assert steepest_descent(lrs, 1 - lrs).index == 9
+    assert _steepest_descent(lrs, 1 - lrs).index == 9
 
 
 def test_skip_start_drops_points_and_the_index_refers_to_the_full_curve():
     # loss = u**2 on u in [-1, 1]: slope 2u, most negative at the first point.
     u = np.linspace(-1, 1, 21)
     lrs, losses = 10**u, u**2
-    assert steepest_descent(lrs, losses).index == 0
-    suggestion = steepest_descent(lrs, losses, skip_start=3)
+    assert _steepest_descent(lrs, losses).index == 0
+    suggestion = _steepest_descent(lrs, losses, skip_start=3)
     assert suggestion.index == 3
     assert suggestion.lr == lrs[3]
 
@@ -52,8 +52,8 @@ def test_skip_start_drops_points_and_the_index_refers_to_the_full_curve():
 def test_skip_end_drops_the_last_points():
     # loss = -u**2 on u in [0, 1]: slope -2u, most negative at the last point.
     u = np.linspace(0, 1, 11)
-    assert steepest_descent(10**u, -(u**2)).index == 10
-    assert steepest_descent(10**u, -(u**2), skip_end=2).index == 8
+    assert _steepest_descent(10**u, -(u**2)).index == 10
+    assert _steepest_descent(10**u, -(u**2), skip_end=2).index == 8
 
 
 @pytest.mark.parametrize(
@@ -65,14 +65,14 @@ def test_skip_end_drops_the_last_points():
 )
 def test_steepest_descent_rejects_bad_skips(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        steepest_descent(
+        _steepest_descent(
             [1e-3, 1e-2, 1e-1, 1.0, 10.0], [3.0, 2.0, 1.0, 2.0, 3.0], **kwargs
         )
 
 
 def test_steepest_descent_rejects_a_zero_learning_rate():
     with pytest.raises(ValueError, match="positive learning rates"):
-        steepest_descent([0.0, 0.1, 0.2], [3.0, 2.0, 1.0])
+        _steepest_descent([0.0, 0.1, 0.2], [3.0, 2.0, 1.0])
 
 
 # ---------------------------------------------------------------- minimum / 10
@@ -81,7 +81,7 @@ def test_steepest_descent_rejects_a_zero_learning_rate():
 def test_minimum_over_ten_on_a_parabola():
     u = np.linspace(-5, 1, 61)
     u_min = u[40]
-    suggestion = minimum_over_ten(10**u, (u - u_min) ** 2)
+    suggestion = _minimum_over_ten(10**u, (u - u_min) ** 2)
     assert suggestion.rule == "minimum/10"
     assert suggestion.index == 40
     assert suggestion.lr == pytest.approx(10**u_min / 10, rel=1e-12)
@@ -138,8 +138,8 @@ def test_suggest_all_applies_every_rule_to_the_same_curve():
     lrs, losses = 10**u, 2 - np.tanh(u + 2) + np.exp(3 * (u + 0.5))
     suggestions = suggest_all(lrs, losses)
     assert suggestions == {
-        "steepest": steepest_descent(lrs, losses),
-        "minimum/10": minimum_over_ten(lrs, losses),
+        "steepest": _steepest_descent(lrs, losses),
+        "minimum/10": _minimum_over_ten(lrs, losses),
         "valley": valley(lrs, losses),
     }
 
@@ -151,7 +151,7 @@ def test_suggestion_is_frozen():
 
 
 @pytest.mark.parametrize(
-    "rule", [steepest_descent, minimum_over_ten, valley, suggest_all]
+    "rule", [_steepest_descent, _minimum_over_ten, valley, suggest_all]
 )
 @pytest.mark.parametrize(
     ("lrs", "losses", "match"),
@@ -188,20 +188,20 @@ def test_a_rising_curve_gets_suggestions_that_say_they_are_not_usable():
         assert suggestion.note == NO_DESCENT_NOTE
         assert "never falls below its first value" in suggestion.note
         assert "usable=False" in repr(suggestion)
-    assert not has_descent(losses)
+    assert not _has_descent(losses)
 
 
 def test_a_curve_that_dips_but_never_below_its_start_has_no_usable_descent():
     lrs = np.logspace(-3, 1, 7)
     losses = [1.0, 1.5, 1.2, 1.1, 2.0, 3.0, 5.0]  # a local descent, all above the start
-    assert not has_descent(losses)
+    assert not _has_descent(losses)
     assert all(not s.usable for s in suggest_all(lrs, losses).values())
 
 
 def test_a_curve_with_a_descent_gives_usable_suggestions_with_the_usual_repr():
     u = np.linspace(-4, 0, 41)
     lrs, losses = 10**u, 2 - np.tanh(u + 2) + np.exp(3 * (u + 0.5))
-    assert has_descent(losses)
+    assert _has_descent(losses)
     for suggestion in suggest_all(lrs, losses).values():
         assert suggestion.usable and suggestion.note == ""
         rule, lr, index = suggestion.rule, suggestion.lr, suggestion.index
@@ -222,16 +222,16 @@ def test_steepest_judges_the_part_it_searched():
         3.0,
         4.0,
     ]  # falls only in its first three points
-    assert steepest_descent(lrs, losses).usable
-    assert not steepest_descent(
+    assert _steepest_descent(lrs, losses).usable
+    assert not _steepest_descent(
         lrs, losses, skip_start=2
     ).usable  # from its minimum on: rising
 
 
 def test_has_descent_is_strict():
-    assert has_descent([2.0, 1.999])
-    assert not has_descent([2.0, 2.0, 2.0])
-    assert not has_descent([2.0])
+    assert _has_descent([2.0, 1.999])
+    assert not _has_descent([2.0, 2.0, 2.0])
+    assert not _has_descent([2.0])
 
 
 def test_docstring_examples():

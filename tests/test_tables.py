@@ -1,10 +1,10 @@
-"""lrlib.tables: tables that render as HTML on the site and as text elsewhere."""
+"""lrlib.book.tables: tables that render as HTML on the site and as text elsewhere."""
 
 from __future__ import annotations
 
 import pytest
 
-from lrlib.tables import Table
+from lrlib.book.tables import Table
 
 
 def test_text_is_aligned_numbers_right():

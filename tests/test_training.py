@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import copy
 import math
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -22,21 +25,18 @@ from torch import nn
 from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrlib.device import get_device
-from lrlib.scheduler_catalog import CATALOG
-from lrlib.schedulers import trace
+from lrlib.book.scheduler_catalog import CATALOG
+from lrlib.device import get_device, model_device
+from lrlib.schedulers import learning_rates, scheduler_step_kind, trace
 from lrlib.training import (
     Accuracy,
     NonFiniteLossError,
     Trainer,
     accuracy,
     evaluate,
-    learning_rates,
-    model_device,
     model_mode,
     predict,
     predict_classes,
-    scheduler_step_kind,
 )
 from tests._compare import assert_same_history, assert_same_parameters
 
@@ -368,6 +368,117 @@ def test_scheduler_step_kind_by_type():
         scheduler_step_kind(lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2))
         == "batch"
     )
+
+
+def test_a_scheduler_carrying_its_interval_overrides_the_table():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    scheduler = lr_scheduler.StepLR(opt, 1)
+    scheduler.interval = "batch"
+    assert scheduler_step_kind(scheduler) == "batch"
+    scheduler.interval = "sometimes"
+    with pytest.raises(ValueError, match="interval must be one of"):
+        scheduler_step_kind(scheduler)
+
+
+def test_a_subclass_steps_like_its_nearest_base_in_the_table():
+    class MyCycle(lr_scheduler.OneCycleLR):
+        pass
+
+    assert scheduler_step_kind(MyCycle) == "batch"
+    assert scheduler_step_kind(lr_scheduler.LRScheduler) == "epoch"
+
+
+def test_the_trainer_steps_warmup_cosine_after_every_batch():
+    from lrlib.scaling import warmup_cosine
+
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    total = 2 * BATCHES
+    scheduler = warmup_cosine(optimizer, total_steps=total, warmup_steps=BATCHES)
+    trainer = make_trainer(model, optimizer, scheduler)
+    assert trainer.scheduler_step == "batch"  # a SequentialLR, counted in steps
+    trainer.fit(2)
+    expected = trace(
+        lambda opt: warmup_cosine(opt, total_steps=total, warmup_steps=BATCHES),
+        total,
+    ).lr[:, 0]
+    used = [lrs[0] for lrs in trainer.history["batch_lr"]]  # the rate of each step
+    assert used == expected.tolist()
+
+
+def test_the_trainer_does_not_import_the_book():
+    code = (
+        "import sys, lrlib.training\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lrlib.book')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+class _BlockingLoader:
+    """A loader whose first batch waits until ``release`` is set."""
+
+    def __init__(self, batches, started: threading.Event, release: threading.Event):
+        self.batches, self.started, self.release = batches, started, release
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        self.started.set()
+        self.release.wait(timeout=60)
+        return iter(self.batches)
+
+
+def test_a_second_fit_while_the_first_runs_in_another_thread_is_refused():
+    train, _ = make_data()
+    batches = list(DataLoader(train, batch_size=BATCH))
+    started, release = threading.Event(), threading.Event()
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        _BlockingLoader(batches, started, release),
+        progress=False,
+    )
+    errors: list[BaseException] = []
+
+    def first_fit() -> None:
+        try:
+            trainer.fit(2)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=first_fit)
+    thread.start()
+    try:
+        assert started.wait(timeout=60)
+        with pytest.raises(RuntimeError, match="already fitting"):
+            trainer.fit(1)
+        with pytest.raises(RuntimeError, match="not while it runs"):
+            trainer.load_state_dict(trainer.state_dict())
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert errors == [] and trainer.epoch == 2  # the first fit was not disturbed
+    trainer.fit(1)  # once it has returned, fitting again is fine
+    assert trainer.epoch == 3
+
+
+def test_a_failed_fit_leaves_the_trainer_free_to_fit_again():
+    trainer = make_trainer()
+    with pytest.raises(ValueError):
+        trainer.fit(0)
+    trainer.train_loader = [(torch.zeros(2, 4), torch.tensor([0, 5]))]  # bad class id
+    with pytest.raises(Exception):  # noqa: B017 - any failure inside the epoch
+        trainer.fit(1)
+    trainer.train_loader = make_loaders()[0]
+    trainer.fit(1)
+    assert trainer.epoch == 1
 
 
 def test_learning_rates_lists_every_group():

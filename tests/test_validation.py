@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from lrlib.validation import (
+from lrlib._validation import (
     ArgumentTypeError,
     check_int,
     check_number,

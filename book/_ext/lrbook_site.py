@@ -17,7 +17,7 @@
   ``lrbook_reader_copies`` in the configuration.
 * Pages whose outputs come from the Rock-Paper-Scissors images say which
   images produced them (the real ones or lrlib's synthetic stand-in) in a
-  banner under the title, read from the line :meth:`lrlib.rps.RPSFolders.describe`
+  banner under the title, read from the line :meth:`lrlib.data.rps.RPSFolders.describe`
   prints; the footer credits the real images only when some page used them.
 * Controls are named by what they show (an accessibility audit runs on every
   page, see tests/test_site.py): a folded code cell's toggle has its visible

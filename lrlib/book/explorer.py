@@ -46,7 +46,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from traitlets import Unicode
 
-from lrlib.palette import palette_png
+from lrlib.book.palette import palette_png
 
 __all__ = [
     "DEFAULT_MAX_PICTURES",

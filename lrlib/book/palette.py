@@ -2,8 +2,8 @@
 
 A plot has few distinct colours, so a PNG of at most 256 palette colours looks
 the same as matplotlib's true-colour PNG at a quarter to a third of the bytes.
-Both :mod:`lrlib.explorer` (its precomputed pictures) and
-:mod:`lrlib.responsive` (its two layouts) save figures this way.
+Both :mod:`lrlib.book.explorer` (its precomputed pictures) and
+:mod:`lrlib.book.responsive_figures` (its two layouts) save figures this way.
 
 Example:
     >>> from matplotlib.figure import Figure
@@ -21,7 +21,7 @@ import io
 from matplotlib.figure import Figure
 from PIL import Image
 
-from lrlib.validation import check_int, check_number
+from lrlib._validation import check_int, check_number
 
 __all__ = ["palette_png"]
 

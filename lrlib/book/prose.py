@@ -1,6 +1,6 @@
 """Publishing numbers from a notebook into the book's prose (``glue``).
 
-The module is called ``prose`` so that ``lrlib.glue`` always means the function.
+The module is called ``prose`` so that ``lrlib.book.glue`` always means the function.
 
 The book never types a number that a notebook computed: the notebook *glues*
 the value under a name (myst-nb's ``glue``) and the Markdown quotes it with

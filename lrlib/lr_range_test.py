@@ -33,22 +33,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from lrlib.batches import check_materialized, is_one_shot, split_batch
-from lrlib.checkpoint import copy_state
+from lrlib._batches import check_materialized, is_one_shot, split_batch
+from lrlib._states import (
+    capture_rng_state,
+    copy_state,
+    loader_generators,
+    restore_rng_state,
+)
+from lrlib._validation import check_int, check_number
 from lrlib.device import model_device
-from lrlib.seeding import capture_rng_state, loader_generators, restore_rng_state
 from lrlib.suggestions import Suggestion, suggest_all
 from lrlib.training import batch_losses, compute_loss, model_mode
-from lrlib.validation import check_int, check_number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "RangeTestResult",
-    "STEP_MODES",
-    "StepMode",
-    "StopReason",
     "lr_factor",
     "plot_range_test",
     "range_test",
@@ -63,6 +63,8 @@ def lr_factor(
     start_lr: float, end_lr: float, num_iter: int, step_mode: StepMode = "exp"
 ) -> Callable[[int], float]:
     """Return the factor function of a range test, for ``LambdaLR``.
+
+    Shown in chapter 3.
 
     ``LambdaLR`` sets the learning rate of iteration ``i`` to
     ``start_lr * factor(i)``. The factor grows from 1 at ``i = 0`` to
@@ -168,6 +170,8 @@ def range_test(
 ) -> RangeTestResult:
     """Run an LR range test and restore everything it changed.
 
+    Shown in chapters 3 and 8.
+
     Step ``i`` sets every parameter group's learning rate to its starting
     rate times ``lr_factor(...)(i)`` (all groups grow by the same factor, so
     a backbone/head ratio is kept), then trains on the next mini-batch. As
@@ -187,7 +191,7 @@ def range_test(
 
     Batches are ``(inputs, targets, ...)`` tuples or lists of tensors, or
     mappings such as ``{"inputs": ..., "targets": ...}`` (the same rule as the
-    trainer's, :func:`lrlib.batches.split_batch`); they are moved to the
+    trainer's, :func:`lrlib._batches.split_batch`); they are moved to the
     model's device (put the model on :func:`lrlib.device.get_device` before
     creating the optimizer).
 
@@ -223,7 +227,7 @@ def range_test(
             iterator ``train_loader`` used up before the test's end, a model
             on the meta device, or outputs and targets whose shapes broadcast
             to a shape other than the outputs' (see
-            :func:`lrlib.batches.check_loss_shapes`).
+            :func:`lrlib._batches.check_loss_shapes`).
         TypeError: a non-integer ``num_iter`` or ``accumulation_steps``, a
             ``val_loader`` that is an iterator, or a batch that is neither an
             ``(inputs, targets, ...)`` sequence nor a mapping with known keys.
@@ -309,6 +313,8 @@ def plot_range_test(
     result: RangeTestResult, ax: Axes | None = None, *, show_raw: bool = True
 ) -> Axes:
     """Plot the loss against the learning rate of the first parameter group.
+
+    Shown in chapters 3 and 8.
 
     The x-axis is logarithmic for an exponential test. The smoothed curve is
     drawn over the raw losses, with a marker for each suggestion. When the

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Polygon
 
-from lrlib.validation import check_int
+from lrlib._validation import check_int
 
 __all__ = [
     "CHANNEL_COLORS",

@@ -52,8 +52,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
-from lrlib.filelock import exclusive
-from lrlib.validation import check_int
+from lrlib.data._filelock import exclusive
+from lrlib._validation import check_int
 
 __all__ = [
     "DEFAULT_SEED",
@@ -87,6 +87,11 @@ GENERATOR_VERSION = "2"
 """Bumped whenever a change to this module changes the pictures;
 stale caches are redrawn.
 """
+
+GENERATOR_NAME = "lrlib.handpose"
+"""The generator's name in the marker file: the module's name when it wrote
+its first markers, kept when it moved to ``lrlib.data._standin``, so that a
+stand-in drawn before is still recognized (the pictures are the same)."""
 
 DEFAULT_SEED = 4
 """Seed of the stand-in the book uses.
@@ -853,7 +858,7 @@ def ensure_handpose(
     _check_arguments(seed, images_per_hand, processes)
     root = Path(root)
     marker = {
-        "generator": __name__,
+        "generator": GENERATOR_NAME,
         "version": GENERATOR_VERSION,
         "seed": int(seed),
         "images_per_hand": images_per_hand,
@@ -928,6 +933,6 @@ def _read_marker(root: Path) -> dict | None:
         return None
     return (
         marker
-        if isinstance(marker, dict) and marker.get("generator") == __name__
+        if isinstance(marker, dict) and marker.get("generator") == GENERATOR_NAME
         else None
     )

@@ -74,7 +74,7 @@ def check_int(
         >>> check_int("steps", 2.5, low=1)
         Traceback (most recent call last):
         ...
-        lrlib.validation.ArgumentTypeError: steps must be a positive int, got 2.5
+        lrlib._validation.ArgumentTypeError: steps must be a positive int, got 2.5
         >>> check_int("epoch", -1, low=0)
         Traceback (most recent call last):
         ...

@@ -43,9 +43,11 @@ from torch.utils.data import (
     get_worker_info,
 )
 
-from lrlib.validation import check_int
+from lrlib._validation import check_int
 
-__all__ = ["DECODE_ERRORS", "ImageDecodeError", "Preloaded", "source_path"]
+__all__ = [
+    "Preloaded",
+]
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -64,7 +66,7 @@ class ImageDecodeError(OSError, ValueError):
 
     It is an ``OSError``, as Pillow's own error is (so existing ``except
     OSError`` handlers still catch it), and a ``ValueError``, as
-    :func:`lrlib.rps.validate_image_folder` reports bad data.
+    :func:`lrlib.validate_image_folder` reports bad data.
 
     Args:
         message: the whole message, naming the file and what to do.
@@ -97,7 +99,7 @@ def _rebuild_decode_error(
     return ImageDecodeError(message, path=path, index=index)
 
 
-def source_path(dataset: Dataset[Any], index: int) -> str | None:
+def _source_path(dataset: Dataset[Any], index: int) -> str | None:
     """The file behind item ``index`` of ``dataset``, when the data set says.
 
     Understands torchvision's folder data sets (``samples`` of ``(path,
@@ -117,6 +119,8 @@ def source_path(dataset: Dataset[Any], index: int) -> str | None:
 
 class Preloaded(Dataset[tuple[torch.Tensor, int]]):
     """An in-memory copy of a data set of ``(image, label)`` pairs.
+
+    Shown in chapter 1.
 
     On construction every item of ``dataset`` is read once, in order; the images
     (which must be tensors of a common shape) are stacked into
@@ -351,7 +355,7 @@ class _Unreadable:
         )
         advice = (
             "The file is probably truncated or damaged (an interrupted download or "
-            "copy): replace it or delete it. lrlib.rps.validate_image_folder(folder, "
+            "copy): replace it or delete it. lrlib.validate_image_folder(folder, "
             "check_images=True) checks a whole class-per-folder data set."
             if self.path
             else "Check the data set's files, or its transform, for that item."
@@ -378,7 +382,7 @@ class _Guarded(Dataset[Any]):
         try:
             return self.dataset[index]
         except DECODE_ERRORS as exc:
-            return _Unreadable(index, source_path(self.dataset, index), exc)
+            return _Unreadable(index, _source_path(self.dataset, index), exc)
 
 
 def _check_transform(transform: object) -> None:

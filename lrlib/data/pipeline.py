@@ -4,50 +4,37 @@ Chapter 1 reads the Rock-Paper-Scissors folders with ``ImageFolder``, resizes
 the images to 28x28 float tensors, learns ``Normalize`` from the training split
 only, and standardizes both splits with it. Later chapters need the same
 tensors many times over, so :func:`load_rps_data` does all of that once,
-decoding each image a single time (:class:`lrlib.preload.Preloaded`).
+decoding each image a single time (:class:`lrlib.data.preload.Preloaded`).
 
-Decoding 2,892 PNGs still takes several seconds, and every chapter after the
-first needs the same tensors, so the decoded (not yet standardized) tensors
-are also kept in a cache file beside the data. Its name is a fingerprint of
-every image file (path, size, modification time), the image size and the
-torch and torchvision versions: change any of them and the images are decoded
-afresh. A cache that cannot be read or written is ignored.
+The decoded (not yet standardized) tensors are also kept in a cache file
+beside the data, checked against its SHA-256 at every read (the private
+:mod:`lrlib.data._cache`), so later chapters skip the decoding.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torchvision
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from lrlib.preload import ImageDecodeError, Preloaded
-from lrlib.rps import RPSFolders, get_rps
+from lrlib._validation import check_int
+from lrlib.data._cache import cache_path, read_cache, write_cache
+from lrlib.data.preload import ImageDecodeError, Preloaded
+from lrlib.data.rps import RPSFolders, get_rps
 from lrlib.stats import fit_normalizer
-from lrlib.validation import check_int
 
 __all__ = [
     "RPSData",
     "load_rps_data",
-    "base_transform",
-    "decoded_cache_path",
     "split_loaders",
 ]
 
-CACHE_FORMAT = 1
-"""Bumped whenever the cache file's layout changes."""
-CACHE_FOLDER = ".lrlib-cache"
-"""Folder, beside the two split folders, that holds decoded tensors."""
-
-
-def base_transform(size: int = 28) -> v2.Compose:
+def _base_transform(size: int = 28) -> v2.Compose:
     """Resize to ``size`` x ``size``, make a tensor, scale to floats in [0, 1]."""
     check_int("size", size, low=1)
     return v2.Compose(
@@ -111,6 +98,8 @@ def split_loaders(
 ) -> tuple[DataLoader, DataLoader]:
     """The book's pair of loaders: only the training one shuffles.
 
+    Shown in chapter 8.
+
     Args:
         train: the training data set; its loader reshuffles every epoch.
         val: the validation (or test) data set; its loader keeps its order.
@@ -141,14 +130,16 @@ def load_rps_data(
 ) -> RPSData:
     """Find the images, decode them once, and standardize them with training statistics.
 
+    Shown in chapters 2, 3, 7, 8 and 9.
+
     Args:
         size: the side of the square images the model sees.
         source: ``"real"``, ``"synthetic"`` or ``"auto"``; ``None`` reads
-            ``LRBOOK_DATA_SOURCE`` (see :func:`lrlib.rps.get_rps`).
+            ``LRBOOK_DATA_SOURCE`` (see :func:`lrlib.data.rps.get_rps`).
         root: the data folder; ``None`` reads ``LRBOOK_DATA_DIR``.
         num_workers: processes that decode the images.
         cache: read the decoded tensors from, and write them to, a cache file
-            beside the data (see :func:`decoded_cache_path`). The tensors are
+            beside the data (see :mod:`lrlib.data._cache`). The tensors are
             the same either way; only the time differs.
 
     Returns:
@@ -157,9 +148,9 @@ def load_rps_data(
     Raises:
         ImageDecodeError: an image file cannot be decoded (truncated, say);
             the message names it and the folder to delete so that
-            :func:`~lrlib.rps.get_rps` fetches or draws the images again.
+            :func:`~lrlib.data.rps.get_rps` fetches or draws the images again.
         ValueError: the two splits have different classes, or an invalid
-            ``size`` or ``source``; see also :func:`lrlib.rps.get_rps`.
+            ``size`` or ``source``; see also :func:`lrlib.data.rps.get_rps`.
 
     Example:
         >>> # needs the data set
@@ -168,7 +159,7 @@ def load_rps_data(
         >>> train, val = data.loaders(16, generator=generator)  # doctest: +SKIP
     """
     folders = get_rps(source, root)
-    transform = base_transform(size)
+    transform = _base_transform(size)
     train_images = ImageFolder(folders.train, transform=transform)
     val_images = ImageFolder(folders.test, transform=transform)
     if train_images.classes != val_images.classes:
@@ -176,13 +167,13 @@ def load_rps_data(
             f"the training classes {train_images.classes} differ from the test classes "
             f"{val_images.classes} ({folders.train} vs {folders.test})"
         )
-    cache_file = decoded_cache_path(train_images, val_images, size) if cache else None
-    decoded = _read_cache(cache_file, train_images.classes) if cache_file else None
+    cache_file = cache_path(train_images, val_images, size) if cache else None
+    decoded = read_cache(cache_file, train_images.classes) if cache_file else None
     if decoded is None:
         train = _decode(train_images, folders, num_workers)
         val = _decode(val_images, folders, num_workers)
         if cache_file:
-            _write_cache(cache_file, train, val, train_images.classes)
+            write_cache(cache_file, train, val, train_images.classes)
     else:
         train, val = decoded
     normalizer = fit_normalizer(
@@ -220,76 +211,3 @@ def _decode(images: ImageFolder, folders: RPSFolders, num_workers: int) -> Prelo
             path=exc.path,
             index=exc.index,
         ) from exc
-
-
-def decoded_cache_path(
-    train_images: ImageFolder, val_images: ImageFolder, size: int
-) -> Path:
-    """Where the decoded tensors of these two splits at this size are cached.
-
-    The file lies in :data:`CACHE_FOLDER` beside the training folder; its name
-    holds a digest of every image's path, byte size and modification time,
-    of ``size``, and of the torch and torchvision versions (a new version may
-    resize differently).
-    """
-    digest = hashlib.sha256()
-    digest.update(
-        f"{CACHE_FORMAT}|{size}|{torch.__version__}|{torchvision.__version__}".encode()
-    )
-    for images in (train_images, val_images):
-        base = Path(images.root)
-        digest.update(f"|{base.name}".encode())
-        for path, label in images.samples:
-            stat = os.stat(path)
-            relative = Path(path).relative_to(base).as_posix()
-            digest.update(
-                f"|{relative}:{label}:{stat.st_size}:{stat.st_mtime_ns}".encode()
-            )
-    return (
-        Path(train_images.root).parent
-        / CACHE_FOLDER
-        / f"decoded-{size}px-{digest.hexdigest()[:20]}.pt"
-    )
-
-
-def _read_cache(path: Path, classes: list[str]) -> tuple[Preloaded, Preloaded] | None:
-    try:
-        saved = torch.load(path, weights_only=True)
-        if saved["format"] != CACHE_FORMAT or saved["classes"] != classes:
-            return None
-        return tuple(  # type: ignore[return-value]
-            Preloaded.from_tensors(
-                saved[f"{split}_images"], saved[f"{split}_targets"], classes=classes
-            )
-            for split in ("train", "val")
-        )
-    except Exception:  # noqa: BLE001 - missing, truncated, foreign or stale: decode instead
-        return None
-
-
-def _write_cache(
-    path: Path, train: Preloaded, val: Preloaded, classes: list[str]
-) -> None:
-    saved = {
-        "format": CACHE_FORMAT,
-        "classes": list(classes),
-        "train_images": train.images,
-        "train_targets": train.targets,
-        "val_images": val.images,
-        "val_targets": val.targets,
-    }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write to a private file, then rename: a reader never sees half a cache.
-        handle, partial = tempfile.mkstemp(
-            dir=path.parent, prefix=path.name, suffix=".partial"
-        )
-        os.close(handle)
-        try:
-            torch.save(saved, partial)
-            os.replace(partial, path)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
-    except OSError:
-        pass  # a read-only data folder: the cache is an optimization, not a requirement

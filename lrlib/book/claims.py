@@ -66,7 +66,7 @@ def claim(statement: str, held: Any, /, **numbers: Any) -> None:
         >>> claim("one is more than two", 1 > 2, one=1, two=2)
         Traceback (most recent call last):
         ...
-        lrlib.claims.ClaimFailed: one is more than two (one=1, two=2)
+        lrlib.book.claims.ClaimFailed: one is more than two (one=1, two=2)
     """
     if not isinstance(statement, str) or not statement.strip():
         raise ValueError(f"statement must be a non-empty string, got {statement!r}")

@@ -45,8 +45,8 @@ from matplotlib.gridspec import GridSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 from PIL import Image
 
-from lrlib.palette import palette_png
-from lrlib.validation import check_int, check_number
+from lrlib._validation import check_int, check_number
+from lrlib.book.palette import palette_png
 
 __all__ = ["PHONE_WIDTH", "ResponsiveFigure", "responsive"]
 

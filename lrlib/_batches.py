@@ -2,7 +2,7 @@
 checked in one place.
 
 :class:`lrlib.training.Trainer`, the evaluation helpers next to it, and
-:func:`lrlib.range_test.range_test` all unpack batches the same way, with
+:func:`lrlib.range_test` all unpack batches the same way, with
 :func:`split_batch`. A batch is one of:
 
 * a tuple or list ``(inputs, targets, ...)``, as a ``DataLoader`` over a

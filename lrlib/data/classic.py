@@ -38,10 +38,12 @@ from torchvision.datasets import VisionDataset
 from torchvision.datasets.vision import StandardTransform
 from torchvision.transforms import v2
 
-from lrlib.pipeline import split_loaders
+from lrlib.data.pipeline import split_loaders
 from lrlib.stats import loader_stats
 
-__all__ = ["CLASSIC_DATASETS", "ClassicData", "load_classic"]
+__all__ = [
+    "load_classic",
+]
 
 CLASSIC_DATASETS: dict[str, type[VisionDataset]] = {
     "fashion-mnist": datasets.FashionMNIST,
@@ -114,6 +116,8 @@ def load_classic(
 ) -> ClassicData:
     """Load Fashion-MNIST or CIFAR-10
     and standardize both splits with training statistics.
+
+    Shown in chapter 7.
 
     Args:
         name: ``"fashion-mnist"`` or ``"cifar10"`` (see :data:`CLASSIC_DATASETS`).

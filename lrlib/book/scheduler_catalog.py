@@ -36,7 +36,8 @@ from typing import Any, Literal
 
 from torch.optim import Optimizer, lr_scheduler, swa_utils
 
-from lrlib.validation import check_int
+from lrlib._validation import check_int
+from lrlib.schedulers import STEP_KINDS, learning_rates
 
 __all__ = [
     "CATALOG",
@@ -50,24 +51,20 @@ __all__ = [
     "check_coverage",
     "discover_schedulers",
     "find_entry",
-    "fractional_epoch",
-    "learning_rates",
-    "scheduler_entry",
-    "scheduler_step_kind",
-    "takes_fractional_epochs",
 ]
 
 SCHEDULER_MODULES: tuple[ModuleType, ...] = (lr_scheduler, swa_utils)
 """The modules searched by :func:`discover_schedulers`."""
 
 StepsOn = Literal["epoch", "batch", "metric"]
-STEPS_ON: tuple[str, ...] = ("epoch", "batch", "metric")
+STEPS_ON: tuple[str, ...] = STEP_KINDS
 """What a scheduler's ``step()`` is called after: an epoch, a mini-batch, or a
 new value of a monitored metric (which ``step(metric)`` receives).
 
-This is the one record of where each scheduler steps: the trainer
-(:func:`scheduler_step_kind`) and :func:`lrlib.schedulers.trace` read it from
-:data:`CATALOG`, like Lightning's per-scheduler ``interval`` setting."""
+The rule itself is :func:`lrlib.schedulers.scheduler_step_kind` (its table,
+:data:`lrlib.schedulers.STEP_TABLE`), which every training loop of lrlib
+follows; each entry's ``steps_on`` states it for the chapter, and the tests
+check that the two agree."""
 
 _BASE_CLASSES = frozenset({"LRScheduler", "_LRScheduler"})
 
@@ -187,7 +184,7 @@ class SchedulerEntry:
         steps_on: ``"epoch"``, ``"batch"`` or ``"metric"``: what each
             ``step()`` call should follow in a training loop.
         fractional_epochs: ``step()`` is given the epoch reached, a fraction
-            (see :func:`fractional_epoch`), so that the periods of a
+            (see :func:`lrlib.schedulers.fractional_epoch`), so that the periods of a
             scheduler stepped after every batch still count epochs
             (``CosineAnnealingWarmRestarts``). Only with ``steps_on="batch"``.
         demo_kwargs: ``demo_kwargs(optimizer, steps)`` returns the keyword
@@ -329,18 +326,6 @@ class SchedulerEntry:
         return self.cls(
             optimizer=optimizer, **self.explore_kwargs(optimizer, steps, **values)
         )
-
-
-def learning_rates(optimizer: Optimizer) -> list[float]:
-    """Return the current learning rate of every parameter group, in order.
-
-    Example:
-        >>> import torch
-        >>> w = torch.zeros(1, requires_grad=True)
-        >>> learning_rates(torch.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1))
-        [0.5]
-    """
-    return [float(group["lr"]) for group in optimizer.param_groups]
 
 
 def _part(steps: int, fraction: float) -> int:
@@ -931,100 +916,3 @@ def find_entry(
     raise KeyError(
         f"no scheduler named {name!r}; expected one of {[e.name for e in catalog]}"
     )
-
-
-def scheduler_entry(scheduler: object) -> SchedulerEntry | None:
-    """Return the catalog entry of a scheduler (or scheduler class), if it has one.
-
-    A subclass of a cataloged scheduler gets the entry of its nearest
-    cataloged base class.
-
-    Args:
-        scheduler: a scheduler instance, or a scheduler class.
-
-    Returns:
-        The :class:`SchedulerEntry`, or ``None`` for a class the catalog does
-        not know (e.g. a hand-written ``LRScheduler`` subclass).
-
-    Example:
-        >>> scheduler_entry(lr_scheduler.OneCycleLR).steps_on
-        'batch'
-        >>> scheduler_entry(object) is None
-        True
-    """
-    cls = scheduler if isinstance(scheduler, type) else type(scheduler)
-    by_class = {entry.cls: entry for entry in CATALOG}
-    for base in cls.__mro__:
-        if base in by_class:
-            return by_class[base]
-    return None
-
-
-def scheduler_step_kind(scheduler: object) -> StepsOn:
-    """Where ``scheduler.step()`` belongs in a training loop,
-    as :data:`CATALOG` records it.
-
-    * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
-      once per epoch with a measured quantity (``scheduler.step(val_loss)``);
-    * ``"batch"``: :class:`~torch.optim.lr_scheduler.CyclicLR`,
-      :class:`~torch.optim.lr_scheduler.OneCycleLR` and
-      :class:`~torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped after
-      every optimizer step (the last one with the fractional epoch reached, see
-      :func:`fractional_epoch`, so that its periods still count epochs);
-    * ``"epoch"``: every other scheduler, stepped once per epoch; also a
-      scheduler the catalog does not know.
-
-    Args:
-        scheduler: a learning-rate scheduler (or its class).
-
-    Returns:
-        ``"epoch"``, ``"batch"`` or ``"metric"``.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-        >>> scheduler_step_kind(lr_scheduler.StepLR(opt, step_size=10))
-        'epoch'
-        >>> scheduler_step_kind(lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2))
-        'batch'
-    """
-    entry = scheduler_entry(scheduler)
-    return "epoch" if entry is None else entry.steps_on
-
-
-def takes_fractional_epochs(scheduler: object) -> bool:
-    """Whether the catalog steps ``scheduler`` with the fractional epoch reached.
-
-    Example:
-        >>> takes_fractional_epochs(lr_scheduler.CosineAnnealingWarmRestarts)
-        True
-        >>> takes_fractional_epochs(lr_scheduler.OneCycleLR)
-        False
-    """
-    entry = scheduler_entry(scheduler)
-    return entry is not None and entry.fractional_epochs
-
-
-def fractional_epoch(epoch: int, batch: int, batches_per_epoch: int) -> float:
-    """The epoch reached after batch ``batch`` (from 0) of epoch ``epoch`` (from 0).
-
-    ``epoch + (batch + 1) / batches_per_epoch``: after the last batch of an
-    epoch it is the next whole epoch, so the rate of the next batch is the
-    schedule's value there and restarts come on time. (PyTorch's documentation
-    passes ``epoch + batch / batches_per_epoch``, one batch behind.) The
-    trainer and :func:`lrlib.schedulers.trace` both use this function, so they
-    step a scheduler with the same floating-point epochs, bit for bit.
-
-    Args:
-        epoch: the epoch, counted from 0.
-        batch: the batch of that epoch, counted from 0.
-        batches_per_epoch: batches per epoch, ``len(train_loader)``.
-
-    Returns:
-        The fractional epoch.
-
-    Example:
-        >>> fractional_epoch(0, 0, 4), fractional_epoch(1, 3, 4)
-        (0.25, 2.0)
-    """
-    return epoch + (batch + 1) / batches_per_epoch
