@@ -48,6 +48,8 @@ bench: venv
 
 # Every asserted claim of the book over 5 training seeds x 3 stand-in data sets
 # x {pinned, native numerics}; prints a table (long: a benchmark, not a test).
+# LRBOOK_REAL_DATA_DIR=/path/to/folder (holding rps/ and rps-test-set/) adds the
+# real images as a fourth data set; the runs read a copy under _build/robustness.
 robustness: venv
 	$(PY) benchmarks/robustness.py
 

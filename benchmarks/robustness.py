@@ -8,9 +8,21 @@ benchmark executes every chapter notebook under a matrix of settings:
   teaching code: every process of a run, the kernel and the ``torchrun``
   workers it starts, loads the ``sitecustomize.py`` of
   :func:`lrlib.book.robustness.write_startup_hook`, first on ``PYTHONPATH``);
-* stand-in data sets: ``LRBOOK_STANDIN_SEED`` = 4 (the book's), 5, 6;
+* data: the stand-in data sets ``LRBOOK_STANDIN_SEED`` = 4 (the book's), 5, 6,
+  and the real Rock-Paper-Scissors images when ``--real DIR`` (or the
+  environment variable ``LRBOOK_REAL_DATA_DIR``) names a folder holding
+  ``rps/`` and ``rps-test-set/``;
 * numerics: ``LRBOOK_NUMERICS`` = ``pinned`` (the book's) and ``native``
   (this machine's own kernels and two threads).
+
+The real images are never used in place: runs write a decode cache beside the
+images they read, so the two split folders are copied (file times kept) to
+``_build/robustness/real-data/`` and the kernels read that copy
+(``LRBOOK_DATA_SOURCE=real``, ``LRBOOK_DATA_DIR`` set to it). The caller's
+folder may be read-only, and nothing is written there. Every other variable of
+the caller's environment reaches the kernels as it is (``HOME``, ``PATH``, and
+``LRBOOK_DATA_DIR``, where the stand-ins are drawn), except the numerics pins,
+which the setting decides.
 
 With ``LRBOOK_CLAIMS_LOG`` set, every :func:`lrlib.book.claims.claim` records
 whether it held and its numbers instead of raising, so one run reports all of
@@ -21,9 +33,11 @@ and the range of every number behind it, then one row for the chapter's plain
 asserts. The exit status is 1 when any claim or assert failed in any run.
 
 Run: ``python benchmarks/robustness.py [-j JOBS] [--notebooks 02 08] [--seeds 0,1]
-[--standins 4] [--numerics pinned]``. The full matrix is 30 runs of every
-chapter, about an hour on a 2-core machine. Results (JSON and the table) are
-written to ``_build/robustness/``.
+[--standins 4] [--real DIR] [--numerics pinned]`` (``--standins ''`` runs the
+real images alone). The full matrix is 30 runs of every chapter, 40 with the
+real images, about an hour on a 2-core machine. Results (JSON and the table,
+whose run labels name the data: ``shift0-standin4-pinned``,
+``shift0-real-native``) are written to ``_build/robustness/``.
 """
 
 from __future__ import annotations
@@ -32,6 +46,8 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
+import stat
 import sys
 import time
 from collections import defaultdict
@@ -44,7 +60,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lrlib.book.claims import CLAIMS_LOG_ENV, read_claims_log  # noqa: E402
 from lrlib.book.robustness import SEED_SHIFT_ENV, write_startup_hook  # noqa: E402
-from lrlib.data.rps import STANDIN_SEED_ENV  # noqa: E402
+from lrlib.data._download import TEST_ARCHIVE, TRAIN_ARCHIVE  # noqa: E402
+from lrlib.data.rps import (  # noqa: E402
+    DATA_DIR_ENV,
+    DATA_SOURCE_ENV,
+    STANDIN_SEED_ENV,
+    validate_image_folder,
+)
 from lrlib.numerics import PINNED_ENV, PINS_ENV  # noqa: E402
 from tools.bookconfig import ROOT, chapter_notebooks  # noqa: E402
 from tools.notebooks import apply_regression_env, longest_first, notebook_client  # noqa: E402
@@ -54,16 +76,26 @@ SEED_SHIFTS = (0, 1, 2, 3, 4)
 STANDIN_SEEDS = (4, 5, 6)
 NUMERICS = ("pinned", "native")
 STARTUP_FOLDER = "startup"  # in the output folder: the seed shift's sitecustomize.py
+REAL_DATA_ENV = "LRBOOK_REAL_DATA_DIR"
+"""Names a folder of the real images (``rps/``, ``rps-test-set/``) to run on too."""
+REAL_COPY = "real-data"
+"""Sub-folder of the output folder that holds the runs' copy of the real images."""
+SPLITS = (TRAIN_ARCHIVE.folder, TEST_ARCHIVE.folder)
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One run's settings; ``standin=None`` means the real images."""
+
     shift: int
-    standin: int
+    standin: int | None
     numerics: str
 
+    def data(self) -> str:
+        return "real" if self.standin is None else f"standin{self.standin}"
+
     def label(self) -> str:
-        return f"shift{self.shift}-standin{self.standin}-{self.numerics}"
+        return f"shift{self.shift}-{self.data()}-{self.numerics}"
 
 
 @dataclass
@@ -77,7 +109,17 @@ class RunResult:
     error: str | None = None  # the run itself broke (kernel died, timeout)
 
 
-def _environment(setting: Setting, log: Path) -> dict[str, str]:
+def _environment(
+    setting: Setting, log: Path, real_dir: Path | None = None
+) -> dict[str, str]:
+    """The kernel's environment: the caller's, with the setting's variables.
+
+    Args:
+        setting: the run's settings.
+        log: the file the run's claims are recorded in.
+        real_dir: the runs' copy of the real images (see :func:`real_copy`);
+            required when ``setting.standin`` is None.
+    """
     env = dict(os.environ)
     for (
         name
@@ -86,19 +128,60 @@ def _environment(setting: Setting, log: Path) -> dict[str, str]:
     env.update(
         {
             SEED_SHIFT_ENV: str(setting.shift),
-            STANDIN_SEED_ENV: str(setting.standin),
             PINS_ENV: setting.numerics,
             CLAIMS_LOG_ENV: str(log),
         }
     )
-    apply_regression_env(env)
+    if setting.standin is None:
+        if real_dir is None:
+            raise ValueError(f"the setting {setting.label()} needs a real_dir")
+        env[DATA_SOURCE_ENV] = "real"
+        env[DATA_DIR_ENV] = str(real_dir)
+        env.pop(STANDIN_SEED_ENV, None)
+    else:
+        env[DATA_SOURCE_ENV] = "synthetic"
+        env[STANDIN_SEED_ENV] = str(setting.standin)
+    apply_regression_env(env, caller_data=True)
     # The seed shift is installed at the start of every process of the run.
     startup = str(log.parent / STARTUP_FOLDER)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [startup, env.get("PYTHONPATH")]))
     return env
 
 
-def run_one(path: Path, setting: Setting, out: Path) -> RunResult:
+def real_copy(source: Path, out: Path) -> Path:
+    """Copy the real images' two split folders to ``out / REAL_COPY``; returns it.
+
+    The runs write a decode cache beside the images they read, so they read
+    this copy and the caller's folder stays untouched (it may be read-only).
+    File times are kept, so a copy made again leaves the copy's decode cache
+    valid. ``source`` is checked first: it must hold ``rps/`` and
+    ``rps-test-set/``, each with one folder of images per class.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError, ValueError: ``source`` does not
+            hold the two splits (the message says what is missing).
+    """
+    source = Path(source).expanduser().resolve()
+    for split in SPLITS:
+        validate_image_folder(source / split)
+    target = (out / REAL_COPY).resolve()
+    if target == source:  # already the runs' own copy
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        shutil.rmtree(target / split, ignore_errors=True)
+        shutil.copytree(source / split, target / split)  # copy2: times kept
+        # A read-only source gives read-only copies: make them the runs' own, so
+        # that the next copy can replace them.
+        for folder, _, files in os.walk(target / split):
+            for path in (folder, *(os.path.join(folder, name) for name in files)):
+                os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
+    return target
+
+
+def run_one(
+    path: Path, setting: Setting, out: Path, real_dir: Path | None = None
+) -> RunResult:
     """Execute one notebook under one setting (in a worker process)."""
     import nbformat
 
@@ -107,8 +190,10 @@ def run_one(path: Path, setting: Setting, out: Path) -> RunResult:
     nb = nbformat.read(path, as_version=4)
     client = notebook_client(nb, path, allow_errors=True)
     saved = dict(os.environ)
+    # Computed before os.environ is cleared: it starts from the caller's variables.
+    env = _environment(setting, log, real_dir)
     os.environ.clear()
-    os.environ.update(_environment(setting, log))
+    os.environ.update(env)
     start = time.perf_counter()
     error = None
     try:
@@ -238,6 +323,14 @@ def main(argv: list[str] | None = None) -> int:
         default=STANDIN_SEEDS,
         help="stand-in seeds, e.g. 4,5,6",
     )
+    parser.add_argument(
+        "--real",
+        type=Path,
+        default=os.environ.get(REAL_DATA_ENV, "").strip() or None,
+        metavar="DIR",
+        help="also run on the real images in DIR (holding rps/ and rps-test-set/; "
+        f"default: ${REAL_DATA_ENV}); they are copied, DIR is not written to",
+    )
     parser.add_argument("--numerics", default=",".join(NUMERICS), help="pinned,native")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=OUTPUT)
@@ -255,14 +348,28 @@ def main(argv: list[str] | None = None) -> int:
     numerics = tuple(part.strip() for part in args.numerics.split(",") if part.strip())
     if not set(numerics) <= set(NUMERICS):
         parser.error(f"--numerics takes {NUMERICS}, got {numerics}")
-    settings = [
-        Setting(*combo) for combo in product(args.seeds, args.standins, numerics)
-    ]
+    data: list[int | None] = list(args.standins)
+    if args.real is not None:
+        data.append(None)
+    if not data:
+        parser.error(
+            f"no data to run on: give --standins, or --real (or ${REAL_DATA_ENV})"
+        )
+    settings = [Setting(*combo) for combo in product(args.seeds, data, numerics)]
     args.out = (
         args.out.resolve()
     )  # the kernels run in book/: the claims log needs an absolute path
     args.out.mkdir(parents=True, exist_ok=True)
     write_startup_hook(args.out / STARTUP_FOLDER)
+    real_dir = None
+    if args.real is not None:
+        try:
+            real_dir = real_copy(args.real, args.out)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--real {args.real}: {exc}")
+        print(
+            f"the real images: {args.real}, read from the copy {real_dir}", flush=True
+        )
 
     # Draw every stand-in once before the runs share them.
     from lrlib.data.rps import get_rps
@@ -290,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
             max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
         ) as pool:
             futures = [
-                pool.submit(run_one, path, setting, args.out) for path, setting in batch
+                pool.submit(run_one, path, setting, args.out, real_dir)
+                for path, setting in batch
             ]
             for future in as_completed(futures):
                 result = future.result()

@@ -10,6 +10,15 @@ of :mod:`lrlib.numerics`).
 This module is the one place that defines the environment of every run that
 produces or checks the book's outputs: ``make execute``, ``make test`` (through
 ``conftest.py``), ``make site``, ``make bench`` and ``make robustness``.
+
+Which images the notebooks read: the test command always uses the offline
+stand-in (its committed outputs were made from it). Commands that execute
+notebooks (``make site``, ``make execute``) use the stand-in too, unless the
+caller sets ``LRBOOK_DATA_SOURCE`` (``real``, ``synthetic`` or ``auto``)
+explicitly; ``LRBOOK_DATA_DIR`` always passes through. The website's workflow
+builds that way from the real images::
+
+    LRBOOK_DATA_SOURCE=real LRBOOK_DATA_DIR=/path/to/data make site
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,9 +38,12 @@ from nbclient import NotebookClient
 from lrlib.numerics import PINNED_ENV, PINS_ENV
 from tools.bookconfig import ROOT, chapter_notebooks
 
+DATA_SOURCE_ENV = "LRBOOK_DATA_SOURCE"
+DATA_SOURCES = ("auto", "real", "synthetic")
 REGRESSION_ENV = {
-    # Tests and committed outputs use the offline stand-in data, always.
-    "LRBOOK_DATA_SOURCE": "synthetic",
+    # Tests and committed outputs use the offline stand-in data, always; commands
+    # that execute notebooks for a reader keep a source the caller chose.
+    DATA_SOURCE_ENV: "synthetic",
 }
 REGRESSION_DEFAULTS = {
     # CPU unless a workflow asks for another device on purpose.
@@ -66,13 +78,52 @@ def numerics_mode(environ: MutableMapping[str, str] = os.environ) -> str:
     return mode
 
 
-def apply_regression_env(environ: MutableMapping[str, str] = os.environ) -> None:
+def caller_data_source(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The data source the caller set explicitly in ``LRBOOK_DATA_SOURCE``, or None.
+
+    Raises:
+        ValueError: the variable holds something other than ``auto``, ``real``
+            or ``synthetic``.
+
+    Example:
+        >>> caller_data_source({"LRBOOK_DATA_SOURCE": " Real "})
+        'real'
+        >>> caller_data_source({}) is None
+        True
+    """
+    raw = environ.get(DATA_SOURCE_ENV, "").strip().lower()
+    if not raw:
+        return None
+    if raw not in DATA_SOURCES:
+        raise ValueError(
+            f"{DATA_SOURCE_ENV} must be one of {DATA_SOURCES}, got "
+            f"{environ[DATA_SOURCE_ENV]!r}"
+        )
+    return raw
+
+
+def apply_regression_env(
+    environ: MutableMapping[str, str] = os.environ, *, caller_data: bool = False
+) -> None:
     """Set the variables that make notebook outputs reproducible.
 
     The pinned numerics are applied unless ``LRBOOK_NUMERICS=native`` (the
     robustness benchmark's second setting).
+
+    Args:
+        environ: the environment to change.
+        caller_data: keep a ``LRBOOK_DATA_SOURCE`` the caller set (``make
+            site``, ``make execute``); without one, or with ``False`` (the test
+            command), the notebooks read the offline stand-in.
+            ``LRBOOK_DATA_DIR`` is never changed.
+
+    Raises:
+        ValueError: ``caller_data`` and an invalid ``LRBOOK_DATA_SOURCE``.
     """
+    chosen = caller_data_source(environ) if caller_data else None
     environ.update(REGRESSION_ENV)
+    if chosen is not None:
+        environ[DATA_SOURCE_ENV] = chosen
     for key, value in REGRESSION_DEFAULTS.items():
         environ.setdefault(key, value)
     if numerics_mode(environ) == "pinned":
@@ -80,10 +131,11 @@ def apply_regression_env(environ: MutableMapping[str, str] = os.environ) -> None
 
 
 @contextmanager
-def regression_env() -> Iterator[None]:
+def regression_env(*, caller_data: bool = False) -> Iterator[None]:
+    """:func:`apply_regression_env` on ``os.environ`` for the block, then restored."""
     saved = dict(os.environ)
     try:
-        apply_regression_env()
+        apply_regression_env(caller_data=caller_data)
         yield
     finally:
         os.environ.clear()
@@ -107,10 +159,14 @@ def notebook_client(
 
 
 def execute(path: Path, *, write: bool, allow_errors: bool = False) -> float:
-    """Run ``path`` top to bottom in a fresh kernel; returns the seconds it took."""
+    """Run ``path`` top to bottom in a fresh kernel; returns the seconds it took.
+
+    The kernel reads the stand-in, or the source the caller chose in
+    ``LRBOOK_DATA_SOURCE`` (see the module's docstring).
+    """
     nb = nbformat.read(path, as_version=4)
     client = notebook_client(nb, path, allow_errors=allow_errors)
-    with regression_env():
+    with regression_env(caller_data=True):
         start = time.perf_counter()
         client.execute()
         seconds = time.perf_counter() - start
@@ -205,6 +261,18 @@ def main(argv: list[str] | None = None) -> int:
     add_notebook_arguments(parser)
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or chapter_notebooks()
+    try:
+        source = caller_data_source()
+    except ValueError as exc:
+        parser.error(str(exc))
+    if source not in {None, "synthetic"}:
+        print(
+            f"{DATA_SOURCE_ENV}={source}: the stored outputs may come from the real "
+            "images; the test command compares the notebooks with the stand-in's "
+            "outputs, so do not commit them",
+            file=sys.stderr,
+            flush=True,
+        )
     start = time.perf_counter()
     execute_many(
         paths,

@@ -56,7 +56,7 @@ class ReadingTime:
 
     @property
     def rounded(self) -> int:
-        """The minutes rounded to the nearest 5 (at least 5), as the intro shows them."""
+        """The minutes rounded to the nearest 5 (at least 5), as the intro shows."""
         return max(5, 5 * round(self.minutes / 5))
 
 

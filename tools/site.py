@@ -3,9 +3,14 @@
 ``python -m tools.site`` executes every notebook fresh (``make site``): in
 parallel, one kernel per core, under the pinned numerics of
 :mod:`tools.notebooks`, into a staging copy of the book (the sources are not
-touched), which Sphinx then renders. ``python -m tools.site --committed``
-renders the outputs committed in the notebooks instead, which the test command
-uses right after nbval has verified them. Both treat warnings as errors and
+touched), which Sphinx then renders. The notebooks read the offline stand-in
+unless the caller sets ``LRBOOK_DATA_SOURCE`` (and ``LRBOOK_DATA_DIR``): the
+website's workflow builds from the real images with
+``LRBOOK_DATA_SOURCE=real LRBOOK_DATA_DIR=... make site``, and every page
+then says which images it used (banner and footer, ``book/_ext/lrbook_site.py``).
+``python -m tools.site --committed`` renders the outputs committed in the
+notebooks instead (always the stand-in's), which the test command uses right
+after nbval has verified them. Both treat warnings as errors and
 print where ``index.html`` is.
 
 Both then write the reader's copy of every chapter (tools/colab_copies.py),
@@ -33,7 +38,7 @@ from tools.bookconfig import (
     load_config,
     reader_copies,
 )
-from tools.notebooks import execute_many, regression_env
+from tools.notebooks import caller_data_source, execute_many, regression_env
 
 SITE_OUTPUT = ROOT  # jupyter-book writes to <output>/_build/html
 COMMITTED_OUTPUT = ROOT / "_build" / "committed"
@@ -118,9 +123,8 @@ def build(*, committed: bool, jobs: int | None = None) -> Path:
         "-W",
         "--keep-going",
     ]
-    with (
-        regression_env()
-    ):  # the same variables as the execution, for anything Sphinx runs
+    # The same variables as the execution, for anything Sphinx runs.
+    with regression_env(caller_data=not committed):
         subprocess.run(command, check=True, cwd=ROOT)
     index = output / "_build" / "html" / "index.html"
     if not index.exists():
@@ -145,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         help="notebooks executed at once (default: one per core)",
     )
     args = parser.parse_args(argv)
+    try:
+        caller_data_source()
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         index = build(committed=args.committed, jobs=args.jobs)
     except subprocess.CalledProcessError as exc:

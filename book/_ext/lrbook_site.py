@@ -188,6 +188,13 @@ _DESCRIBE = re.compile(
 )
 DATASET_URL = "http://laurencemoroney.com/rock-paper-scissors-dataset"
 LICENSE_URL = "https://creativecommons.org/licenses/by/2.0/"
+# The data set's credit, as its license asks wherever results from it are shown:
+# "Rock Paper Scissors dataset by Laurence Moroney, CC BY 2.0".
+CREDIT_PARTS: list[str | tuple[str, str]] = [
+    ("Rock Paper Scissors dataset", DATASET_URL),
+    " by Laurence Moroney, ",
+    ("CC BY 2.0", LICENSE_URL),
+]
 
 
 def data_sources(doctree: nodes.Node) -> dict[str, str]:
@@ -217,11 +224,9 @@ def banner(sources: dict[str, str]) -> nodes.container:
     parts: list[str | tuple[str, str]]
     if set(sources) == {"real"}:
         parts = [
-            "Results on this page come from the ",
-            ("Rock-Paper-Scissors images", DATASET_URL),
-            " by Laurence Moroney (",
-            ("CC BY 2.0", LICENSE_URL),
-            ").",
+            "Results on this page come from the real images: the ",
+            *CREDIT_PARTS,
+            ".",
         ]
         classes = ["lrbook-data-source", "lrbook-real"]
     elif set(sources) == {"synthetic"}:
@@ -236,10 +241,8 @@ def banner(sources: dict[str, str]) -> nodes.container:
         classes = ["lrbook-data-source", "lrbook-standin"]
     else:
         parts = [
-            "Results on this page come from both the ",
-            ("Rock-Paper-Scissors images", DATASET_URL),
-            " by Laurence Moroney (",
-            ("CC BY 2.0", LICENSE_URL),
+            "Results on this page come from both the real images (the ",
+            *CREDIT_PARTS,
             ") and lrlib's synthetic stand-in for them; the printed lines below"
             " say which cell used which.",
         ]
@@ -278,10 +281,12 @@ def merge_data_source(
 
 def footer_credit(used: set[str]) -> str:
     """The footer's sentence on the Rock-Paper-Scissors data, for what was used."""
-    images = f'<a href="{DATASET_URL}">Rock-Paper-Scissors images</a>'
-    license_ = f'<a href="{LICENSE_URL}">CC BY 2.0</a>'
+    credit = (
+        f'<a href="{DATASET_URL}">Rock Paper Scissors dataset</a> by Laurence '
+        f'Moroney, <a href="{LICENSE_URL}">CC BY 2.0</a>'
+    )
     if used == {"real"}:
-        return f"<p>The {images} are by Laurence Moroney, licensed {license_}.</p>"
+        return f"<p>Results on these pages come from the {credit}.</p>"
     if used == {"synthetic"}:
         return (
             "<p>Results that need the Rock-Paper-Scissors images were computed on"
@@ -289,9 +294,9 @@ def footer_credit(used: set[str]) -> str:
         )
     if used:
         return (
-            "<p>Some pages use the Rock-Paper-Scissors images, others lrlib's"
-            f" synthetic stand-in (each page says which). The {images} are by"
-            f" Laurence Moroney, licensed {license_}.</p>"
+            "<p>Some pages use the real Rock-Paper-Scissors images, others"
+            " lrlib's synthetic stand-in (each page says which). The real images:"
+            f" {credit}.</p>"
         )
     return ""
 

@@ -52,8 +52,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
-from lrlib.data._filelock import exclusive
 from lrlib._validation import check_int
+from lrlib.data._filelock import exclusive
 
 __all__ = [
     "DEFAULT_SEED",

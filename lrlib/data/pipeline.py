@@ -34,6 +34,7 @@ __all__ = [
     "split_loaders",
 ]
 
+
 def _base_transform(size: int = 28) -> v2.Compose:
     """Resize to ``size`` x ``size``, make a tensor, scale to floats in [0, 1]."""
     check_int("size", size, low=1)

@@ -32,7 +32,6 @@ from pathlib import Path
 from lrlib.data import _standin
 from lrlib.data._download import (
     ARCHIVES,
-    CLASSES,
     CONNECT_TIMEOUT,
     DOWNLOAD_TIMEOUT,
     DownloadError,
@@ -199,9 +198,7 @@ def get_rps(
     if source == "synthetic":
         return _synthetic(root, seed, f"{asked_by} asks for it")
 
-    if has_split(root / train_archive.folder) and has_split(
-        root / test_archive.folder
-    ):
+    if has_split(root / train_archive.folder) and has_split(root / test_archive.folder):
         return RPSFolders(
             root / train_archive.folder,
             root / test_archive.folder,
