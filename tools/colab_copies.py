@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
+import math
 import os
 import re
 import subprocess
@@ -45,6 +47,7 @@ from pathlib import Path
 
 import nbformat
 
+from lrlib.book.claims import BOOK_RUN_PREFIX
 from tools import colab
 from tools.book_index import GLUE_PREFIX, BookIndex, Page, index_book, normalize_label
 from tools.bookconfig import ROOT, STAGING, Repository, reader_copies, repository
@@ -179,6 +182,44 @@ def _code_cell(
     return cells
 
 
+BOOK_RUN_TITLE = "The book's own numbers, for the notes of claims that fail on your run"
+
+
+def book_run_cell(page: Page) -> nbformat.NotebookNode | None:
+    """A folded cell telling the kernel what the book's run got for each claim.
+
+    In the book's runs every claim that holds glues its numbers
+    (:data:`lrlib.book.claims.BOOK_RUN_PREFIX`); a reader who changes the code
+    and breaks a claim then sees both runs' numbers in the note. None when the
+    page checks no claim.
+    """
+    records: dict[str, dict[str, float]] = {}
+    for name, glued in page.glue.items():
+        if not name.startswith(BOOK_RUN_PREFIX):
+            continue
+        record = json.loads(glued["data"]["text/plain"])
+        records[record["statement"]] = record["numbers"]
+    if not records:
+        return None
+
+    def number(value: float) -> str:
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+
+    entries = "".join(
+        f"        {json.dumps(statement)}: {{"
+        + ", ".join(f"{json.dumps(k)}: {number(v)}" for k, v in numbers.items())
+        + "},\n"
+        for statement, numbers in records.items()
+    )
+    cell = nbformat.v4.new_code_cell(
+        "from lrlib.book import remember_book_run\n\n"
+        f"remember_book_run(\n    {{\n{entries}    }}\n)"
+    )
+    collapse(cell, BOOK_RUN_TITLE)
+    cell["id"] = "lrbook-book-run"
+    return cell
+
+
 def reader_copy(
     page: Page, index: BookIndex, repo: Repository, commit: str
 ) -> nbformat.NotebookNode:
@@ -205,6 +246,9 @@ def reader_copy(
     install = colab.install_cell(commit)
     install["id"] = "lrbook-install-lrlib"
     cells = [install]
+    remember = book_run_cell(page)
+    if remember is not None:
+        cells.append(remember)
     for number, cell in enumerate(source.cells):
         ctx.where = f"{page.docname}.ipynb, cell {number}"
         if cell.cell_type == "code":

@@ -44,6 +44,8 @@ REGRESSION_ENV = {
     # Tests and committed outputs use the offline stand-in data, always; commands
     # that execute notebooks for a reader keep a source the caller chose.
     DATA_SOURCE_ENV: "synthetic",
+    # A claim that fails stops the run (a reader's run shows a note instead).
+    "LRBOOK_CLAIMS": "strict",
 }
 REGRESSION_DEFAULTS = {
     # CPU unless a workflow asks for another device on purpose.

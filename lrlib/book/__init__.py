@@ -24,6 +24,7 @@ _EXPORTS = {
     "glue": "lrlib.book.prose",
     "ClaimFailed": "lrlib.book.claims",
     "claim": "lrlib.book.claims",
+    "remember_book_run": "lrlib.book.claims",
     "Table": "lrlib.book.tables",
     "PHONE_WIDTH": "lrlib.book.responsive_figures",
     "responsive": "lrlib.book.responsive_figures",
@@ -79,6 +80,7 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "plot_loss_surface",
     "plot_moving_averages",
     "plot_update_terms",
+    "remember_book_run",
     "responsive",
 ]
 
@@ -97,7 +99,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from lrlib.book.claims import ClaimFailed, claim
+    from lrlib.book.claims import ClaimFailed, claim, remember_book_run
     from lrlib.book.explorer import ExplorerChooser, FigureExplorer
     from lrlib.book.figures_data import (
         draw_conv_volumes,
