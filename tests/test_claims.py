@@ -83,6 +83,9 @@ def reader(monkeypatch):
     """A reader's run: no variable set (Colab, a local Jupyter)."""
     monkeypatch.delenv(CLAIMS_MODE_ENV, raising=False)
     monkeypatch.setattr(claims_module, "_book_run", {})
+    # Outside a kernel (a script): the note is a warning. Another test in the
+    # same worker may have started an IPython shell, which would count as one.
+    monkeypatch.setattr(claims_module, "_in_a_kernel", lambda: False)
 
 
 @pytest.fixture

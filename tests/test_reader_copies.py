@@ -11,6 +11,7 @@ tests/test_reader_copies_run.py.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import nbformat
 import pytest
 from myst_nb.core.variables import format_plain_text
 
+from lrlib.book.claims import BOOK_RUN_PREFIX
 from tools import colab
 from tools.book_index import GLUE_PREFIX, index_book
 from tools.bookconfig import ROOT, chapter_notebooks, repository, toc_files
@@ -114,10 +116,40 @@ def test_glued_names_appear_as_their_values(copies, docname):
     )
 
 
+def chapter_code_cells(copy):
+    """The copy's code cells that come from the chapter: after the install cell
+    and, where the chapter checks claims, the folded cell of the book's numbers."""
+    cells = [c for c in copy.cells[1:] if c.cell_type == "code"]
+    if cells and cells[0].get("id") == "lrbook-book-run":
+        cells = cells[1:]
+    return cells
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_the_book_s_numbers_come_second_where_the_chapter_checks_claims(
+    copies, docname
+):
+    glued = index_book().pages[docname].glue
+    claims = [name for name in glued if name.startswith(BOOK_RUN_PREFIX)]
+    ids = [c.get("id") for c in copies[docname].cells]
+    assert ids.count("lrbook-book-run") == (1 if claims else 0)
+    if claims:
+        remember = copies[docname].cells[1]
+        assert remember.get("id") == "lrbook-book-run"
+        assert remember.metadata.get("cellView") == "form"
+        assert remember.source.startswith("# @title The book's own numbers")
+        statements = {
+            json.loads(glued[name]["data"]["text/plain"])["statement"]
+            for name in claims
+        }
+        assert all(json.dumps(s) + ": {" in remember.source for s in statements)
+        assert remember.source.count(": {") == len(statements)
+
+
 @pytest.mark.parametrize("docname", CHAPTERS)
 def test_every_code_cell_is_present_in_order(copies, docname):
     cells = source(docname).cells
-    ours = [c for c in copies[docname].cells[1:] if c.cell_type == "code"]
+    ours = chapter_code_cells(copies[docname])
     theirs = [
         c
         for i, c in enumerate(cells)
@@ -132,7 +164,7 @@ def test_every_code_cell_is_present_in_order(copies, docname):
 
 @pytest.mark.parametrize("docname", CHAPTERS)
 def test_folded_cells_carry_both_forms(copies, docname):
-    cells = [c for c in copies[docname].cells[1:] if c.cell_type == "code"]
+    cells = chapter_code_cells(copies[docname])
     theirs = [c for c in source(docname).cells if c.cell_type == "code"][1:]
     folded = 0
     for ours, original in zip(cells, theirs, strict=True):
