@@ -23,10 +23,15 @@ JOBS   ?= auto
 site: venv assets
 	$(PY) -m tools.site $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS))
 
+# One xdist worker per core; each test file stays on one worker (a notebook's
+# cells run in order in one kernel), the files dealt longest first
+# (tests/_scheduling.py).
+TEST_ARGS := book tests --nbval --nbval-current-env \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600 \
+	-n $(JOBS) --dist loadfile
+
 test: venv assets browser qemu lint
-	$(PY) -m pytest book tests --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600 \
-		-n $(JOBS) --dist loadfile
+	$(PY) -m pytest $(TEST_ARGS)
 
 # Code style: ruff's rules and formatting (88 columns), notebooks included.
 lint: venv
@@ -43,8 +48,10 @@ gpu-test: venv
 	$(PY) -m pytest book --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 	$(PY) -m pytest tests -m gpu
 
-bench: venv
-	$(PY) benchmarks/bench_notebooks.py
+# Every notebook serially and in parallel, then the test command (wall time,
+# CPU use, five slowest items); BENCH_ARGS=--no-test leaves the last out.
+bench: venv assets browser qemu
+	$(PY) benchmarks/bench_notebooks.py --test-args "$(TEST_ARGS)" $(BENCH_ARGS)
 
 # Every asserted claim of the book over 5 training seeds x 3 stand-in data sets
 # x {pinned, native numerics}; prints a table (long: a benchmark, not a test).

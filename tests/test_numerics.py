@@ -1,11 +1,14 @@
 """The pinned numerics: the same bits on other CPUs, and why the pins are needed.
 
-The cross-CPU tests run ``tests/_numerics_probe.py`` (a short training of the
-book's CNN with the book's optimizers) natively and under QEMU's user-mode
-emulation of an Intel Haswell (AVX2) and an AMD Zen (EPYC, AVX2) processor.
-QEMU runs the very same wheels, so what differs is only what the libraries
-read from the processor: instruction sets, vendor, cache sizes. ``make test``
-installs Debian's ``qemu-user`` when it is missing (``make qemu``).
+The cross-CPU tests run ``tests/_numerics_probe.py`` (two training steps of the
+book's CNN with each of the book's optimizers, SGD with Nesterov momentum and
+fused Adam) natively and under QEMU's user-mode emulation of an Intel Haswell
+(AVX2) and an AMD Zen (EPYC, AVX2) processor: pinned, every run gives the same
+bits; unpinned, Intel and AMD differ. QEMU runs the very same wheels, so what
+differs is only what the libraries read from the processor: instruction sets,
+vendor, cache sizes. ``make test`` installs Debian's ``qemu-user`` when it is
+missing (``make qemu``), and starts this file first (``tests/_scheduling.py``):
+its five probes, four of them emulated, take about a minute of both cores.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "tests" / "_numerics_probe.py"
 QEMU = shutil.which("qemu-x86_64")
 EMULATED = ("Haswell-v4", "EPYC-v3")  # Intel AVX2 and AMD Zen AVX2
-PROBE_TIMEOUT_S = 900  # importing torch under emulation takes about a minute
+PROBE_TIMEOUT_S = 900  # importing torch under emulation takes 15 to 30 s of CPU
 
 
 def _probe_env(pinned: bool) -> dict[str, str]:

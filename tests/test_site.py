@@ -39,7 +39,6 @@ import os
 import re
 import shutil
 import string
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
@@ -206,34 +205,12 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def html_root() -> Path:
-    index = site.build(committed=True)
-    return index.parent
-
-
 def serve(root: Path) -> LocalServer:
     return LocalServer(functools.partial(QuietHandler, directory=str(root)))
 
 
-@pytest.fixture(scope="module")
-def server(html_root: Path) -> Iterator[str]:
-    with serve(html_root) as local:
-        yield local.url("")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=find_browser(), args=CHROMIUM_FLAGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+# The site, its server and the browser are session fixtures of tests/conftest.py,
+# shared with tests/test_site_explorers.py: one build, one browser.
 
 
 @dataclass

@@ -1,13 +1,13 @@
 """Every explorer on the website, moved by a reader's browser without a kernel.
 
-Builds the site from the committed notebook outputs (the module fixtures of
-``tests/test_site.py``), visits every page that holds a
-:class:`lrlib.book.explorer.FigureExplorer`, and moves every control a reader sees:
-each slider from one end to the other, position by position, and each
-drop-down through its options (for a chooser of explorers, the controls of
-every explorer it chooses). After each move the picture must change and its
-tooltip must say the values the controls show. A screenshot of each explorer
-is saved under ``_build/screenshots/explorers``.
+Builds the site from the committed notebook outputs (the session fixtures of
+``tests/conftest.py``, shared with ``tests/test_site.py``), visits every page
+that holds a :class:`lrlib.book.explorer.FigureExplorer`, and moves every
+control a reader sees: each slider from one end to the other, position by
+position, and each drop-down through its options (for a chooser of explorers,
+the controls of every explorer it chooses). After each move the picture must
+change and its tooltip must say the values the controls show. A screenshot of
+each explorer is saved under ``_build/screenshots/explorers``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_site
 from tests.test_site import RENDERED_WIDGET, SCREENSHOTS, WIDGET_VIEW
-
-# The site, its server and the browser: the fixtures of the page test.
-html_root = test_site.html_root
-server = test_site.server
-browser = test_site.browser
 
 pytestmark = pytest.mark.site
 

@@ -56,19 +56,21 @@ REGRESSION_DEFAULTS = {
 }
 CELL_TIMEOUT_S = 600
 
-# Longest first, so that a pool of workers finishes together (seconds measured
-# by `make site` on a loaded 2-core machine; a notebook not listed counts as 20 s).
+# Longest first, so that a pool of workers finishes together; the test command
+# deals its notebooks by them too (tests/_scheduling.py). Seconds each notebook
+# took in `make bench`'s serial pass on an idle 2-core machine (only the order
+# matters; a notebook not listed counts as 20 s).
 EXPECTED_SECONDS = {
-    "08_all_together": 94,
-    "07_schedulers_in_training": 70,
-    "02_dropout": 61,
-    "09_scale": 38,
-    "03_lr_range_test": 35,
-    "01_data": 33,
-    "05_momentum": 26,
-    "06_schedulers": 25,
-    "04_adam": 17,
-    "00_getting_started": 16,
+    "08_all_together": 25,
+    "06_schedulers": 24,
+    "02_dropout": 23,
+    "07_schedulers_in_training": 22,
+    "09_scale": 15,
+    "03_lr_range_test": 14,
+    "01_data": 13,
+    "05_momentum": 9,
+    "04_adam": 9,
+    "00_getting_started": 7,
 }
 
 
