@@ -74,7 +74,7 @@ FRACTIONAL_EPOCHS: tuple[type, ...] = (lr_scheduler.CosineAnnealingWarmRestarts,
 def scheduler_step_kind(scheduler: object) -> StepKind:
     """Where ``scheduler.step()`` belongs in a training loop.
 
-    Shown in chapter 7.
+    Shown in chapters 6 and 7.
 
     * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
       once per epoch with a measured quantity (``scheduler.step(val_loss)``);
@@ -285,7 +285,7 @@ CYCLE_EPOCHS: tuple[int, int] = (2, 10)
 cycle: from two to ten epochs, rising for half of it and falling for the other
 half. (Smith's rule is stated for the half cycle, see :func:`cycle_from_loader`.)
 
-Shown in chapter 6.
+Explained on the reference page "Every scheduler, exactly".
 """
 
 
@@ -319,7 +319,8 @@ def cycle_from_loader(
 ) -> CycleLength:
     """Size a CyclicLR cycle in batches from the length of the training loader.
 
-    Shown in chapters 6, 7, 8 and 9.
+    Shown in chapters 7, 8 and 9. Explained on the reference page "Every
+    scheduler, exactly".
 
     ``CyclicLR`` counts ``scheduler.step()`` calls, one per mini-batch, and
     its ``step_size_up`` is *half* a cycle: the learning rate rises for
