@@ -1,12 +1,13 @@
 """Changing the learning rate during training: by hand, and with PyTorch's schedulers.
 
-Chapter 6 starts with :func:`manual_step_decay`, which edits the optimizer's
-parameter groups directly, then shows every built-in scheduler by *tracing*
-it: :func:`trace` steps a scheduler on a throwaway optimizer, without any
-model or data, and records the learning rate (and the momentum, where the
-scheduler cycles it) at each step. :func:`plot_trace` and :func:`gallery` draw
-the result; they compute nothing. :func:`cycle_from_loader` sizes a
-``CyclicLR`` cycle from the loader length.
+Chapter 6 starts with a step decay written by hand (:func:`manual_step_decay`
+here), which edits the optimizer's parameter groups directly, then shows the
+built-in schedulers by *tracing* them (its reference page, "Every scheduler,
+exactly", traces every one): :func:`trace` steps a scheduler on a throwaway
+optimizer, without any model or data, and records the learning rate (and the
+momentum, where the scheduler cycles it) at each step. :func:`plot_trace` and
+:func:`gallery` draw the result; they compute nothing. :func:`cycle_from_loader`
+sizes a ``CyclicLR`` cycle from the loader length.
 
 Where ``scheduler.step()`` goes in a training loop is one rule, kept here and
 used by every loop of lrlib (the trainer, :func:`lrlib.linreg.record_path`,
