@@ -1,12 +1,13 @@
 """Changing the learning rate during training: by hand, and with PyTorch's schedulers.
 
-Chapter 6 starts with :func:`manual_step_decay`, which edits the optimizer's
-parameter groups directly, then shows every built-in scheduler by *tracing*
-it: :func:`trace` steps a scheduler on a throwaway optimizer, without any
-model or data, and records the learning rate (and the momentum, where the
-scheduler cycles it) at each step. :func:`plot_trace` and :func:`gallery` draw
-the result; they compute nothing. :func:`cycle_from_loader` sizes a
-``CyclicLR`` cycle from the loader length.
+Chapter 6 starts with a step decay written by hand (:func:`manual_step_decay`
+here), which edits the optimizer's parameter groups directly, then shows the
+built-in schedulers by *tracing* them (its reference page, "Every scheduler,
+exactly", traces every one): :func:`trace` steps a scheduler on a throwaway
+optimizer, without any model or data, and records the learning rate (and the
+momentum, where the scheduler cycles it) at each step. :func:`plot_trace` and
+:func:`gallery` draw the result; they compute nothing. :func:`cycle_from_loader`
+sizes a ``CyclicLR`` cycle from the loader length.
 
 Where ``scheduler.step()`` goes in a training loop is one rule, kept here and
 used by every loop of lrlib (the trainer, :func:`lrlib.linreg.record_path`,
@@ -74,7 +75,7 @@ FRACTIONAL_EPOCHS: tuple[type, ...] = (lr_scheduler.CosineAnnealingWarmRestarts,
 def scheduler_step_kind(scheduler: object) -> StepKind:
     """Where ``scheduler.step()`` belongs in a training loop.
 
-    Shown in chapter 7.
+    Shown in chapters 6 and 7.
 
     * ``"metric"``: :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau`, stepped
       once per epoch with a measured quantity (``scheduler.step(val_loss)``);
@@ -285,7 +286,7 @@ CYCLE_EPOCHS: tuple[int, int] = (2, 10)
 cycle: from two to ten epochs, rising for half of it and falling for the other
 half. (Smith's rule is stated for the half cycle, see :func:`cycle_from_loader`.)
 
-Shown in chapter 6.
+Explained on the reference page "Every scheduler, exactly".
 """
 
 
@@ -319,7 +320,8 @@ def cycle_from_loader(
 ) -> CycleLength:
     """Size a CyclicLR cycle in batches from the length of the training loader.
 
-    Shown in chapters 6, 7, 8 and 9.
+    Shown in chapters 7, 8 and 9. Explained on the reference page "Every
+    scheduler, exactly".
 
     ``CyclicLR`` counts ``scheduler.step()`` calls, one per mini-batch, and
     its ``step_size_up`` is *half* a cycle: the learning rate rises for

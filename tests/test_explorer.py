@@ -157,6 +157,84 @@ def test_one_tree_for_kernel_and_site():
     assert image is explorer.image
 
 
+def fixed_steps_explorer(calls: list | None = None) -> FigureExplorer:
+    """A slope the site can move, and a number of steps it precomputes once."""
+
+    def draw(ax, slope, steps):
+        if calls is not None:
+            calls.append((slope, steps))
+        ax.plot([0, steps], [0, slope])
+
+    return FigureExplorer(
+        draw,
+        {
+            "slope": widgets.FloatSlider(value=1.0, min=0.0, max=2.0),
+            "steps": widgets.IntSlider(value=10, min=1, max=100),
+        },
+        grid={"slope": [0.0, 1.0, 2.0], "steps": [10]},
+    )
+
+
+def test_a_control_with_one_grid_value_is_live_only():
+    explorer = fixed_steps_explorer()
+    _, live_row, static_row, _, stack = explorer.children
+    assert explorer.fixed == ("steps",)
+    assert list(live_row.children) == list(explorer.controls.values())
+    assert list(explorer.static_controls) == ["slope"]
+    assert list(static_row.children) == [explorer.static_controls["slope"]]
+    # One level of stacks, for the one control the site shows, linked to it.
+    assert len(explorer.stacks) == 1 and len(stack.children) == 3
+    assert {link.source[0] for link in explorer.links} == {
+        explorer.static_controls["slope"]
+    }
+    assert explorer.grid == {"slope": (0.0, 1.0, 2.0), "steps": (10,)}
+
+
+def test_pictures_name_only_the_controls_the_site_shows():
+    explorer = fixed_steps_explorer()
+    tooltips = sorted(picture.tooltip for picture in explorer.pictures.values())
+    assert tooltips == ["slope = 0.00", "slope = 1.00", "slope = 2.00"]
+    # The live picture, which a kernel shows beside every live control:
+    assert explorer.image.tooltip == "slope = 1.00, steps = 10"
+    assert explorer.picture().value == explorer.image.value
+
+
+def test_a_fixed_control_redraws_live_and_leaves_the_static_side_alone():
+    calls = []
+    explorer = fixed_steps_explorer(calls)
+    before = explorer.picture()
+    explorer.controls["steps"].value = 50
+    assert calls[-1] == (1.0, 50)
+    assert explorer.image.tooltip == "slope = 1.00, steps = 50"
+    assert explorer.picture() is before
+    explorer.static_controls["slope"].index = 2
+    assert explorer.stacks[0][0].selected_index == 2
+    assert explorer.controls["slope"].value == 2.0
+    assert calls[-1] == (2.0, 50)
+    assert explorer.picture().tooltip == "slope = 2.00"
+
+
+def test_every_control_fixed_leaves_one_picture_and_no_static_control():
+    explorer = FigureExplorer(
+        line, {"slope": widgets.IntSlider(3, 2, 4)}, grid={"slope": [3]}
+    )
+    _, _, static_row, _, stack = explorer.children
+    assert static_row.children == () and explorer.links == []
+    assert stack.children == (explorer.picture(),)
+    assert explorer.picture().tooltip == ""
+    chooser = ExplorerChooser({"steep": explorer}, description="line")
+    assert chooser.chosen().picture().tooltip == "line = steep"
+    assert explorer.image.tooltip == "line = steep: slope = 3"
+
+
+def test_set_controls_recomputes_which_controls_are_fixed():
+    explorer = fixed_steps_explorer()
+    explorer.set_controls(dict(explorer.controls), grid={"steps": [10, 20]})
+    assert explorer.fixed == ()
+    assert list(explorer.static_controls) == ["slope", "steps"]
+    assert explorer.picture().tooltip == "slope = 1.00, steps = 10"
+
+
 def test_a_subset_of_options_gets_a_twin_of_the_same_kind():
     explorer = FigureExplorer(
         lambda ax, mode: ax.set_title(mode),
@@ -282,6 +360,19 @@ def slider():
 def test_bad_arguments(draw, controls, kwargs, error, message):
     with pytest.raises(error, match=message):
         FigureExplorer(draw, controls, **kwargs)
+
+
+def test_without_tight_layout_a_drawing_keeps_the_layout_it_sets():
+    def draw(ax, x):
+        ax.plot([0, 1], [0, x])
+        ax.figure.subplots_adjust(left=0.3, bottom=0.3)
+
+    explorer = FigureExplorer(
+        draw, {"x": widgets.IntSlider(value=1)}, grid={"x": [1, 2]}, tight_layout=False
+    )
+    assert explorer.ax.get_position().x0 == pytest.approx(0.3)
+    laid_out = FigureExplorer(draw, {"x": widgets.IntSlider(value=1)}, grid={"x": [1]})
+    assert laid_out.ax.get_position().x0 < 0.3  # tight_layout moved it
 
 
 def test_each_drawing_starts_from_a_clean_figure():

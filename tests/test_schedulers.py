@@ -30,10 +30,12 @@ import lrlib.schedulers as schedulers_module  # noqa: E402
 from lrlib.book.scheduler_catalog import (  # noqa: E402
     CATALOG,
     EXPLORE_STEPS,
+    TAUGHT,
     Knob,
     check_coverage,
     discover_schedulers,
     find_entry,
+    scheduler_explorer,
 )
 from lrlib.schedulers import (  # noqa: E402
     CYCLE_EPOCHS,
@@ -1047,6 +1049,73 @@ def test_knob_validation_and_conversion():
         dataclasses.replace(entry, explore_kwargs=None)
     with pytest.raises(ValueError, match="knob names must differ"):
         dataclasses.replace(entry, knobs=(real, real))
+
+
+def test_site_values_must_be_values_of_the_knob_in_order_with_the_default():
+    knob = Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05, site=(0.1, 0.5, 0.9))
+    assert knob.site == (0.1, 0.5, 0.9)
+    choice = Knob("mode", "a", options=("a", "b", "c"), site=("a", "c"))
+    assert choice.site == ("a", "c")
+    for bad in [(0.1, 0.9), (0.5, 0.1), (0.1, 0.5, 0.5)]:
+        with pytest.raises(ValueError, match="site values must be distinct"):
+            Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05, site=bad)
+    with pytest.raises(ValueError, match=r"gamma must be a number in \[0.05, 1.0\]"):
+        Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05, site=(0.5, 2.0))
+    with pytest.raises(ValueError, match="site values must be distinct"):
+        Knob("mode", "a", options=("a", "b", "c"), site=("c", "a"))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        Knob("mode", "a", options=("a", "b"), site=("a", "z"))
+
+
+def test_each_taught_scheduler_has_a_knob_the_site_shows_with_a_trend_to_see():
+    assert len(TAUGHT) == 6 and {find_entry(name).name for name in TAUGHT} == set(
+        TAUGHT
+    )
+    for entry in CATALOG:
+        shown = [knob for knob in entry.knobs if knob.site]
+        if entry.name in TAUGHT:
+            assert shown, f"{entry.name}: no knob with site values"
+        # Enough values to see a trend, few enough to precompute quickly.
+        assert all(5 <= len(knob.site) <= 8 for knob in shown), entry.name
+
+
+def test_scheduler_explorer_precomputes_the_site_values_and_keeps_every_knob_live():
+    chooser = scheduler_explorer(first="CosineAnnealingLR", steps=60)
+    assert list(chooser.explorers) == list(TAUGHT)
+    assert chooser.chosen() is chooser.explorers["CosineAnnealingLR"]
+    for name, explorer in chooser.explorers.items():
+        entry = find_entry(name)
+        site = {knob.name: knob.site for knob in entry.knobs if knob.site}
+        # The site shows the knobs with site values, with those values ...
+        assert {n: explorer.grid[n] for n in explorer.static_controls} == site
+        # ... and neither the others nor the number of steps, which stay put.
+        assert set(explorer.fixed) == {"steps"} | {k.name for k in entry.knobs} - set(
+            site
+        )
+        assert explorer.grid["steps"] == (60,)
+        assert list(explorer.controls) == ["steps", *(k.name for k in entry.knobs)]
+        # Every site value draws a picture of its own.
+        pictures = {bytes(picture.value) for picture in explorer.pictures.values()}
+        assert (
+            len(pictures)
+            == len(explorer.pictures)
+            == math.prod(len(values) for values in site.values())
+        )
+    cosine = chooser.explorers["CosineAnnealingLR"]
+    start = cosine.picture()
+    cosine.controls["steps"].value = 200  # a live-only control: the kernel redraws
+    assert cosine.image.tooltip.endswith("steps = 200, T_max = 100, eta_min = 0.000")
+    assert cosine.picture() is start
+    assert start.tooltip == "scheduler = CosineAnnealingLR: T_max = 100"
+
+
+def test_scheduler_explorer_rejects_bad_arguments():
+    with pytest.raises(KeyError, match="StepLr"):
+        scheduler_explorer(["StepLr"])
+    with pytest.raises(ValueError, match="steps must be an int from 20 to 300"):
+        scheduler_explorer(["StepLR"], steps=10)
+    with pytest.raises(ValueError, match=r"first must be one of \['StepLR'\]"):
+        scheduler_explorer(["StepLR"], first="OneCycleLR")
 
 
 # ---------------------------------------------------------------------------

@@ -30,8 +30,10 @@ LITERALINCLUDE = re.compile(
 )
 
 
-def chapter_number(path: Path) -> int:
-    return int(path.stem.split("_")[0])
+def chapter_number(path: Path) -> int | None:
+    """The number a chapter's file starts with; None for an appendix page."""
+    prefix = path.stem.split("_")[0]
+    return int(prefix) if prefix.isdigit() else None
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -82,6 +84,8 @@ def usage() -> dict[int, dict[str, set[str]]]:
     """chapter -> {"code": names, "listed": names, "prose": text}."""
     found = {}
     for path in chapter_notebooks():
+        if chapter_number(path) is None:  # an appendix: a reference, not a chapter
+            continue
         nb = nbformat.read(path, as_version=4)
         code = used_in_code(*(c.source for c in nb.cells if c.cell_type == "code"))
         listed: set[str] = set()

@@ -6,8 +6,11 @@ that holds a :class:`lrlib.book.explorer.FigureExplorer`, and moves every
 control a reader sees: each slider from one end to the other, position by
 position, and each drop-down through its options (for a chooser of explorers,
 the controls of every explorer it chooses). After each move the picture must
-change and its tooltip must say the values the controls show. A screenshot of
-each explorer is saved under ``_build/screenshots/explorers``.
+change and its tooltip must say the values the controls show, and every
+control shown must change the picture: a slider with one position or a
+drop-down with one option cannot, so it should not be on the page (an explorer
+keeps such a control in its live row only). A screenshot of each explorer is
+saved under ``_build/screenshots/explorers``.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class Checker:
         self.page, self.root, self.where = page, root, where
         self.problems: list[str] = []
         self.moves = 0
+        self.changes = 0  # moves after which the picture changed
         self.last = self.read()
 
     def read(self) -> dict:
@@ -99,7 +103,9 @@ class Checker:
                 self.problems.append(
                     f"{where}: the picture says {title!r}, the controls {now['parts']}"
                 )
-            if changed and now["srcs"] == self.last["srcs"]:
+            if now["srcs"] != self.last["srcs"]:
+                self.changes += 1
+            elif changed:
                 self.problems.append(f"{where}: the picture did not change")
         self.last = now
 
@@ -160,13 +166,25 @@ def exercise_controls(checker: Checker, controls: list) -> None:
     for n, control in enumerate(controls):
         label = control.query_selector(".widget-label")
         name = label.text_content().strip() if label else f"control {n}"
-        classes = control.get_attribute("class") or ""
-        if "widget-hslider" in classes:
-            move_slider(checker, control, name)
-        elif "widget-dropdown" in classes:
-            move_dropdown(checker, control, name)
-        else:
-            buttons = control.query_selector_all("button")
+        before = checker.changes
+        move_control(checker, control, name)
+        if checker.changes == before:
+            checker.problems.append(
+                f"{checker.where}, {name}: a control that cannot change the "
+                "picture (one position, or values that draw alike) is shown"
+            )
+
+
+def move_control(checker: Checker, control, name: str) -> None:
+    """Every position of one control, and back."""
+    classes = control.get_attribute("class") or ""
+    if "widget-hslider" in classes:
+        move_slider(checker, control, name)
+    elif "widget-dropdown" in classes:
+        move_dropdown(checker, control, name)
+    else:
+        buttons = control.query_selector_all("button")
+        if len(buttons) > 1:  # one button cannot be moved away from
             for button in [*buttons[1:], buttons[0]]:
                 button.click()
                 checker.check(f"{name} {button.text_content().strip()}")

@@ -5,8 +5,9 @@ computed number into the prose, :func:`claim` checks a sentence, :class:`Table`
 prints one, :func:`responsive` makes a wide figure readable on a phone,
 :class:`FigureExplorer` draws an interactive figure that the static website
 can still show, the ``plot_*`` and ``draw_*`` helpers draw the chapters'
-figures, and :data:`CATALOG` describes every scheduler PyTorch ships for
-chapter 6. :mod:`lrlib.book.robustness` shifts the book's seeds for the
+figures, :data:`CATALOG` describes every scheduler PyTorch ships for
+chapter 6 and its reference page, and :func:`scheduler_explorer` lets a reader
+move their settings. :mod:`lrlib.book.robustness` shifts the book's seeds for the
 robustness benchmark.
 
 A chapter imports all of it in one line: ``from lrlib.book import glue, claim,
@@ -49,6 +50,7 @@ _EXPORTS = {
     "check_coverage": "lrlib.book.scheduler_catalog",
     "discover_schedulers": "lrlib.book.scheduler_catalog",
     "find_entry": "lrlib.book.scheduler_catalog",
+    "scheduler_explorer": "lrlib.book.scheduler_catalog",
     "install_seed_shift": "lrlib.book.robustness",
 }
 
@@ -82,6 +84,7 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "plot_update_terms",
     "remember_book_run",
     "responsive",
+    "scheduler_explorer",
 ]
 
 
@@ -128,5 +131,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         check_coverage,
         discover_schedulers,
         find_entry,
+        scheduler_explorer,
     )
     from lrlib.book.tables import Table

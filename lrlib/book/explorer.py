@@ -24,9 +24,16 @@ live picture instead. In a kernel the twins follow the live controls (each
 jumps to the grid point nearest its control's value), so the precomputed
 stacks always show the nearest precomputed picture.
 
-Every picture carries the values it was drawn for in its tooltip (the
-``title`` of the ``<img>``), as ``"name = label, ..."``, with the same labels
-the static controls show: the site's browser test checks it.
+A control whose grid holds one value cannot change the picture on the
+website, so it has no static twin there: it stays in the live row only (a
+kernel can still move it), and the site shows the pictures drawn at that value.
+A ``steps`` slider precomputed at 100 steps alone is such a control.
+
+Every precomputed picture carries in its tooltip (the ``title`` of the
+``<img>``) the values of the controls the static page shows, as
+``"name = label, ..."``, with the labels those controls show: the site's
+browser test checks it, and checks that moving each of those controls changes
+the picture. The live picture's tooltip names every live control.
 """
 
 from __future__ import annotations
@@ -124,11 +131,25 @@ class FigureExplorer(widgets.VBox):
             :data:`MAX_SLIDER_POINTS` multiples of its step from its
             minimum, its maximum and its current value (fewer when several
             controls share :data:`DEFAULT_MAX_PICTURES`); for a choice: all its
-            options; for a checkbox: both states.
+            options; for a checkbox: both states. A control given one value
+            is live only: the static page does not show it (see
+            :attr:`fixed`).
         max_pictures: the most pictures the grid may hold (the product of
             the grid sizes).
         title: put before the values in every picture's tooltip (e.g.
             ``"scheduler = StepLR"`` for an explorer among several).
+        tight_layout: lay out every drawing with ``Figure.tight_layout``;
+            ``False`` keeps the layout ``draw`` sets (say with
+            ``ax.figure.subplots_adjust``), which saves a third of the time
+            a picture takes when the labels do not change size.
+
+    Attributes:
+        controls: the live controls, by name.
+        static_controls: the static page's controls, by name: one for each
+            control whose grid holds more than one value.
+        fixed: the names of the controls whose grid holds one value, which
+            cannot change the static page's picture and are not shown there.
+        grid: the precomputed values of every control, by name.
 
     Raises:
         TypeError: ``draw`` is not callable, or a control is not a supported
@@ -153,6 +174,21 @@ class FigureExplorer(widgets.VBox):
         '2.00'
         >>> explorer.picture().tooltip
         'slope = 2.00'
+
+        A control with a one-value grid is live only; the pictures leave it out:
+
+        >>> explorer = FigureExplorer(
+        ...     lambda ax, slope, steps: ax.plot([0, steps], [0, slope]),
+        ...     {
+        ...         "slope": widgets.FloatSlider(value=1.0, min=0.0, max=2.0),
+        ...         "steps": widgets.IntSlider(value=10, min=1, max=100),
+        ...     },
+        ...     grid={"slope": [0.0, 1.0, 2.0], "steps": [10]},
+        ... )
+        >>> explorer.fixed, list(explorer.static_controls)
+        (('steps',), ['slope'])
+        >>> explorer.picture().tooltip, explorer.image.tooltip
+        ('slope = 1.00', 'slope = 1.00, steps = 10')
     """
 
     def __init__(
@@ -165,6 +201,7 @@ class FigureExplorer(widgets.VBox):
         grid: Mapping[str, Sequence[Any]] | None = None,
         max_pictures: int = DEFAULT_MAX_PICTURES,
         title: str = "",
+        tight_layout: bool = True,
     ) -> None:
         if not callable(draw):
             raise TypeError(f"draw must be callable, got {type(draw).__name__}")
@@ -177,6 +214,7 @@ class FigureExplorer(widgets.VBox):
         self.dpi = dpi
         self.max_pictures = max_pictures
         self.title = title
+        self.tight_layout = tight_layout
         self.figure = Figure(figsize=figsize)
         FigureCanvasAgg(self.figure)
         self.ax: Axes = self.figure.add_subplot()
@@ -185,6 +223,7 @@ class FigureExplorer(widgets.VBox):
         self._grid_request = _checked_names(grid, controls)
         self.controls: dict[str, widgets.ValueWidget] = {}
         self.static_controls: dict[str, widgets.ValueWidget] = {}
+        self.fixed: tuple[str, ...] = ()
         self.grid: dict[str, tuple[Any, ...]] = {}
         self.labels: dict[str, tuple[str, ...]] = {}
         self.pictures: dict[tuple[int, ...], widgets.Image] = {}
@@ -248,17 +287,13 @@ class FigureExplorer(widgets.VBox):
 
     def picture(self) -> widgets.Image:
         """The precomputed picture the static controls select now."""
-        key = tuple(control.index for control in self.static_controls.values())
-        return self.pictures[key]
+        return self.pictures[self._key()]
 
     def retitle(self, title: str) -> None:
         """Change what every picture's tooltip starts with (no redrawing)."""
         self.title = title
-        names = list(self.grid)
         for key, image in self.pictures.items():
-            image.tooltip = self._tooltip(
-                {name: self.labels[name][i] for name, i in zip(names, key, strict=True)}
-            )
+            image.tooltip = self._tooltip(self._shown_labels(key))
         values = self.values()
         self.image.tooltip = self._tooltip(
             {name: _label(self.controls[name], v) for name, v in values.items()}
@@ -279,6 +314,7 @@ class FigureExplorer(widgets.VBox):
         for link in self.links:
             link.unlink()
         self.controls = controls
+        self.fixed = tuple(name for name, values in grid.items() if len(values) == 1)
         self.image.value = png
         self.image.tooltip = self._tooltip(
             {name: _label(controls[name], v) for name, v in values.items()}
@@ -291,13 +327,14 @@ class FigureExplorer(widgets.VBox):
         self.static_controls = {
             name: _static_twin(controls[name], name, self.grid[name], self.labels[name])
             for name in controls
+            if name not in self.fixed
         }
         self._precompute()
         self.links = [
             widgets.jsdlink(
                 (self.static_controls[name], "index"), (stack, "selected_index")
             )
-            for name, level in zip(self.grid, self.stacks, strict=True)
+            for name, level in zip(self.static_controls, self.stacks, strict=False)
             for stack in level
         ]
         for control in controls.values():
@@ -316,9 +353,24 @@ class FigureExplorer(widgets.VBox):
             self.stacks[0][0],
         ]
 
+    def _key(self) -> tuple[int, ...]:
+        """The grid indices the static controls select (0 for a fixed control)."""
+        return tuple(
+            self.static_controls[name].index if name in self.static_controls else 0
+            for name in self.grid
+        )
+
+    def _shown_labels(self, key: tuple[int, ...]) -> dict[str, str]:
+        """The labels of the shown controls' values at grid indices ``key``."""
+        return {
+            name: self.labels[name][i]
+            for name, i in zip(self.grid, key, strict=True)
+            if name not in self.fixed
+        }
+
     def _precompute(self) -> None:
         names = list(self.grid)
-        start = tuple(control.index for control in self.static_controls.values())
+        shown = list(self.static_controls)  # the controls with several values
         current = self.values()
         self.pictures = {}
         # One layout for all the pictures and one for all the stacks: each
@@ -330,30 +382,35 @@ class FigureExplorer(widgets.VBox):
                     name: self.grid[name][i] for name, i in zip(names, key, strict=True)
                 }
                 png = self.image.value if values == current else self._render(values)
-                labels = {
-                    name: self.labels[name][i]
-                    for name, i in zip(names, key, strict=True)
-                }
                 self.pictures[key] = Picture(
                     value=png,
                     format="png",
-                    tooltip=self._tooltip(labels),
+                    tooltip=self._tooltip(self._shown_labels(key)),
                     layout=picture_layout,
                 )
-        # Nested stacks, innermost first: level k chooses along control k.
-        level: dict[tuple[int, ...], widgets.Widget] = dict(self.pictures)
+        # Nested stacks over the shown controls, innermost first: level k
+        # chooses along shown control k (a fixed control's index is always 0).
+        position = [names.index(name) for name in shown]
+        level: dict[tuple[int, ...], widgets.Widget] = {
+            tuple(key[p] for p in position): picture
+            for key, picture in self.pictures.items()
+        }
         stacks: list[list[widgets.Stack]] = []
-        for depth in reversed(range(len(names))):
+        for depth in reversed(range(len(shown))):
             parents: dict[tuple[int, ...], widgets.Stack] = {}
-            for prefix in product(*(range(len(self.grid[n])) for n in names[:depth])):
+            for prefix in product(*(range(len(self.grid[n])) for n in shown[:depth])):
                 children = [
-                    level[(*prefix, i)] for i in range(len(self.grid[names[depth]]))
+                    level[(*prefix, i)] for i in range(len(self.grid[shown[depth]]))
                 ]
                 parents[prefix] = widgets.Stack(
-                    children, selected_index=start[depth], layout=stack_layout
+                    children,
+                    selected_index=self.static_controls[shown[depth]].index,
+                    layout=stack_layout,
                 )
             stacks.insert(0, list(parents.values()))
             level = parents
+        if not shown:  # every control fixed: one picture, in a stack of its own
+            stacks = [[widgets.Stack([level[()]], selected_index=0)]]
         self.stacks = stacks
         self.stacks[0][0].add_class(STATIC_CLASS)
 
@@ -362,7 +419,8 @@ class FigureExplorer(widgets.VBox):
         self.figure.clear()
         self.ax = self.figure.add_subplot()
         self.draw(self.ax, **values)
-        self.figure.tight_layout()
+        if self.tight_layout:
+            self.figure.tight_layout()
         return palette_png(self.figure, dpi=self.dpi, colours=PALETTE_COLOURS)
 
     def _tooltip(self, labels: Mapping[str, str]) -> str:
@@ -370,15 +428,17 @@ class FigureExplorer(widgets.VBox):
             f"{_description(self.controls[name], name)} = {label}"
             for name, label in labels.items()
         )
-        return f"{self.title}: {described}" if self.title else described
+        if not (self.title and described):
+            return self.title or described
+        return f"{self.title}: {described}"
 
     # -- keeping the two sides together in a kernel ------------------------------
 
     def _on_live_change(self, change: dict[str, Any]) -> None:
         self.redraw()
         for name, control in self.controls.items():
-            if control is change["owner"]:
-                twin = self.static_controls[name]
+            twin = self.static_controls.get(name)
+            if control is change["owner"] and twin is not None:
                 nearest = _nearest(self.grid[name], control.value)
                 if nearest is not None and twin is not control:
                     twin.index = nearest

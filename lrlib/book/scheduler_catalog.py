@@ -1,13 +1,17 @@
 """Every learning-rate scheduler PyTorch ships, described in one place.
 
-Chapter 6 of the book walks through all of PyTorch's schedulers. This module
-is the list it walks through: one :class:`SchedulerEntry` per scheduler, with
-what the scheduler steps on, its formula, a one-line description and a
-demonstration configuration that :func:`lrlib.schedulers.trace` can run.
+Chapter 6 of the book opens with all of PyTorch's schedulers at a glance and
+teaches six of them; its reference page, "Every scheduler, exactly", takes
+every one in turn. This module is the list both walk through: one
+:class:`SchedulerEntry` per scheduler, with what the scheduler steps on, its
+formula, a one-line description and a demonstration configuration that
+:func:`lrlib.schedulers.trace` can run.
 
 Each entry also names the settings (:class:`Knob`) that the chapter's
 interactive explorer lets a reader move, and :meth:`SchedulerEntry.explore`
-builds the scheduler for any values of them.
+builds the scheduler for any values of them. A knob's ``site`` values are the
+ones the website, which has no Python behind it, precomputes pictures for;
+:func:`scheduler_explorer` builds the explorer.
 
 The list is checked against the installed PyTorch: :func:`discover_schedulers`
 finds the scheduler classes PyTorch exposes, and :func:`check_coverage`
@@ -51,6 +55,7 @@ __all__ = [
     "check_coverage",
     "discover_schedulers",
     "find_entry",
+    "scheduler_explorer",
 ]
 
 SCHEDULER_MODULES: tuple[ModuleType, ...] = (lr_scheduler, swa_utils)
@@ -92,16 +97,24 @@ class Knob:
         step: the resolution of a numeric knob. When ``default``, ``low``,
             ``high`` and ``step`` are all ints, the knob takes ints only.
         options: the values of a choice knob; empty for a numeric knob.
+        site: the values the website's explorer precomputes a picture for,
+            the default among them, numbers in increasing order; empty for a
+            knob that only a live kernel moves (the website draws it at its
+            default and does not show it).
 
     Raises:
         ValueError: a numeric knob without ``low < high`` and a positive
-            ``step``, or a default outside the range or the options.
+            ``step``, a default outside the range or the options, or
+            ``site`` values the knob cannot take, repeated, out of order or
+            without the default.
 
     Example:
         >>> Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05).check(0.25)
         0.25
         >>> Knob("step_size", 25, low=1, high=100, step=1).integer
         True
+        >>> Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05, site=(0.1, 0.5)).site
+        (0.1, 0.5)
     """
 
     name: str
@@ -110,6 +123,7 @@ class Knob:
     high: Number | None = None
     step: Number | None = None
     options: tuple[Any, ...] = ()
+    site: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if self.options:
@@ -118,6 +132,7 @@ class Knob:
                     f"knob {self.name!r}: "
                     f"default {self.default!r} is not one of {self.options}"
                 )
+            self._check_site()
             return
         numbers = (self.default, self.low, self.high, self.step)
         if not all(_is_number(value) for value in numbers):
@@ -134,6 +149,24 @@ class Knob:
                 f"knob {self.name!r}: expected low < high, step > 0 and low <= default "
                 f"<= high; got low={self.low}, high={self.high}, step={self.step}, "
                 f"default={self.default}"
+            )
+        self._check_site()
+
+    def _check_site(self) -> None:
+        if not self.site:
+            return
+        values = [self.check(value) for value in self.site]
+        ordered = self.options or sorted(values)
+        in_order = [value for value in ordered if value in values]
+        if (
+            len(set(map(repr, values))) != len(values)
+            or values != in_order
+            or self.default not in values
+        ):
+            raise ValueError(
+                f"knob {self.name!r}: site values must be distinct, in the order of "
+                f"the knob's values, and hold the default {self.default!r}; got "
+                f"{self.site}"
             )
 
     @property
@@ -563,7 +596,14 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         formula=r"\eta_t = \bar\eta \, \gamma^{\lfloor t / s \rfloor}",
         knobs=(
             Knob("step_size", 25, low=1, high=100, step=1),
-            Knob("gamma", 0.5, low=0.05, high=1.0, step=0.05),
+            Knob(
+                "gamma",
+                0.5,
+                low=0.05,
+                high=1.0,
+                step=0.05,
+                site=(0.1, 0.25, 0.5, 0.75, 0.9),
+            ),
         ),
         explore_kwargs=_as_given,
     ),
@@ -621,7 +661,16 @@ CATALOG: tuple[SchedulerEntry, ...] = (
         demo_kwargs=_exponential_demo,
         description="Multiplies the learning rate by gamma after every epoch.",
         formula=r"\eta_t = \bar\eta \, \gamma^{t}",
-        knobs=(Knob("gamma", 0.97, low=0.8, high=1.0, step=0.005),),
+        knobs=(
+            Knob(
+                "gamma",
+                0.97,
+                low=0.8,
+                high=1.0,
+                step=0.005,
+                site=(0.9, 0.95, 0.97, 0.98, 0.99),
+            ),
+        ),
         explore_kwargs=_as_given,
     ),
     SchedulerEntry(
@@ -650,7 +699,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"\left( 1 + \cos \frac{\pi t}{T_{\max}} \right)"
         ),
         knobs=(
-            Knob("T_max", 100, low=1, high=300, step=1),
+            Knob("T_max", 100, low=1, high=300, step=1, site=(25, 50, 100, 200, 300)),
             Knob("eta_min", 0.0, low=0.0, high=0.05, step=0.005),
         ),
         explore_kwargs=_as_given,
@@ -682,7 +731,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r"\eta_t = S_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1}," r"\ m_0 = 0"
         ),
         knobs=(
-            Knob("warmup", 10, low=1, high=100, step=1),
+            Knob("warmup", 10, low=1, high=100, step=1, site=(1, 5, 10, 20, 40)),
             Knob("start_factor", 0.1, low=0.05, high=1.0, step=0.05),
         ),
         explore_kwargs=_sequential_explore,
@@ -704,7 +753,7 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r" \end{gathered}"
         ),
         knobs=(
-            Knob("patience", 10, low=0, high=50, step=1),
+            Knob("patience", 10, low=0, high=50, step=1, site=(0, 5, 10, 20, 40)),
             Knob("factor", 0.5, low=0.05, high=0.95, step=0.05),
             Knob("cooldown", 0, low=0, high=50, step=1),
         ),
@@ -755,7 +804,14 @@ CATALOG: tuple[SchedulerEntry, ...] = (
             r" \end{gathered}"
         ),
         knobs=(
-            Knob("pct_start", 0.3, low=0.1, high=0.5, step=0.05),
+            Knob(
+                "pct_start",
+                0.3,
+                low=0.1,
+                high=0.5,
+                step=0.05,
+                site=(0.1, 0.2, 0.3, 0.4, 0.5),
+            ),
             Knob("div_factor", 25.0, low=1.0, high=100.0, step=1.0),
             Knob("final_div_factor", 1e4, options=(1.0, 10.0, 100.0, 1e3, 1e4)),
             Knob("anneal_strategy", "cos", options=("cos", "linear")),
@@ -915,4 +971,141 @@ def find_entry(
             return entry
     raise KeyError(
         f"no scheduler named {name!r}; expected one of {[e.name for e in catalog]}"
+    )
+
+
+TAUGHT: tuple[str, ...] = (
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "SequentialLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+)
+"""The schedulers chapter 6 teaches in depth, the ones its explorer offers."""
+
+_X_LABELS = {"epoch": "epoch", "batch": "batch", "metric": "epoch (one metric each)"}
+
+
+def _knob_widget(knob: Knob) -> Any:
+    """A drop-down list for a choice knob, a slider for a numeric one."""
+    import ipywidgets as widgets
+
+    style = {"description_width": "9em"}
+    if knob.options:
+        return widgets.Dropdown(
+            options=knob.options, value=knob.default, description=knob.name, style=style
+        )
+    slider = widgets.IntSlider if knob.integer else widgets.FloatSlider
+    extra = {} if knob.integer else {"readout_format": ".3f"}
+    return slider(
+        value=knob.default,
+        min=knob.low,
+        max=knob.high,
+        step=knob.step,
+        description=knob.name,
+        continuous_update=False,
+        style=style,
+        **extra,
+    )
+
+
+def scheduler_explorer(
+    names: Sequence[str] = TAUGHT,
+    *,
+    first: str | None = None,
+    steps: int = 100,
+    figsize: tuple[float, float] = (6.0, 2.6),
+    dpi: int = 72,
+) -> Any:
+    """An explorer of schedulers: pick one, move its knobs, see its learning rate.
+
+    In a kernel every knob of the chosen scheduler, and the number of steps,
+    is a live control, drawn exactly for any value. On the website, which has
+    no Python behind it, the pictures are drawn in advance over ``steps``
+    steps for the :attr:`Knob.site` values of each knob that has them; the
+    other knobs (and ``steps``) stay at their defaults and are not shown
+    there, since they could not change the picture
+    (:class:`~lrlib.book.explorer.FigureExplorer`'s one-value grids). The
+    learning-rate axis runs from 0 to just above the optimizer's rate (0.1),
+    which no explored configuration exceeds, so pictures compare at a glance.
+
+    Args:
+        names: the schedulers to offer, by class name, in order.
+        first: the one shown first (default: the first of ``names``).
+        steps: the number of steps the pictures are drawn over, and the
+            live ``steps`` slider's start, within :data:`EXPLORE_STEPS`.
+        figsize: the pictures' size in inches (at most the phone's width).
+        dpi: the pictures' resolution.
+
+    Returns:
+        An :class:`~lrlib.book.explorer.ExplorerChooser`.
+
+    Raises:
+        KeyError: a name that is no scheduler of :data:`CATALOG`.
+        ValueError: ``steps`` outside :data:`EXPLORE_STEPS`, or ``first`` not
+            among ``names``.
+
+    Example:
+        >>> chooser = scheduler_explorer(["StepLR"], steps=40)
+        >>> explorer = chooser.chosen()
+        >>> explorer.fixed, explorer.grid["gamma"]
+        (('steps', 'step_size'), (0.1, 0.25, 0.5, 0.75, 0.9))
+        >>> explorer.picture().tooltip
+        'scheduler = StepLR: gamma = 0.500'
+    """
+    import ipywidgets as widgets
+
+    from lrlib.book.explorer import ExplorerChooser, FigureExplorer
+    from lrlib.schedulers import trace
+
+    low, high = EXPLORE_STEPS
+    steps = check_int("steps", steps, low=low, high=high)
+    entries = [find_entry(name) for name in names]
+
+    def explorer(entry: SchedulerEntry) -> FigureExplorer:
+        def draw(ax: Any, steps: int, **settings: Any) -> None:
+            result = trace(entry, steps, settings=settings)
+            ax.plot(result.x, result.lr[:, 0], color="tab:blue")
+            ax.set(
+                xlim=(0, steps),
+                ylim=(0, 0.105),
+                xlabel=_X_LABELS[entry.steps_on],
+                ylabel="learning rate",
+            )
+            # The labels never change size: one layout fits every picture.
+            ax.figure.subplots_adjust(left=0.13, right=0.97, bottom=0.19, top=0.96)
+
+        controls = {
+            "steps": widgets.IntSlider(
+                value=steps,
+                min=low,
+                max=high,
+                step=10,
+                description="steps",
+                continuous_update=False,
+                style={"description_width": "9em"},
+            ),
+            **{knob.name: _knob_widget(knob) for knob in entry.knobs},
+        }
+        grid = {"steps": [steps]}
+        grid.update({knob.name: knob.site or [knob.default] for knob in entry.knobs})
+        return FigureExplorer(
+            draw,
+            controls,
+            figsize=figsize,
+            dpi=dpi,
+            grid=grid,
+            max_pictures=64,
+            tight_layout=False,
+        )
+
+    choices = {entry.name: explorer(entry) for entry in entries}
+    if first is not None and first not in choices:
+        raise ValueError(f"first must be one of {list(choices)}, got {first!r}")
+    return ExplorerChooser(
+        choices,
+        description="scheduler",
+        value=first,
+        style={"description_width": "9em"},
     )
