@@ -166,6 +166,34 @@ def toc_files(path: Path = TOC) -> list[str]:
     return files
 
 
+def toc_parts(path: Path = TOC) -> dict[str, list[str]]:
+    """The files of each part of the table of contents, by the part's caption.
+
+    A table of contents without parts is one part, ``"Chapters"``; the root
+    page belongs to none.
+    """
+    toc = yaml.safe_load(path.read_text())
+    if "parts" not in toc:
+        return {"Chapters": toc_files(path)[1:]}
+    parts = {}
+    for n, part in enumerate(toc["parts"]):
+        caption = part.get("caption") or f"Part {n + 1}"
+        fake = {"root": toc["root"], "chapters": part.get("chapters", [])}
+        files: list[str] = [toc["root"]]
+        _walk(fake["chapters"], files)
+        parts[caption] = files[1:]
+    return parts
+
+
+def _walk(entries: list, files: list[str]) -> None:
+    for entry in entries or []:
+        if "file" in entry:
+            files.append(entry["file"])
+        _walk(entry.get("sections", []), files)
+        for part in entry.get("parts", []):
+            _walk(part.get("chapters", []), files)
+
+
 def chapter_notebooks() -> list[Path]:
     """The notebooks of the book, in table-of-contents order."""
     paths = [ROOT / f"{f}.ipynb" for f in toc_files()]
