@@ -24,12 +24,9 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.data import DataLoader, TensorDataset
 
+from lrlib._checks import resolve_scheduler_step
 from lrlib._validation import check_int, check_number
-from lrlib.schedulers import (
-    fractional_epoch,
-    resolve_step_kind,
-    takes_fractional_epochs,
-)
+from lrlib.schedulers import fractional_epoch, takes_fractional_epochs
 
 __all__ = [
     "PathResult",
@@ -413,7 +410,7 @@ def record_path(
     scheduler: object | None = None,
     *,
     loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
-    scheduler_interval: Literal["epoch", "batch", "metric"] | None = None,
+    scheduler_step: Literal["epoch", "batch", "metric"] | None = None,
 ) -> PathResult:
     """Train a one-input linear model
     and record its ``(bias, weight)`` after every step.
@@ -439,18 +436,19 @@ def record_path(
         epochs: passes over the loader, >= 1.
         scheduler: an optional learning-rate scheduler of ``optimizer``.
         loss_fn: ``loss_fn(prediction, target)``; defaults to ``nn.MSELoss()``.
-        scheduler_interval: ``"epoch"``, ``"batch"`` or ``"metric"``: where
+        scheduler_step: ``"epoch"``, ``"batch"`` or ``"metric"``: where
             the scheduler steps; ``None`` (default) takes the scheduler's own
-            kind, as the trainer does. Ignored without a scheduler.
+            kind, as the trainer does; the same setting as the trainer's.
 
     Returns:
         A :class:`PathResult`.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Linear(1, 1)``.
-        ValueError: ``epochs < 1``, a bad ``scheduler_interval`` (any but
-            ``"metric"`` for ``ReduceLROnPlateau``), an empty loader, or an
-            optimizer that does not hold the model's parameters.
+        ValueError: ``epochs < 1``, a bad ``scheduler_step`` (any but
+            ``"metric"`` for ``ReduceLROnPlateau``, or one given without a
+            scheduler), a scheduler of another optimizer, an empty loader, or
+            an optimizer that does not hold the model's parameters.
 
     Example:
         >>> data = make_linreg_data(seed=0)
@@ -463,10 +461,7 @@ def record_path(
     """
     bias, weight = _bias_and_weight(model)
     check_int("epochs", epochs, low=1)
-    if scheduler is not None:
-        scheduler_interval = resolve_step_kind(
-            scheduler, scheduler_interval, "scheduler_interval"
-        )
+    scheduler_step = resolve_scheduler_step(scheduler, scheduler_step, optimizer)
     held = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if id(bias) not in held or id(weight) not in held:
         raise ValueError(
@@ -499,15 +494,15 @@ def record_path(
                 weights.append(weight.item())
                 loss_sum += loss.item() * len(x)
                 n_points += len(x)
-                if scheduler is not None and scheduler_interval == "batch":
+                if scheduler is not None and scheduler_step == "batch":
                     if takes_fractional_epochs(scheduler):
                         scheduler.step(fractional_epoch(epoch, i, len(loader)))
                     else:
                         scheduler.step()
             epoch_losses.append(loss_sum / n_points)
-            if scheduler is not None and scheduler_interval == "epoch":
+            if scheduler is not None and scheduler_step == "epoch":
                 scheduler.step()
-            elif scheduler is not None and scheduler_interval == "metric":
+            elif scheduler is not None and scheduler_step == "metric":
                 scheduler.step(epoch_losses[-1])  # the training loss: no validation
     finally:
         model.train(was_training)

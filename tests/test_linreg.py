@@ -236,7 +236,7 @@ def test_scheduler_stepping_per_epoch_and_per_batch():
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
         return record_path(
-            model, optimizer, loader, 3, scheduler, scheduler_interval=interval
+            model, optimizer, loader, 3, scheduler, scheduler_step=interval
         ).lrs[:, 0]
 
     np.testing.assert_allclose(lrs("epoch"), [0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
@@ -256,9 +256,9 @@ def test_without_an_interval_the_scheduler_steps_where_the_trainer_steps_it():
 
     L = torch.optim.lr_scheduler
     cyclic = lambda opt: L.CyclicLR(opt, 0.01, 0.1, step_size_up=2)  # noqa: E731
-    assert lrs(cyclic) == lrs(cyclic, scheduler_interval="batch")
+    assert lrs(cyclic) == lrs(cyclic, scheduler_step="batch")
     step = lambda opt: L.StepLR(opt, step_size=1, gamma=0.5)  # noqa: E731
-    assert lrs(step) == lrs(step, scheduler_interval="epoch")
+    assert lrs(step) == lrs(step, scheduler_step="epoch")
     # Warm restarts step after every batch with the fractional epoch reached, as
     # in the trainer: restarts every epoch (T_0=1) come at every epoch's start.
     restarts = lambda opt: L.CosineAnnealingWarmRestarts(opt, T_0=1)  # noqa: E731
@@ -322,8 +322,24 @@ def test_record_path_validation():
     with pytest.raises(ValueError, match="epochs"):
         record_path(model, optimizer, loader, 0)
     step = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
-    with pytest.raises(ValueError, match="scheduler_interval must be 'epoch'"):
-        record_path(model, optimizer, loader, 1, step, scheduler_interval="step")
+    with pytest.raises(ValueError, match="scheduler_step must be 'epoch'"):
+        record_path(model, optimizer, loader, 1, step, scheduler_step="step")
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
-    with pytest.raises(ValueError, match="so scheduler_interval must be 'metric'"):
-        record_path(model, optimizer, loader, 1, plateau, scheduler_interval="epoch")
+    with pytest.raises(ValueError, match="so scheduler_step must be 'metric'"):
+        record_path(model, optimizer, loader, 1, plateau, scheduler_step="epoch")
+
+
+def test_the_step_setting_is_the_trainer_s_and_checked_as_it_is():
+    data = make_linreg_data(seed=7)
+    loader = make_linreg_loader(data.x_train, data.y_train, batch_size=40)
+    model = make_linreg_model(bias=0.0, weight=0.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="scheduler_step='batch' was given, but no"):
+        record_path(model, optimizer, loader, 1, scheduler_step="batch")
+    other = torch.optim.SGD(make_linreg_model(0.0, 0.0).parameters(), lr=0.1)
+    foreign = torch.optim.lr_scheduler.StepLR(other, step_size=1)
+    with pytest.raises(ValueError, match="built on another optimizer"):
+        record_path(model, optimizer, loader, 1, foreign)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+    with pytest.raises(ValueError, match="scheduler_step"):
+        record_path(model, optimizer, loader, 1, plateau, scheduler_step="epoch")
