@@ -17,8 +17,9 @@ toolbox imports. Modules whose names start with ``_`` are private plumbing.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lrlib._lazy import lazy_exports as _lazy_exports
 
 __version__ = "0.1.0"
 
@@ -195,17 +196,7 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lrlib' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = _lazy_exports("lrlib", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly

@@ -17,8 +17,9 @@ toolbox (:mod:`lrlib` outside this package) never imports from here.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lrlib._lazy import lazy_exports as _lazy_exports
 
 # name -> module that defines it, grouped as the chapters meet them
 _EXPORTS = {
@@ -88,17 +89,7 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lrlib.book' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = _lazy_exports("lrlib.book", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
