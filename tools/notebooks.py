@@ -71,6 +71,7 @@ EXPECTED_SECONDS = {
     "05_momentum": 9,
     "04_adam": 9,
     "00_getting_started": 7,
+    "appendix_schedulers": 7,
 }
 
 
