@@ -1,4 +1,4 @@
-"""Pinned CPU numerics: the same bits on every x86-64 machine.
+"""Pinned CPU numerics: the same bits on the x86-64 machines the book is tested on.
 
 A float32 training run is a long chain of sums, and the order of a sum decides
 its last bits. PyTorch's CPU kernels choose that order at run time from the
@@ -34,8 +34,11 @@ Two things the variables cannot pin, and what the book does about them:
 * float32 ``torch.sqrt`` on the CPU is not correctly rounded on every AMD
   processor, whatever MKL is told. Default (single-tensor) Adam takes the
   square root of its second moment with it. ``torch.optim.Adam(...,
-  fused=True)`` computes the update in its own kernel, which gives the same
-  bits everywhere; the book's Adam runs use it.
+  fused=True)`` computes the update in its own kernel, which, with the pins
+  and the pinned PyTorch release, gave the same bits on every x86-64
+  processor the tests emulate (``tests/test_numerics.py``); PyTorch itself
+  promises no such thing, and CUDA's fused Adam is another kernel. The
+  book's Adam runs use it.
 * GPUs and Apple silicon run other kernels altogether. There the book's
   claims hold, but its printed numbers differ in their last digits, and a run
   can tip the other way where two choices are close.
@@ -74,7 +77,7 @@ PINNED_ENV: dict[str, str] = {
 }
 """The variables that make a CPU run bit-identical across x86-64 machines.
 
-Shown in chapter 0.
+Listed in full on the book's page "How this book is made and tested".
 """
 
 PINS_ENV = "LRBOOK_NUMERICS"
@@ -145,15 +148,18 @@ def reproducible(environ: MutableMapping[str, str] | None = None) -> dict[str, s
 
 
 def reproducible_adam(params: Any, **kwargs: Any) -> Any:
-    """``torch.optim.Adam`` with its fused kernel: the same bits on every CPU.
+    """``torch.optim.Adam`` with its fused kernel, as the book's Adam runs use it.
 
     Shown in chapter 9.
 
     The default (single-tensor) implementation takes the square root of the
     second moment with ``torch.sqrt``, whose last bit differs between Intel
     and AMD processors; the fused kernel does the same arithmetic in one pass
-    without it. Handy where an optimizer *factory* is passed around; in a
-    chapter, ``torch.optim.Adam(..., fused=True)`` says the same.
+    without it. With the pins of :data:`PINNED_ENV` it gave the same bits on
+    the x86-64 processors the tests emulate; that is measured, not a promise
+    of PyTorch's (and on a GPU, fused Adam is another kernel). Handy where
+    an optimizer *factory* is passed around; in a chapter,
+    ``torch.optim.Adam(..., fused=True)`` says the same.
 
     Args:
         params: parameters or parameter groups, as for ``torch.optim.Adam``.
@@ -207,8 +213,6 @@ def exact_sqrt(x: Any) -> Any:
 
 def numerics_report(environ: Mapping[str, str] | None = None) -> str:
     """One line saying whether this process runs with the book's pins.
-
-    Shown in chapter 0.
 
     Example:
         >>> print(numerics_report(PINNED_ENV))

@@ -304,7 +304,7 @@ def fit_normalizer(loader: Iterable[Tensor | Sequence[Tensor]]) -> v2.Normalize:
     Args:
         loader: yields ``(images, labels)`` (or bare image batches) of
             floating-point images ``(N, C, H, W)``, e.g. the book's temporary
-            loader with ``Resize(28)``, ``ToImage()`` and
+            loader with ``Resize((28, 28))``, ``ToImage()`` and
             ``ToDtype(torch.float32, scale=True)`` and no normalization.
 
     Returns:
@@ -339,7 +339,8 @@ def denormalize(
     Shown in chapters 1 and 2.
 
     Standardized images have negative values and values above 1; image viewers
-    clip them and show garbage. Undoing the normalization shows the image the
+    clip them to [0, 1], which turns everything darker than a channel's mean
+    black and the white background grey. Undoing the normalization shows the image the
     model was given, in its original colours. The clipping only guards against
     rounding (or augmentations) stepping slightly outside [0, 1].
 

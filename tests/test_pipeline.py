@@ -111,6 +111,14 @@ def test_bad_size():
         _base_transform(0)
 
 
+def test_images_of_any_shape_become_square():
+    # Resize((size, size)), not Resize(size), which would resize the shorter edge
+    wide = Image.fromarray(np.zeros((30, 45, 3), np.uint8))
+    tall = Image.fromarray(np.zeros((45, 30, 3), np.uint8))
+    assert _base_transform(8)(wide).shape == (3, 8, 8)
+    assert _base_transform(8)(tall).shape == (3, 8, 8)
+
+
 def _all(split):
     return torch.stack([split[i][0] for i in range(len(split))]), split.targets
 

@@ -131,7 +131,7 @@ def load_rps_data(
 ) -> RPSData:
     """Find the images, decode them once, and standardize them with training statistics.
 
-    Shown in chapters 2, 3, 7, 8 and 9.
+    Shown in chapters 1, 2, 3, 7, 8 and 9.
 
     Args:
         size: the side of the square images the model sees.
