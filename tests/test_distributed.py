@@ -37,9 +37,13 @@ from lrlib.distributed import (
     _per_rank_batch,
     _run_torchrun,
     _torchrun_command,
+    build_replica,
     launch_torchrun,
+    run_forked,
     sampler_seed,
+    torchrun_command,
     train,
+    train_epoch,
 )
 from lrlib.models import TwoBlockCNN
 
@@ -327,7 +331,13 @@ def test_launch_environment_reads_the_variables():
 
 def test_config_flags_round_trip_through_the_parser():
     config = RunConfig(
-        batch_size=32, lr=0.02, epochs=3, warmup_epochs=0.5, optimizer="adam", seed=7
+        batch_size=32,
+        lr=0.02,
+        epochs=3,
+        warmup_epochs=0.5,
+        optimizer="adam",
+        seed=7,
+        accumulation_steps=2,
     )
     args = ddp._parser().parse_args(["--out", "x", *config.to_args()])
     fields = {name: getattr(args, name) for name in RunConfig.__dataclass_fields__}
@@ -337,6 +347,9 @@ def test_config_flags_round_trip_through_the_parser():
 def test_per_rank_batch():
     assert _per_rank_batch(64, 2) == 32
     assert _per_rank_batch(7, 1) == 7
+    assert _per_rank_batch(64, 2, 4) == 8
+    with pytest.raises(ValueError, match="2 processes x 3 micro-batches"):
+        _per_rank_batch(64, 2, 3)
     with pytest.raises(ValueError, match="such as 62 or 64"):
         _per_rank_batch(63, 2)
     with pytest.raises(ValueError, match="such as 3"):
@@ -347,8 +360,10 @@ def test_per_rank_batch():
 
 
 def test_torchrun_command_uses_a_free_local_port():
+    shown = torchrun_command(["--out", "x"], nproc_per_node=3)
     command = _torchrun_command(["--out", "x"], nproc_per_node=3, python="py")
     assert command[:3] == ["py", "-m", "torch.distributed.run"]
+    assert shown == ["torchrun", *command[3:]]
     assert "--nproc-per-node=3" in command and "--rdzv-endpoint=127.0.0.1:0" in command
     assert command[-4:] == ["-m", "lrlib.distributed", "--out", "x"]
     with pytest.raises(ValueError):
@@ -368,6 +383,7 @@ def test_torchrun_command_uses_a_free_local_port():
         {"optimizer": "rmsprop"},
         {"seed": -1},
         {"warmup_start_factor": 0.0},
+        {"accumulation_steps": 0},
     ],
 )
 def test_run_config_validates(changes):
@@ -491,3 +507,108 @@ def test_train_steps_an_epoch_scheduler_once_per_epoch(tmp_path, monkeypatch):
     result = train(config, tiny_splits(1))
     per_epoch = len(result.lr) // 3
     assert result.lr == [config.lr * 0.5**e for e in range(3) for _ in range(per_epoch)]
+
+
+# -- gradient accumulation -----------------------------------------------------------
+
+
+def test_accumulation_leaves_the_run_as_it_was_up_to_rounding():
+    # 64 samples in micro-batches of 8 with k = 3: groups of 24, 24 and 16, the
+    # last step taken on what is left at the end of the epoch.
+    splits = tiny_splits(2)
+    config = replace(CONFIG, batch_size=24, epochs=2)
+    whole = train(config, splits)
+    parts = train(replace(config, accumulation_steps=3), splits)
+    assert parts.steps_per_epoch == whole.steps_per_epoch == 3
+    assert parts.lr == whole.lr
+    torch.testing.assert_close(
+        torch.tensor(parts.train_loss), torch.tensor(whole.train_loss)
+    )
+    torch.testing.assert_close(
+        torch.tensor(parts.val_loss), torch.tensor(whole.val_loss)
+    )
+
+
+def test_a_checkpoint_resumes_with_another_accumulation(tmp_path):
+    config, splits, path = _one_epoch_checkpoint(tmp_path)
+    resumed = train(replace(config, accumulation_steps=2), splits, resume=path)
+    assert resumed.lr == train(config, splits).lr
+
+
+def test_run_forked_with_accumulation_matches_the_torchrun_launch(
+    two_rank_run, tmp_path
+):
+    _, splits, _, launched = two_rank_run
+    splits.save(tmp_path / "splits.pt")
+    accumulating = replace(CONFIG, accumulation_steps=2)
+    args = ["--data", "splits.pt", "--out", "run", "--backend", "gloo"]
+    args += ["--stop-after", str(STOP_AFTER), *accumulating.to_args()]
+    completed = run_forked(args, cwd=tmp_path)
+    assert completed.args == torchrun_command(args)
+    assert completed.stdout.splitlines()[0].startswith("epoch 1/3: val loss")
+    result = RunResult.load(tmp_path / "run" / "result.json")
+    assert result.world_size == 2 and result.lr == launched.lr
+    torch.testing.assert_close(
+        torch.tensor(result.train_loss), torch.tensor(launched.train_loss)
+    )
+    assert sorted(p.name for p in (tmp_path / "logs").glob("rank*")) == [
+        "rank0.err",
+        "rank0.out",
+        "rank1.err",
+        "rank1.out",
+    ]
+
+
+def test_run_forked_reports_a_rank_that_fails(tmp_path):
+    with pytest.raises(RuntimeError, match="no data file"):
+        run_forked(["--data", "missing.pt", "--out", "run"], cwd=tmp_path)
+
+
+def _count_gradient_syncs(rank, store, out, forward_inside):
+    """One rank: an epoch with k = 2, counting DDP's gradient all-reduces."""
+    from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import (
+        allreduce_hook,
+    )
+
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"file://{store}", rank=rank, world_size=2
+    )
+    try:
+        config = replace(CONFIG, accumulation_steps=2)
+        replica = build_replica(config, tiny_splits(), rank, 2, torch.device("cpu"))
+        calls = []
+
+        def counting(state, bucket):
+            calls.append(1)
+            return allreduce_hook(None, bucket)
+
+        replica.net.register_comm_hook(None, counting)
+        if forward_inside:
+            train_epoch(replica, 0, torch.device("cpu"))
+        else:  # no_sync() around backward() only: too late
+            for images, targets in replica.loader:
+                loss = replica.loss_fn(replica.net(images), targets)
+                with replica.net.no_sync():
+                    loss.backward()
+        Path(out, f"{rank}.txt").write_text(
+            f"{len(calls)} {replica.steps_per_epoch} {len(replica.loader)}"
+        )
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+@pytest.mark.parametrize("forward_inside", [True, False])
+def test_no_sync_must_hold_the_forward_pass_too(tmp_path, forward_inside):
+    torch.multiprocessing.start_processes(
+        _count_gradient_syncs,
+        args=(tmp_path / "store", tmp_path, forward_inside),
+        nprocs=2,
+        start_method="fork",
+    )
+    counts = {(tmp_path / f"{r}.txt").read_text() for r in (0, 1)}
+    assert len(counts) == 1
+    syncs, steps, micro_batches = map(int, counts.pop().split())
+    assert (steps, micro_batches) == (4, 8)
+    # One all-reduce (of the one bucket of this small model) per optimizer step,
+    # or one per micro-batch when the forward ran outside no_sync().
+    assert syncs == (steps if forward_inside else micro_batches)
