@@ -2,8 +2,10 @@
 
 Train for ``num_iter`` steps, one mini-batch each, while the learning rate
 grows from ``start_lr`` to ``end_lr``, linearly or exponentially, and record
-the loss at every step. Where the loss falls fastest, the learning rate is
-large enough to learn quickly; where it shoots up, it is too large.
+the loss at every step. The steps add up: each trains the network the earlier
+steps left, so the loss recorded at a rate is measured at those weights,
+before that rate's own step. Where the loss falls fastest, the learning rate
+is large enough to learn quickly; where it shoots up, it is too large.
 
 Where it comes from: Smith ("Cyclical Learning Rates for Training Neural
 Networks", 2017) proposed a range test to choose the two bounds of a cyclical

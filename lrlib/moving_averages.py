@@ -1,8 +1,9 @@
 """Moving averages: the simple one, the exponentially weighted one, and their ages.
 
-Adam and SGD with momentum keep running averages of gradients, so the book
-first studies moving averages on plain series of numbers. Everything here is a
-pure NumPy function: a 1-D series goes in, an array (or a number) comes out.
+Adam keeps running averages of gradients (SGD with momentum a close relative,
+a discounted running sum), so the book first studies moving averages on plain
+series of numbers. Everything here is a pure NumPy function: a 1-D series
+goes in, an array (or a number) comes out.
 
 Two ways of writing the same exponentially weighted moving average (EWMA):
 
@@ -139,7 +140,7 @@ def ewma_beta(
 ) -> np.ndarray:
     """EWMA in its beta form: ``ewma_t = beta * ewma_{t-1} + (1 - beta) * x_t``.
 
-    Shown in chapters 4 and 5.
+    Shown in chapters 3, 4 and 5.
 
     This is how Adam writes its moments (``beta`` is one of its ``betas``).
 
@@ -150,7 +151,9 @@ def ewma_beta(
             starts at 0 (the default), which biases the first averages towards
             zero; see :func:`ewma_bias_corrected`. ``None`` starts from the
             first observation instead (``ewma_1 = x_1``), as pandas does with
-            ``adjust=False`` and as SGD's momentum buffer does.
+            ``adjust=False``, and as SGD's momentum buffer does when its
+            ``dampening`` equals its ``momentum`` (with PyTorch's default
+            ``dampening=0`` the buffer is a discounted sum, not an average).
 
     Returns:
         An array of floats as long as ``values``: ``ewma_1, ..., ewma_T``.
@@ -214,7 +217,7 @@ def ewma(values: ArrayLike, alpha: float, *, initial: float | None = 0.0) -> np.
 def ewma_bias_corrected(values: ArrayLike, beta: float) -> np.ndarray:
     """EWMA started at zero, divided by ``1 - beta**t`` to remove the bias.
 
-    Shown in chapter 4.
+    Shown in chapters 3 and 4.
 
     Starting at zero makes ``ewma_t`` a weighted sum whose weights add up to
     ``1 - beta**t`` instead of 1, so the early averages are too small. Dividing
@@ -305,8 +308,6 @@ def sma_lag_weights(periods: int, n_lags: int | None = None) -> LagWeights:
 
 def average_age(lag_weights: LagWeights, *, normalize: bool = True) -> float:
     """Average age of the values in a moving average: ``sum(lag * w) / sum(w)``.
-
-    Shown in chapter 4.
 
     Lags start at 1 (the newest value is one period old).
 
@@ -420,8 +421,6 @@ def alpha_from_periods(periods: float) -> float:
 def periods_from_alpha(alpha: float) -> float:
     """The SMA window length matching an EWMA's ``alpha``: ``2 / alpha - 1``.
 
-    Shown in chapter 4.
-
     Example:
         >>> periods_from_alpha(0.5)
         3.0
@@ -433,7 +432,7 @@ def periods_from_alpha(alpha: float) -> float:
 def periods_from_beta(beta: float) -> float:
     """The SMA window length matching an EWMA's ``beta``: ``2 / (1 - beta) - 1``.
 
-    Shown in chapters 3 and 4.
+    Shown in chapter 4.
 
     Adam's default ``betas=(0.9, 0.999)`` average roughly the last 19 and
     1,999 gradients.

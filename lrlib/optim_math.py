@@ -380,7 +380,7 @@ def sgd_reference(
 def param_trajectory(initial: Tensor, updates: Tensor | Sequence[Tensor]) -> Tensor:
     """The parameter's value before the first step and after each step.
 
-    Shown in chapters 4 and 5.
+    Shown in chapter 5.
 
     ``path[0] = initial`` and ``path[t] = path[t - 1] - updates[t - 1]``.
 

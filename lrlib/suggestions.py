@@ -1,11 +1,15 @@
 """Rules that read a learning rate off an LR range test curve.
 
-An LR range test gives a curve: the loss after a step taken with each of a
-growing sequence of learning rates. The curve usually falls, flattens and then
-shoots up (a "U" tipped on its side). Each rule below turns that curve into one
-suggested learning rate. They are pure functions of two arrays, so they work on
-any curve: ours (:func:`lrlib.range_test`), torch-lr-finder's
-``history``, or one typed in by hand.
+An LR range test is one short training run whose learning rate grows at
+every step, and it gives a curve: the loss recorded at each rate. The test
+trains cumulatively, so the loss at rate ``r_i`` is that of mini-batch ``i``
+at the weights all the earlier steps (at smaller rates) left, measured before
+the step at ``r_i`` is taken; it is not what one step at ``r_i`` would do to
+the untrained model. The curve is usually flat at first, then falls, and
+shoots up once the rates are too large: a lopsided U. Each rule below turns
+that curve into one suggested learning rate. They are pure functions of two
+arrays, so they work on any curve: ours (:func:`lrlib.range_test`),
+torch-lr-finder's ``history``, or one typed in by hand.
 
 None of them is an oracle: compare them on the same curve, then train with the
 candidates (the book does both).
@@ -152,8 +156,9 @@ def _steepest_descent(
 def _minimum_over_ten(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
     """Suggest a tenth of the learning rate at which the loss is lowest.
 
-    At the minimum the learning rate is already about to become too large;
-    one order of magnitude below it is a safe, still fast, choice.
+    A rule of thumb: at the minimum the learning rate is about to become too
+    large, and one order of magnitude below it is meant to leave a margin
+    while still training fast. Check it by training (chapter 3 does).
 
     Args:
         lrs: the learning rates, non-negative and strictly increasing.
@@ -231,8 +236,6 @@ def valley(lrs: ArrayLike, losses: ArrayLike) -> Suggestion:
 
 def suggest_all(lrs: ArrayLike, losses: ArrayLike) -> dict[str, Suggestion]:
     """Apply every rule, with its default settings, to the same curve.
-
-    Shown in chapter 3.
 
     Args:
         lrs: the learning rates, positive and strictly increasing.
