@@ -165,7 +165,6 @@ def test_every_code_cell_is_present_in_order(copies, docname):
     assert unfolded == [c.source for c in theirs]
 
 
-@pytest.mark.parametrize("docname", CHAPTERS)
 def in_solutions(nb) -> list[bool]:
     """For each code cell, in order: is it inside a gated solution
     (``{solution-start}`` ... ``{solution-end}``), whose code the copy folds?"""
@@ -181,6 +180,7 @@ def in_solutions(nb) -> list[bool]:
     return flags
 
 
+@pytest.mark.parametrize("docname", CHAPTERS)
 def test_folded_cells_carry_both_forms(copies, docname):
     cells = chapter_code_cells(copies[docname])
     theirs = [c for c in source(docname).cells if c.cell_type == "code"][1:]
