@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["execute"])
     add_notebook_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # --jobs before or after the notebooks
     paths = [p.resolve() for p in args.notebooks] or chapter_notebooks()
     try:
         source = caller_data_source()
