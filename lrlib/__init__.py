@@ -4,10 +4,12 @@
 network is one import away, ``from lrlib import Trainer, range_test, trace``.
 Each name lives in a small module named after the concept it holds
 (``lrlib.training``, ``lrlib.lr_range_test``, ``lrlib.schedulers``, the data in
-``lrlib.data``, ...); the flat namespace below re-exports every public name of
-those modules, and imports each on first use, so that ``import lrlib`` stays
-cheap. Importing ``lrlib`` has no side effects: it does not seed anything,
-pick a device, or touch matplotlib's style.
+``lrlib.data``, ...); the flat namespace below re-exports the public names of
+those modules that the chapters use (all but :data:`MODULE_ONLY`, which stay
+one module away, e.g. ``from lrlib.distributed import sampler_seed``), and
+imports each on first use, so that ``import lrlib`` stays cheap. Importing
+``lrlib`` has no side effects: it does not seed anything, pick a device, or
+touch matplotlib's style.
 
 The book's own machinery (glue for the prose, checked claims, tables,
 responsive figures, the interactive explorers, the figure helpers and the
@@ -33,12 +35,10 @@ _EXPORTS = {
     "Preloaded": "lrlib.data.preload",
     "RPSData": "lrlib.data.pipeline",
     "load_rps_data": "lrlib.data.pipeline",
-    "split_loaders": "lrlib.data.pipeline",
     "load_classic": "lrlib.data.classic",
     "ChannelStats": "lrlib.stats",
     "batch_stats": "lrlib.stats",
     "denormalize": "lrlib.stats",
-    "fit_normalizer": "lrlib.stats",
     "loader_stats": "lrlib.stats",
     "to_displayable": "lrlib.stats",
     "TwoBlockCNN": "lrlib.models",
@@ -59,13 +59,11 @@ _EXPORTS = {
     "suggest_all": "lrlib.suggestions",
     "valley": "lrlib.suggestions",
     "alpha_from_periods": "lrlib.moving_averages",
-    "average_age": "lrlib.moving_averages",
     "ewma": "lrlib.moving_averages",
     "ewma_average_age": "lrlib.moving_averages",
     "ewma_beta": "lrlib.moving_averages",
     "ewma_bias_corrected": "lrlib.moving_averages",
     "ewma_lag_weights": "lrlib.moving_averages",
-    "periods_from_alpha": "lrlib.moving_averages",
     "periods_from_beta": "lrlib.moving_averages",
     "sma": "lrlib.moving_averages",
     "sma_average_age": "lrlib.moving_averages",
@@ -84,7 +82,6 @@ _EXPORTS = {
     "CYCLE_EPOCHS": "lrlib.schedulers",
     "cycle_from_loader": "lrlib.schedulers",
     "gallery": "lrlib.schedulers",
-    "learning_rates": "lrlib.schedulers",
     "manual_step_decay": "lrlib.schedulers",
     "plot_trace": "lrlib.schedulers",
     "scheduler_step_kind": "lrlib.schedulers",
@@ -99,17 +96,27 @@ _EXPORTS = {
     "RunResult": "lrlib.distributed",
     "Splits": "lrlib.distributed",
     "build_replica": "lrlib.distributed",
-    "launch_torchrun": "lrlib.distributed",
     "run_forked": "lrlib.distributed",
-    "sampler_seed": "lrlib.distributed",
     "torchrun_command": "lrlib.distributed",
     "train": "lrlib.distributed",
     "train_epoch": "lrlib.distributed",
-    "PINNED_ENV": "lrlib.numerics",
     "numerics_report": "lrlib.numerics",
     "reproducible": "lrlib.numerics",
     "reproducible_adam": "lrlib.numerics",
 }
+
+# Public names of the toolbox's modules that no chapter calls: they keep their
+# module's documentation and tests, and stay out of the reader's namespace.
+MODULE_ONLY = (
+    "lrlib.data.pipeline.split_loaders",
+    "lrlib.distributed.launch_torchrun",
+    "lrlib.distributed.sampler_seed",
+    "lrlib.moving_averages.average_age",
+    "lrlib.moving_averages.periods_from_alpha",
+    "lrlib.numerics.PINNED_ENV",
+    "lrlib.schedulers.learning_rates",
+    "lrlib.stats.fit_normalizer",
+)
 
 __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORTS
     "__version__",
@@ -117,7 +124,6 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "ChannelStats",
     "CheckpointError",
     "NonFiniteLossError",
-    "PINNED_ENV",
     "PROGRESS_FORMAT",
     "PathResult",
     "Preloaded",
@@ -132,7 +138,6 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "accuracy",
     "adam_reference",
     "alpha_from_periods",
-    "average_age",
     "batch_gradients",
     "batch_stats",
     "build_replica",
@@ -145,12 +150,9 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "ewma_beta",
     "ewma_bias_corrected",
     "ewma_lag_weights",
-    "fit_normalizer",
     "gallery",
     "get_device",
     "get_rps",
-    "launch_torchrun",
-    "learning_rates",
     "least_squares",
     "linreg_mse",
     "load_checkpoint",
@@ -166,7 +168,6 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "max_difference",
     "numerics_report",
     "param_trajectory",
-    "periods_from_alpha",
     "periods_from_beta",
     "plot_range_test",
     "plot_trace",
@@ -177,7 +178,6 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "reproducible",
     "reproducible_adam",
     "run_forked",
-    "sampler_seed",
     "save_checkpoint",
     "scaled_lr",
     "scheduler_step_kind",
@@ -186,7 +186,6 @@ __all__ = [  # literal, so that linters see it; a test checks it matches _EXPORT
     "sma",
     "sma_average_age",
     "sma_lag_weights",
-    "split_loaders",
     "steps_from_epochs",
     "suggest_all",
     "to_displayable",
@@ -211,7 +210,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
     from lrlib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from lrlib.data.classic import load_classic
-    from lrlib.data.pipeline import RPSData, load_rps_data, split_loaders
+    from lrlib.data.pipeline import RPSData, load_rps_data
     from lrlib.data.preload import Preloaded
     from lrlib.data.rps import RPSFolders, get_rps, validate_image_folder
     from lrlib.device import get_device
@@ -220,9 +219,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         RunResult,
         Splits,
         build_replica,
-        launch_torchrun,
         run_forked,
-        sampler_seed,
         torchrun_command,
         train,
         train_epoch,
@@ -241,20 +238,17 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from lrlib.models import TwoBlockCNN, count_parameters
     from lrlib.moving_averages import (
         alpha_from_periods,
-        average_age,
         ewma,
         ewma_average_age,
         ewma_beta,
         ewma_bias_corrected,
         ewma_lag_weights,
-        periods_from_alpha,
         periods_from_beta,
         sma,
         sma_average_age,
         sma_lag_weights,
     )
     from lrlib.numerics import (
-        PINNED_ENV,
         numerics_report,
         reproducible,
         reproducible_adam,
@@ -265,7 +259,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         CYCLE_EPOCHS,
         cycle_from_loader,
         gallery,
-        learning_rates,
         manual_step_decay,
         plot_trace,
         scheduler_step_kind,
@@ -276,7 +269,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         ChannelStats,
         batch_stats,
         denormalize,
-        fit_normalizer,
         loader_stats,
         to_displayable,
     )

@@ -316,7 +316,7 @@ def plot_range_test(
 ) -> Axes:
     """Plot the loss against the learning rate of the first parameter group.
 
-    Shown in chapters 3 and 8.
+    Shown in chapter 3.
 
     The x-axis is logarithmic for an exponential test. The smoothed curve is
     drawn over the raw losses, with a marker for each suggestion. When the

@@ -30,7 +30,7 @@ from tools.bookconfig import ROOT
 # through the flat namespace, plus the sampler seed of a run seeded with 42.
 PROBE = (
     "import json, torch\n"
-    "from lrlib import sampler_seed, seed_everything\n"
+    "from lrlib import seed_everything\nfrom lrlib.distributed import sampler_seed\n"
     "g = seed_everything(42)\n"
     "print(json.dumps([torch.rand(3).tolist(), g.initial_seed(), sampler_seed(42)]))\n"
 )

@@ -187,3 +187,13 @@ def test_the_usage_reader_sees_imports_attributes_and_listings():
 def test_most_of_the_flat_namespace_is_shown_somewhere():
     shown = [name for name in NAMES if claimed_chapters(name)]
     assert len(shown) >= 0.8 * len(NAMES), sorted(set(NAMES) - set(shown))
+
+
+@pytest.mark.parametrize("path", lrlib.MODULE_ONLY)
+def test_a_name_left_out_of_the_flat_namespace_is_used_by_no_chapter(path):
+    module, _, name = path.rpartition(".")
+    assert name in importlib.import_module(module).__all__
+    assert not used_chapters(name), (
+        f"{path} is used in chapter(s) {sorted(used_chapters(name))}: put it back "
+        "in lrlib's flat namespace (and out of lrlib.MODULE_ONLY)"
+    )

@@ -99,8 +99,6 @@ def split_loaders(
 ) -> tuple[DataLoader, DataLoader]:
     """The book's pair of loaders: only the training one shuffles.
 
-    Shown in chapter 8.
-
     Args:
         train: the training data set; its loader reshuffles every epoch.
         val: the validation (or test) data set; its loader keeps its order.
