@@ -27,8 +27,6 @@ pytestmark = pytest.mark.site
 EXPLORER_PAGES = {
     "book/00_getting_started.html",
     "book/02_dropout.html",
-    "book/03_lr_range_test.html",
-    "book/04_adam.html",
     "book/06_schedulers.html",
 }
 SHOTS = SCREENSHOTS / "explorers"
