@@ -61,17 +61,17 @@ CELL_TIMEOUT_S = 600
 # took in `make bench`'s serial pass on an idle 2-core machine (only the order
 # matters; a notebook not listed counts as 20 s).
 EXPECTED_SECONDS = {
-    "08_all_together": 25,
-    "06_schedulers": 24,
-    "02_dropout": 23,
-    "07_schedulers_in_training": 22,
-    "09_scale": 15,
-    "03_lr_range_test": 14,
-    "01_data": 13,
-    "05_momentum": 9,
-    "04_adam": 9,
+    "08_all_together": 18,
+    "02_dropout": 15,
+    "09_scale": 12,
+    "06_schedulers": 11,
+    "03_lr_range_test": 11,
+    "07_schedulers_in_training": 10,
+    "01_data": 8,
+    "04_adam": 8,
+    "appendix_schedulers": 8,
+    "05_momentum": 7,
     "00_getting_started": 7,
-    "appendix_schedulers": 7,
 }
 
 
