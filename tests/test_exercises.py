@@ -12,6 +12,7 @@ import re
 import nbformat
 import pytest
 
+from tests.test_reader_copies import in_solutions
 from tools.reading_time import chapters_with_a_budget
 
 EXERCISE = re.compile(r"```\{exercise(?:-start)?\}[^\n]*\n:label: (\S+)")
@@ -55,16 +56,14 @@ def test_a_chapter_ends_with_exercises_each_with_its_solution(path):
 def test_a_solution_with_code_runs_it(path):
     """Inside a gated solution, code cells are executed like the chapter's."""
     nb = nbformat.read(path, as_version=4)
-    inside = False
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            start = cell.source.rfind("{solution-start}")
-            end = cell.source.rfind("{solution-end}")
-            if start != -1 or end != -1:
-                inside = start > end
-        elif inside:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for cell, inside in zip(code, in_solutions(nb), strict=True):
+        if inside:
             assert cell.execution_count is not None, cell.source[:80]
-    assert not inside, f"{path.stem}: a {{solution-start}} without its end"
+    last = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    opened = sum(s.count("{solution-start}") for s in last)
+    closed = sum(s.count("{solution-end}") for s in last)
+    assert opened == closed, f"{path.stem}: a {{solution-start}} without its end"
 
 
 def test_the_reader_finds_what_the_check_looks_for():
