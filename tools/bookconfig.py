@@ -151,18 +151,9 @@ def toc_files(path: Path = TOC) -> list[str]:
     """Every file the table of contents names, root first, without suffix."""
     toc = yaml.safe_load(path.read_text())
     files = [toc["root"]]
-
-    def walk(entries: list) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            for part in entry.get("parts", []):
-                walk(part.get("chapters", []))
-
-    walk(toc.get("chapters", []))
+    _walk(toc.get("chapters", []), files)
     for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
+        _walk(part.get("chapters", []), files)
     return files
 
 
@@ -177,15 +168,14 @@ def toc_parts(path: Path = TOC) -> dict[str, list[str]]:
         return {"Chapters": toc_files(path)[1:]}
     parts = {}
     for n, part in enumerate(toc["parts"]):
-        caption = part.get("caption") or f"Part {n + 1}"
-        fake = {"root": toc["root"], "chapters": part.get("chapters", [])}
-        files: list[str] = [toc["root"]]
-        _walk(fake["chapters"], files)
-        parts[caption] = files[1:]
+        files: list[str] = []
+        _walk(part.get("chapters", []), files)
+        parts[part.get("caption") or f"Part {n + 1}"] = files
     return parts
 
 
 def _walk(entries: list, files: list[str]) -> None:
+    """Append the files of ``entries`` (and their sections, parts) in order."""
     for entry in entries or []:
         if "file" in entry:
             files.append(entry["file"])
