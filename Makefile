@@ -26,7 +26,7 @@ site: venv assets
 # One xdist worker per core; each test file stays on one worker (a notebook's
 # cells run in order in one kernel), the files dealt longest first
 # (tests/_scheduling.py).
-TEST_ARGS := book tests --nbval --nbval-current-env \
+TEST_ARGS := book tests --nbval --nbval-kernel-name lrbook \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600 \
 	-n $(JOBS) --dist loadfile
 

@@ -40,7 +40,7 @@ PARALLEL_TARGET_S = 60.0
 TEST_TARGET_S = 120.0
 # `make test`'s pytest arguments; the Makefile passes its own (--test-args).
 TEST_ARGS = (
-    "book tests --nbval --nbval-current-env "
+    "book tests --nbval --nbval-kernel-name lrbook "
     "--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600 "
     "-n auto --dist loadfile"
 )

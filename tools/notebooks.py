@@ -37,6 +37,7 @@ from nbclient import NotebookClient
 
 from lrlib.numerics import PINNED_ENV, PINS_ENV
 from tools.bookconfig import ROOT, chapter_notebooks
+from tools.warm_kernel import kernel_manager, warm_kernels
 
 DATA_SOURCE_ENV = "LRBOOK_DATA_SOURCE"
 DATA_SOURCES = ("auto", "real", "synthetic")
@@ -151,12 +152,12 @@ def notebook_client(
     nb: nbformat.NotebookNode, path: Path, *, allow_errors: bool = False
 ) -> NotebookClient:
     """The client every tool executes a notebook with: a fresh python3 kernel in its
-    folder.
+    folder (forked from a zygote when one runs: :mod:`tools.warm_kernel`).
     """
     return NotebookClient(
         nb,
+        km=kernel_manager(),
         timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
         allow_errors=allow_errors,
@@ -210,11 +211,24 @@ def execute_many(
 ) -> dict[Path, float]:
     """Execute notebooks in parallel, longest first; returns seconds per notebook.
 
+    Their kernels are forked from one zygote (:func:`tools.warm_kernel.warm_kernels`)
+    started in the folder most of them share, so that the libraries every
+    chapter imports are imported once.
+
     A notebook that fails does not stop the others: ``report_error`` hears of
     it as it happens, and the first failure is raised after every notebook has
     finished.
     """
     paths = longest_first(paths)
+    if not paths:
+        return {}
+    folders = [path.parent for path in paths]
+    folder = max(set(folders), key=folders.count)
+    with regression_env(caller_data=True), warm_kernels(folder):
+        return _execute_all(paths, write, jobs, report, report_error)
+
+
+def _execute_all(paths, write, jobs, report, report_error) -> dict[Path, float]:
     jobs = min(jobs or default_jobs(), max(1, len(paths)))
     seconds: dict[Path, float] = {}
     errors: list[tuple[Path, BaseException]] = []
