@@ -203,3 +203,27 @@ def test_the_zygote_ends_with_its_block_and_leaves_nothing(tmp_path):
         os.environ[warm_kernel.SOCKET_ENV] != address
     )
     assert not Path(address).parent.exists()
+
+
+def test_the_tools_kernels_are_warm_and_shut_down_after_their_notebook(tmp_path):
+    import nbformat
+
+    from tools.notebooks import execute
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import os, sys\nprint(os.getpid(), 'torchvision' in sys.modules)"
+        )
+    ]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    with warm_kernel.warm_kernels(tmp_path):
+        execute(path, write=True)
+        done = nbformat.read(path, as_version=4)
+        pid, preloaded = done.cells[0].outputs[0]["text"].split()
+        assert preloaded == "True"
+        # nbclient shut the kernel down (an unowned kernel manager would not).
+        assert _gone(int(pid)), "the notebook's kernel outlived its run"
+    assert done.metadata["kernelspec"]["name"] == "python3"

@@ -37,7 +37,7 @@ from nbclient import NotebookClient
 
 from lrlib.numerics import PINNED_ENV, PINS_ENV
 from tools.bookconfig import ROOT, chapter_notebooks
-from tools.warm_kernel import kernel_manager, warm_kernels
+from tools.warm_kernel import KERNEL_NAME, kernel_manager_class, warm_kernels
 
 DATA_SOURCE_ENV = "LRBOOK_DATA_SOURCE"
 DATA_SOURCES = ("auto", "real", "synthetic")
@@ -156,8 +156,9 @@ def notebook_client(
     """
     return NotebookClient(
         nb,
-        km=kernel_manager(),
         timeout=CELL_TIMEOUT_S,
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=kernel_manager_class(),
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
         allow_errors=allow_errors,

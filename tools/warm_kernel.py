@@ -390,12 +390,32 @@ def kernel_spec_dir() -> Path:
     return folder
 
 
-def kernel_manager(**kwargs):
-    """A kernel manager for :data:`KERNEL_NAME` (cold when no zygote runs)."""
-    from jupyter_client import KernelManager
+def _spec_manager(parent=None):
     from jupyter_client.kernelspec import KernelSpecManager
 
-    specs = KernelSpecManager(kernel_dirs=[str(kernel_spec_dir())])
+    return KernelSpecManager(kernel_dirs=[str(kernel_spec_dir())], parent=parent)
+
+
+def kernel_manager_class():
+    """nbclient's kernel manager, finding :data:`KERNEL_NAME` (as
+    ``NotebookClient(kernel_name=KERNEL_NAME, kernel_manager_class=...)``)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class WarmKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self):
+            return _spec_manager(self)
+
+    return WarmKernelManager
+
+
+def kernel_manager(**kwargs):
+    """A blocking kernel manager for :data:`KERNEL_NAME` (cold when no zygote
+    runs)."""
+    from jupyter_client import KernelManager
+
+    specs = _spec_manager()
     return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, **kwargs)
 
 
