@@ -4,11 +4,13 @@ The cross-CPU tests run ``tests/_numerics_probe.py`` (two training steps of the
 book's CNN with each of the book's optimizers, SGD with Nesterov momentum and
 fused Adam) natively and under QEMU's user-mode emulation of an Intel Haswell
 (AVX2) and an AMD Zen (EPYC, AVX2) processor: pinned, every run gives the same
-bits; unpinned, Intel and AMD differ. QEMU runs the very same wheels, so what
+bits; unpinned, Intel and AMD differ. The emulated probes leave out the import
+of ``torch._dynamo``, which eager training does not use (a native probe checks
+that this changes no bit). QEMU runs the very same wheels, so what
 differs is only what the libraries read from the processor: instruction sets,
 vendor, cache sizes. ``make test`` installs Debian's ``qemu-user`` when it is
 missing (``make qemu``), and starts this file first (``tests/_scheduling.py``):
-its five probes, four of them emulated, take about a minute of both cores.
+its six probes, four of them emulated, take about 40 s of both cores.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from lrlib.stats import ChannelStats
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "tests" / "_numerics_probe.py"
+EAGER_ONLY = "--eager-only"  # tests/_numerics_probe.py's flag
 QEMU = shutil.which("qemu-x86_64")
 EMULATED = ("Haswell-v4", "EPYC-v3")  # Intel AVX2 and AMD Zen AVX2
 PROBE_TIMEOUT_S = 900  # importing torch under emulation takes 15 to 30 s of CPU
@@ -41,8 +44,10 @@ def _probe_env(pinned: bool) -> dict[str, str]:
     return numerics._pinned_environment(env) if pinned else env
 
 
-def _start(cpu: str | None, pinned: bool) -> subprocess.Popen:
+def _start(cpu: str | None, pinned: bool, eager_only: bool) -> subprocess.Popen:
     command = [sys.executable, str(PROBE)]
+    if eager_only:
+        command.append(EAGER_ONLY)
     if cpu is not None:
         command = [QEMU, "-cpu", cpu, *command]
     return subprocess.Popen(
@@ -57,13 +62,21 @@ def _start(cpu: str | None, pinned: bool) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def digests() -> dict[tuple[str, bool], dict[str, str]]:
-    """Every probe run at once (they take a minute each under emulation)."""
+    """Every probe run at once (about 20 s of CPU each under emulation).
+
+    The emulated probes train with the eager-only stand-in for torch._dynamo
+    (``tests/_numerics_probe.py``); the native probe imports the real one, and
+    a second native probe with the stand-in must give its bits too.
+    """
     if QEMU is None:
         pytest.fail("qemu-x86_64 is missing: `make qemu` installs Debian's qemu-user")
-    runs = {("native", True): _start(None, True)}
+    runs = {
+        ("native", True): _start(None, True, eager_only=False),
+        ("native eager-only", True): _start(None, True, eager_only=True),
+    }
     for cpu in EMULATED:
-        runs[(cpu, True)] = _start(cpu, True)
-        runs[(cpu, False)] = _start(cpu, False)
+        runs[(cpu, True)] = _start(cpu, True, eager_only=True)
+        runs[(cpu, False)] = _start(cpu, False, eager_only=True)
     results = {}
     for key, process in runs.items():
         out, err = process.communicate(timeout=PROBE_TIMEOUT_S)
@@ -79,6 +92,11 @@ def test_pinned_runs_are_bit_identical_across_cpus(digests):
         assert digests[(cpu, True)] == native, (
             f"pinned training differs on emulated {cpu}"
         )
+
+
+@pytest.mark.emulated
+def test_the_eager_only_stand_in_changes_no_bit(digests):
+    assert digests[("native eager-only", True)] == digests[("native", True)]
 
 
 @pytest.mark.emulated
