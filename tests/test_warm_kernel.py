@@ -227,3 +227,11 @@ def test_the_tools_kernels_are_warm_and_shut_down_after_their_notebook(tmp_path)
         # nbclient shut the kernel down (an unowned kernel manager would not).
         assert _gone(int(pid)), "the notebook's kernel outlived its run"
     assert done.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_without_fork_there_is_no_zygote_and_kernels_start_cold(tmp_path, monkeypatch):
+    monkeypatch.delattr(os, "fork")
+    monkeypatch.delenv(warm_kernel.SOCKET_ENV, raising=False)
+    with warm_kernel.warm_kernels(tmp_path) as address:
+        assert address is None
+        assert warm_kernel.SOCKET_ENV not in os.environ

@@ -77,13 +77,10 @@ PER_KERNEL = frozenset({"PYTEST_CURRENT_TEST", "COLUMNS", "LINES"})
 # ipykernel's choice when MPLBACKEND is unset (ipykernel/kernelapp.py); set
 # before matplotlib is imported, matplotlib reads it then.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-FORWARDED_SIGNALS = (
-    signal.SIGINT,
-    signal.SIGTERM,
-    signal.SIGHUP,
-    signal.SIGQUIT,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
+FORWARDED_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+    if hasattr(signal, name)  # not all of them exist on Windows
 )
 START_TIMEOUT_S = 30  # for the zygote to listen, on a loaded machine
 
@@ -420,15 +417,19 @@ def kernel_manager(**kwargs):
 
 
 @contextmanager
-def warm_kernels(cwd: Path) -> Iterator[str]:
+def warm_kernels(cwd: Path) -> Iterator[str | None]:
     """Run a zygote for kernels started in ``cwd`` with the current environment,
     for the block; ``LRBOOK_WARM_KERNELS`` names its socket meanwhile (yielded).
 
     Returns once the zygote listens (a fraction of a second): it imports while
     the caller goes on, and a kernel asked for meanwhile waits for it. Should
     the zygote fail, kernels start cold and its error output is printed when
-    the block ends.
+    the block ends. Where processes cannot fork (Windows), there is no zygote
+    (None is yielded) and every kernel starts cold.
     """
+    if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
+        yield None
+        return
     folder = Path(tempfile.mkdtemp(prefix="lrbook-zygote-"))
     address = str(folder / "socket")
     log = folder / "zygote.log"
