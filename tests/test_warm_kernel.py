@@ -99,9 +99,7 @@ def ask(address: str, env: dict[str, str], cwd: Path) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(address)
         request = {"argv": ["--version"], "cwd": str(cwd), "env": env}
-        payload = json.dumps(request).encode() + b"\n"
-        socket.send_fds(sock, [payload[:1]], [0, 1, 2])
-        sock.sendall(payload[1:])
+        warm_kernel.send_request(sock, request)
         return json.loads(sock.makefile().readline())
 
 

@@ -139,6 +139,14 @@ def _read_line(sock: socket.socket, buffer: bytearray) -> dict | None:
     return json.loads(line)
 
 
+def send_request(sock: socket.socket, request: dict) -> None:
+    """Send a zygote ``request`` (``argv``, ``cwd``, ``env``) as one JSON line,
+    with this process's standard streams attached to its first byte."""
+    payload = json.dumps(request).encode() + b"\n"
+    socket.send_fds(sock, [payload[:1]], [0, 1, 2])
+    sock.sendall(payload[1:])
+
+
 def _cold_start(argv: list[str]) -> None:
     """Become an ordinary kernel, as the stock kernel spec starts it."""
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
@@ -162,10 +170,7 @@ def launch(argv: list[str]) -> None:
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(address)
-        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
-        payload = json.dumps(request).encode() + b"\n"
-        socket.send_fds(sock, [payload[:1]], [0, 1, 2])
-        sock.sendall(payload[1:])
+        send_request(sock, {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)})
         buffer = bytearray()
         reply = _read_line(sock, buffer)
     except OSError:
