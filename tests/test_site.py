@@ -3,8 +3,14 @@
 Builds the site from the committed notebook outputs (which nbval verifies in
 the same test run), serves it on 127.0.0.1 and visits every page in headless
 Chromium driven by Playwright, on a desktop (1280 x 900) and on a phone
-(390 x 844). A full-page screenshot of every page at both widths is saved
-under ``_build/screenshots`` (``<page>-1280.png``, ``<page>-390.png``).
+(390 x 844). Each page is loaded once, read on the desktop, then resized to
+the phone and read again once the theme's transitions are over and every
+``<picture>`` shows the source its media queries pick (:data:`SETTLED_JS`):
+loading a page costs more than all the checks (MathJax, the widgets), and a
+resized page reads as one loaded on a phone (when this was adopted, the text,
+widths, pictures and screenshots of every page were compared: identical). A
+full-page screenshot of every page at both widths is saved under
+``_build/screenshots`` (``<page>-1280.png``, ``<page>-390.png``).
 
 Besides loading cleanly and offline, every page must:
 
@@ -215,32 +221,77 @@ def serve(root: Path) -> LocalServer:
 
 
 @dataclass
+class Reading:
+    """What the checks read from a loaded page at one width."""
+
+    broken_images: list[str] = field(default_factory=list)
+    layout: dict = field(default_factory=dict)
+    # axe-core's serious and critical violations (None: not audited at this width).
+    violations: list[dict] | None = None
+
+
+@dataclass
 class Visit:
+    """One load of a page, read at each width in turn."""
+
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
-    broken_images: list[str] = field(default_factory=list)
     failed_responses: list[str] = field(default_factory=list)
     colab_links: list[str] = field(default_factory=list)
     widget_views: int = 0
     rendered_widgets: int = 0
-    layout: dict = field(default_factory=dict)
-    # axe-core's serious and critical violations (None: the page was not audited).
-    violations: list[dict] | None = None
+    readings: dict[int, Reading] = field(default_factory=dict)
+
+
+# After a resize the page settles: the theme's CSS transitions run (a sidebar
+# takes a moment to hide), and the browser picks each <picture>'s source anew
+# and fetches it. Resolves once the transitions are over and every picture
+# shows the source its media queries name now (or after `ms`: a picture that
+# never switches is then reported by the checks).
+SETTLED_JS = """async (ms) => {
+  const end = performance.now() + ms;
+  const wanted = (img) => {
+    const picture = img.closest('picture');
+    if (!picture) return null;
+    for (const s of picture.querySelectorAll('source')) {
+      if (!s.media || matchMedia(s.media).matches)
+        return new URL(s.srcset.trim().split(/\\s+/)[0], document.baseURI).href;
+    }
+    return img.src;
+  };
+  const settled = () => Array.from(document.images).every(i => {
+    const w = wanted(i);
+    return (w === null || i.currentSrc === w) && i.complete;
+  });
+  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+  await frame();
+  const transitions = document.getAnimations()
+    .filter(a => a instanceof CSSTransition).map(a => a.finished.catch(() => null));
+  const timeout = new Promise(r => setTimeout(r, end - performance.now()));
+  await Promise.race([Promise.all(transitions), timeout]);
+  while (!settled() && performance.now() < end)
+    await new Promise(r => setTimeout(r, 25));
+  await frame();
+  await frame();
+}"""
 
 
 def visit(
     browser,
     url: str,
-    screenshot: Path,
-    viewport: tuple[int, int] = DESKTOP,
+    screenshots: dict[int, Path],
+    viewports: tuple[tuple[int, int], ...] = (DESKTOP,),
     *,
-    audit: bool = False,
+    audit: tuple[int, ...] = (),
 ) -> Visit:
-    """Load ``url`` in a fresh page and read what the checks need; with
-    ``audit``, run axe-core on it too."""
+    """Load ``url`` once, at the first of ``viewports``, and read what the
+    checks need at each viewport in turn (the page resized in between, as a
+    window is; the browser re-applies media queries and picks each
+    ``<picture>``'s source again); a full-page screenshot of each goes to
+    ``screenshots[width]``, and axe-core audits the widths in ``audit``."""
     result = Visit()
-    width, height = viewport
+    width, height = viewports[0]
     page = browser.new_page(viewport={"width": width, "height": height})
     origin = url.split("/", 3)[:3]
 
@@ -278,18 +329,23 @@ def visit(
             )
             result.rendered_widgets = page.locator(RENDERED_WIDGET).count()
         page.wait_for_load_state("networkidle")
-        result.broken_images = page.evaluate(
-            "Array.from(document.images)"
-            ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
-        )
         result.colab_links = page.evaluate(
             "Array.from(document.querySelectorAll("
             "'a[href^=\"https://colab.research.google.com/\"]')).map(a => a.href)"
         )
-        result.layout = page.evaluate(LAYOUT_JS, [MIN_CELL_PADDING])
-        if audit:
-            result.violations = accessibility_violations(page)
-        page.screenshot(path=str(screenshot), full_page=True)
+        for index, (width, height) in enumerate(viewports):
+            if index:
+                page.set_viewport_size({"width": width, "height": height})
+                page.evaluate(SETTLED_JS, 5_000)
+            reading = result.readings[width] = Reading()
+            reading.broken_images = page.evaluate(
+                "Array.from(document.images)"
+                ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+            )
+            reading.layout = page.evaluate(LAYOUT_JS, [MIN_CELL_PADDING])
+            if width in audit:
+                reading.violations = accessibility_violations(page)
+            page.screenshot(path=str(screenshots[width]), full_page=True)
     finally:
         page.close()
     return result
@@ -500,58 +556,71 @@ def layout_problems(rel: str, width: int, layout: dict) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def test_every_page_in_a_browser(html_root, server, browser):
+@pytest.fixture(scope="module")
+def site_visits(html_root, server, browser) -> dict[str, Visit]:
+    """Every page loaded once on a desktop, then read again resized to a phone."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return {
+        rel: visit(
+            browser,
+            f"{server}/{rel}",
+            {width: screenshot_path(rel, width) for width, _ in (DESKTOP, PHONE)},
+            (DESKTOP, PHONE),
+            audit=(DESKTOP[0],),
+        )
+        for rel in pages(html_root)
+    }
+
+
+def test_every_page_in_a_browser(html_root, site_visits):
     notebooks = {f for f in toc_files() if (ROOT / f"{f}.ipynb").exists()}
     repo = repository()
     problems = []
     used: set[str] = set()
     footers: dict[str, str | None] = {}
-    visited = 0
     audited = 0
     pictures_checked = 0
-    for rel in pages(html_root):
-        for viewport in (DESKTOP, PHONE):
-            width = viewport[0]
-            shot = screenshot_path(rel, width)
-            result = visit(
-                browser, f"{server}/{rel}", shot, viewport, audit=width == DESKTOP[0]
-            )
-            visited += width == DESKTOP[0]
-            if result.violations is not None:
-                audited += 1
-                problems += accessibility_problems(rel, result.violations)
-            assert shot.stat().st_size > 0
-            for kind in (
-                "console_errors",
-                "page_errors",
-                "foreign_requests",
-                "broken_images",
-                "failed_responses",
-            ):
-                if getattr(result, kind):
-                    problems.append(f"{rel} @{width}: {kind}: {getattr(result, kind)}")
-            docname = rel.removesuffix(".html")
-            if docname in notebooks:
-                expected = repo.colab_url(f"{docname}.ipynb")
-                if expected not in result.colab_links:
-                    problems.append(
-                        f"{rel}: no Colab link to {expected} "
-                        f"(found {result.colab_links})"
-                    )
-            if result.rendered_widgets < result.widget_views:
+    assert sorted(site_visits) == pages(html_root)
+    for rel, result in site_visits.items():
+        # What the page did while it loaded (at desktop width).
+        for kind in (
+            "console_errors",
+            "page_errors",
+            "foreign_requests",
+            "failed_responses",
+        ):
+            if getattr(result, kind):
+                problems.append(f"{rel}: {kind}: {getattr(result, kind)}")
+        docname = rel.removesuffix(".html")
+        if docname in notebooks:
+            expected = repo.colab_url(f"{docname}.ipynb")
+            if expected not in result.colab_links:
                 problems.append(
-                    f"{rel} @{width}: {result.widget_views} widget views, "
-                    f"{result.rendered_widgets} rendered"
+                    f"{rel}: no Colab link to {expected} (found {result.colab_links})"
                 )
-            problems += layout_problems(rel, width, result.layout)
-            problems += picture_problems(rel, width, result.layout, html_root)
-            pictures_checked += width == PHONE[0] and len(result.layout["pictures"])
-            used |= sources_in(result.layout["outputs"])
-            if result.layout["footer"] is not None:
-                footers[rel] = result.layout["footer"]
-    assert visited >= len(notebooks) + 1
-    assert audited == visited
+        if result.rendered_widgets < result.widget_views:
+            problems.append(
+                f"{rel}: {result.widget_views} widget views, "
+                f"{result.rendered_widgets} rendered"
+            )
+        # What a reader sees at each width.
+        assert sorted(result.readings) == sorted((DESKTOP[0], PHONE[0]))
+        for width, reading in result.readings.items():
+            assert screenshot_path(rel, width).stat().st_size > 0
+            if reading.violations is not None:
+                audited += 1
+                problems += accessibility_problems(rel, reading.violations)
+            if reading.broken_images:
+                broken = reading.broken_images
+                problems.append(f"{rel} @{width}: broken images: {broken}")
+            problems += layout_problems(rel, width, reading.layout)
+            problems += picture_problems(rel, width, reading.layout, html_root)
+            pictures_checked += width == PHONE[0] and len(reading.layout["pictures"])
+            used |= sources_in(reading.layout["outputs"])
+            if reading.layout["footer"] is not None:
+                footers[rel] = reading.layout["footer"]
+    assert len(site_visits) >= len(notebooks) + 1
+    assert audited == len(site_visits)
     # Every figure of the notebooks (a PNG or a picture output, as the reading
     # time counts them) was checked at phone width, and no fewer.
     figures = sum(t.figures for t in book_reading_times().values())
@@ -564,12 +633,8 @@ def test_every_page_in_a_browser(html_root, server, browser):
     assert not problems, "\n".join(dict.fromkeys(problems))
 
 
-def test_getting_started_shows_every_kind_of_output(html_root, server, browser):
-    result = visit(
-        browser,
-        f"{server}/book/00_getting_started.html",
-        SCREENSHOTS / "getting-started-check.png",
-    )
+def test_getting_started_shows_every_kind_of_output(html_root, site_visits):
+    result = site_visits["book/00_getting_started.html"]
     html = (html_root / "book" / "00_getting_started.html").read_text()
     assert "cell_output" in html and "<img" in html, "no figure"
     assert result.widget_views >= 2, (
@@ -577,6 +642,37 @@ def test_getting_started_shows_every_kind_of_output(html_root, server, browser):
     )
     assert result.rendered_widgets >= result.widget_views
     assert any("00_getting_started.ipynb" in link for link in result.colab_links)
+
+
+def test_a_resized_page_reads_as_one_loaded_on_a_phone(
+    html_root, server, browser, site_visits, tmp_path
+):
+    """The phone reading of :func:`visit` (the desktop page resized) against a
+    fresh load at phone width, on the smallest page with stacked pictures and
+    widgets: a theme script that lays a page out only when it loads would
+    show here."""
+    candidates = [
+        rel
+        for rel in pages(html_root)
+        if "<picture" in (text := (html_root / rel).read_text())
+        and "application/vnd.jupyter.widget-view+json" in text
+    ]
+    assert candidates, "no page has both a stacked picture and a widget"
+    rel = min(candidates, key=lambda r: (html_root / r).stat().st_size)
+    fresh = visit(browser, f"{server}/{rel}", {PHONE[0]: tmp_path / "p.png"}, (PHONE,))
+    resized = site_visits[rel].readings[PHONE[0]].layout
+    loaded = fresh.readings[PHONE[0]].layout
+    for key in ("text", "docWidth", "scrollingPres", "texShown", "crampedTables"):
+        assert resized[key] == loaded[key], key
+
+    def shown(layout):  # widget images live at a new blob: URL in every load
+        return [
+            ("blob:" if p["shown"].startswith("blob:") else p["shown"], p["width"])
+            for p in layout["pictures"]
+        ]
+
+    assert any(p["responsive"] for p in resized["pictures"])
+    assert shown(resized) == shown(loaded)
 
 
 # string.Template: "$$" is one "$" of the page.
@@ -653,17 +749,14 @@ def test_the_checks_catch_faults(tmp_path, browser):
     (tmp_path / "_static").mkdir()
     (tmp_path / "_static" / "vendor").symlink_to(site.VENDOR, target_is_directory=True)
     with serve(tmp_path) as local:
-        visits = {
-            width: visit(
-                browser,
-                local.url("/book/03_faulty.html"),
-                tmp_path / f"faulty-{width}.png",
-                viewport,
-                audit=width == DESKTOP[0],
-            )
-            for viewport in (DESKTOP, PHONE)
-            for width in [viewport[0]]
-        }
+        seen = visit(
+            browser,
+            local.url("/book/03_faulty.html"),
+            {width: tmp_path / f"faulty-{width}.png" for width, _ in (DESKTOP, PHONE)},
+            (DESKTOP, PHONE),
+            audit=(DESKTOP[0],),
+        )
+    visits = seen.readings
     layouts = {width: v.layout for width, v in visits.items()}
     desktop = "\n".join(layout_problems("book/03_faulty.html", 1280, layouts[1280]))
     phone = "\n".join(layout_problems("book/03_faulty.html", 390, layouts[390]))
