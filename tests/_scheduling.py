@@ -38,7 +38,7 @@ UNITS = {
 # tools.notebooks.EXPECTED_SECONDS. Only the order matters; a file not listed
 # counts DEFAULT_ITEM_SECONDS per item.
 EXPECTED_TEST_SECONDS = {
-    "tests/test_site.py": 170,  # with tests/test_site_explorers.py
+    "tests/test_site.py": 130,  # with tests/test_site_explorers.py
     "tests/test_numerics.py": 75,
     "tests/test_distributed.py": 24,
     "tests/test_robustness_hook.py": 23,
