@@ -280,18 +280,17 @@ SETTLED_JS = """async (ms) => {
 def visit(
     browser,
     url: str,
-    screenshots: dict[int, Path],
-    viewports: tuple[tuple[int, int], ...] = (DESKTOP,),
+    screenshots: dict[tuple[int, int], Path],
     *,
     audit: tuple[int, ...] = (),
 ) -> Visit:
-    """Load ``url`` once, at the first of ``viewports``, and read what the
-    checks need at each viewport in turn (the page resized in between, as a
-    window is; the browser re-applies media queries and picks each
-    ``<picture>``'s source again); a full-page screenshot of each goes to
-    ``screenshots[width]``, and axe-core audits the widths in ``audit``."""
+    """Load ``url`` once, at the first viewport of ``screenshots``, and read
+    what the checks need at each of its viewports in turn (the page resized in
+    between, as a window is; the browser re-applies media queries and picks
+    each ``<picture>``'s source again), saving a full-page screenshot of each
+    to its path; axe-core audits the widths in ``audit``."""
     result = Visit()
-    width, height = viewports[0]
+    width, height = next(iter(screenshots))
     page = browser.new_page(viewport={"width": width, "height": height})
     origin = url.split("/", 3)[:3]
 
@@ -333,7 +332,7 @@ def visit(
             "Array.from(document.querySelectorAll("
             "'a[href^=\"https://colab.research.google.com/\"]')).map(a => a.href)"
         )
-        for index, (width, height) in enumerate(viewports):
+        for index, ((width, height), screenshot) in enumerate(screenshots.items()):
             if index:
                 page.set_viewport_size({"width": width, "height": height})
                 page.evaluate(SETTLED_JS, 5_000)
@@ -345,7 +344,7 @@ def visit(
             reading.layout = page.evaluate(LAYOUT_JS, [MIN_CELL_PADDING])
             if width in audit:
                 reading.violations = accessibility_violations(page)
-            page.screenshot(path=str(screenshots[width]), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.close()
     return result
@@ -564,8 +563,10 @@ def site_visits(html_root, server, browser) -> dict[str, Visit]:
         rel: visit(
             browser,
             f"{server}/{rel}",
-            {width: screenshot_path(rel, width) for width, _ in (DESKTOP, PHONE)},
-            (DESKTOP, PHONE),
+            {
+                viewport: screenshot_path(rel, viewport[0])
+                for viewport in (DESKTOP, PHONE)
+            },
             audit=(DESKTOP[0],),
         )
         for rel in pages(html_root)
@@ -659,7 +660,7 @@ def test_a_resized_page_reads_as_one_loaded_on_a_phone(
     ]
     assert candidates, "no page has both a stacked picture and a widget"
     rel = min(candidates, key=lambda r: (html_root / r).stat().st_size)
-    fresh = visit(browser, f"{server}/{rel}", {PHONE[0]: tmp_path / "p.png"}, (PHONE,))
+    fresh = visit(browser, f"{server}/{rel}", {PHONE: tmp_path / "phone.png"})
     resized = site_visits[rel].readings[PHONE[0]].layout
     loaded = fresh.readings[PHONE[0]].layout
     for key in ("text", "docWidth", "scrollingPres", "texShown", "crampedTables"):
@@ -749,15 +750,13 @@ def test_the_checks_catch_faults(tmp_path, browser):
     (tmp_path / "_static").mkdir()
     (tmp_path / "_static" / "vendor").symlink_to(site.VENDOR, target_is_directory=True)
     with serve(tmp_path) as local:
-        seen = visit(
+        readings = visit(
             browser,
             local.url("/book/03_faulty.html"),
-            {width: tmp_path / f"faulty-{width}.png" for width, _ in (DESKTOP, PHONE)},
-            (DESKTOP, PHONE),
+            {v: tmp_path / f"faulty-{v[0]}.png" for v in (DESKTOP, PHONE)},
             audit=(DESKTOP[0],),
-        )
-    visits = seen.readings
-    layouts = {width: v.layout for width, v in visits.items()}
+        ).readings
+    layouts = {width: r.layout for width, r in readings.items()}
     desktop = "\n".join(layout_problems("book/03_faulty.html", 1280, layouts[1280]))
     phone = "\n".join(layout_problems("book/03_faulty.html", 390, layouts[390]))
     assert "Markdown table row shown as text: '| epoch | loss |'" in desktop
@@ -804,8 +803,8 @@ def test_the_checks_catch_faults(tmp_path, browser):
     assert "table 2" not in desktop + phone
     # axe-core, at 1280 px only: the unlabelled slider, the button whose name
     # leaves out its text, the faint paragraph and the image without alt text.
-    assert visits[PHONE[0]].violations is None
-    found = {v["id"]: v for v in visits[DESKTOP[0]].violations}
+    assert readings[PHONE[0]].violations is None
+    found = {v["id"]: v for v in readings[DESKTOP[0]].violations}
     for rule, targets in (
         ("label", ["input"]),
         ("label-content-name-mismatch", ["button"]),
@@ -815,6 +814,6 @@ def test_the_checks_catch_faults(tmp_path, browser):
         assert rule in found, sorted(found)
         assert found[rule]["targets"] == targets, (rule, found[rule]["targets"])
     reported = "\n".join(
-        accessibility_problems("book/03_faulty.html", visits[DESKTOP[0]].violations)
+        accessibility_problems("book/03_faulty.html", readings[DESKTOP[0]].violations)
     )
     assert "book/03_faulty.html: axe color-contrast (serious, 1 nodes)" in reported
